@@ -1,0 +1,297 @@
+/*
+ * api: the dispatcher under /api/v1.  It finds the route (404 and 405 in the
+ * contract's format), parses the query and the JSON body, authenticates the
+ * caller against its session in Redis, answers from the cache when it may,
+ * then runs the route's own state table.
+ */
+
+#include <arpa/inet.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bangfu.h"
+#include "clientip.h"
+
+#define PHASE_PARSE		0
+#define PHASE_SESSION		1
+#define PHASE_CACHE		2
+#define PHASE_ROUTE		3
+
+static struct api_route	*api_tables[] = {
+	routes_auth, routes_catalog, NULL
+};
+
+static int	api_prepare(struct call *);
+static int	api_authenticate(struct call *);
+static void	api_free(struct http_request *);
+static u_int64_t api_rid;
+
+static const struct api_route *
+api_lookup(struct http_request *req, const char *path,
+    struct route_match *m, int *allow)
+{
+	struct api_route	*r;
+	int			 i;
+
+	*allow = 0;
+	for (i = 0; api_tables[i] != NULL; i++) {
+		for (r = api_tables[i]; r->pattern != NULL; r++) {
+			if (!router_match(r->pattern, path, m))
+				continue;
+			if (r->method == req->method)
+				return (r);
+			*allow |= r->method;
+		}
+	}
+	return (NULL);
+}
+
+static void
+api_allow_header(struct http_request *req, int allow)
+{
+	static const struct {
+		int		 m;
+		const char	*name;
+	} methods[] = {
+		{ HTTP_METHOD_GET, "GET" }, { HTTP_METHOD_POST, "POST" },
+		{ HTTP_METHOD_PUT, "PUT" }, { HTTP_METHOD_PATCH, "PATCH" },
+		{ HTTP_METHOD_DELETE, "DELETE" },
+	};
+	char		 buf[64];
+	size_t		 i, off;
+
+	off = 0;
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (allow & methods[i].m)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+			    "%s%s", off ? ", " : "", methods[i].name);
+	}
+	http_response_header(req, "allow", buf);
+}
+
+int
+api_dispatch(struct http_request *req)
+{
+	static const struct api_route	 notfound = { .name = "not_found" };
+	const struct api_route		*r;
+	struct route_match		 m;
+	struct call			 tmp;
+	const char			*path;
+	int				 allow;
+
+	if (http_state_exists(req))
+		return (api_run(req, NULL, NULL));
+
+	path = req->path + strlen(API_PREFIX);
+	if ((r = api_lookup(req, path, &m, &allow)) != NULL)
+		return (api_run(req, r, &m));
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.req = req;
+	tmp.route = &notfound;
+	(void)clock_gettime(CLOCK_MONOTONIC, &tmp.started);
+	if (allow != 0) {
+		api_allow_header(req, allow);
+		(void)problem(&tmp, 405, "method_not_allowed",
+		    "method not allowed on this resource");
+	} else {
+		(void)problem(&tmp, 404, "not_found", "no such route");
+	}
+	return (KORE_RESULT_OK);
+}
+
+/* Starts (r != NULL) or resumes the request's work. */
+int
+api_run(struct http_request *req, const struct api_route *r,
+    const struct route_match *m)
+{
+	struct call	*c;
+	int		 rc;
+
+	if ((c = http_state_get(req)) == NULL) {
+		c = http_state_create(req, r->ctxlen ? r->ctxlen :
+		    sizeof(struct call), api_free);
+		c->req = req;
+		c->route = r;
+		if (m != NULL)
+			c->match = *m;
+		(void)clock_gettime(CLOCK_MONOTONIC, &c->started);
+		(void)snprintf(c->rid, sizeof(c->rid), "%u-%lu",
+		    worker ? worker->id : 0, (unsigned long)++api_rid);
+		http_response_header(req, "x-request-id", c->rid);
+	}
+
+	for (;;) {
+		switch (c->phase) {
+		case PHASE_PARSE:
+			if ((rc = api_prepare(c)) != HTTP_STATE_CONTINUE)
+				return (KORE_RESULT_OK);
+			c->phase = PHASE_SESSION;
+			break;
+		case PHASE_SESSION:
+			rc = api_authenticate(c);
+			if (rc == HTTP_STATE_RETRY)
+				return (KORE_RESULT_RETRY);
+			if (rc != HTTP_STATE_CONTINUE)
+				return (KORE_RESULT_OK);
+			c->phase = PHASE_CACHE;
+			break;
+		case PHASE_CACHE:
+			if ((c->route->flags & CACHEABLE) && cache_lookup(c))
+				return (KORE_RESULT_OK);
+			c->phase = PHASE_ROUTE;
+			break;
+		default:
+			return (http_state_run(c->route->states,
+			    c->route->nstates, req));
+		}
+	}
+}
+
+static int
+api_prepare(struct call *c)
+{
+	struct http_request	*req = c->req;
+	json_error_t		 err;
+	const void		*data;
+	size_t			 len;
+
+	if (query_parse(&c->qs, req->query_string) != QUERY_OK) {
+		return (problem(c, 400, "invalid_query",
+		    "the query string is malformed or too long"));
+	}
+	if (!(c->route->flags & BODY_JSON))
+		return (HTTP_STATE_CONTINUE);
+
+	if (req->http_body == NULL || req->http_body_length == 0) {
+		return (problem(c, 400, "invalid_json",
+		    "a JSON object is required"));
+	}
+	if (req->http_body_length > BODY_JSON_MAX) {
+		return (problem(c, 413, "payload_too_large",
+		    "the body is larger than this route accepts"));
+	}
+	data = req->http_body->data;
+	len = req->http_body->offset;
+	c->body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+	if (c->body == NULL) {
+		return (problem(c, 400, "invalid_json", err.text[0] ?
+		    err.text : "malformed JSON"));
+	}
+	if (!json_is_object(c->body)) {
+		return (problem(c, 400, "invalid_json",
+		    "the body must be a JSON object"));
+	}
+	return (HTTP_STATE_CONTINUE);
+}
+
+/*
+ * A valid signature is not enough: the session it names must still exist
+ * in Redis, so logout and refresh-token reuse revoke at once.
+ */
+static int
+api_authenticate(struct call *c)
+{
+	const char	*hdr, *argv[4];
+	char		 key[96];
+	int		 flags = c->route->flags, rc;
+
+	if (!(flags & (AUTH_OPTIONAL | AUTH_USER | AUTH_ADMIN | AUTH_VENDOR)))
+		return (HTTP_STATE_CONTINUE);
+
+	if (c->rw == NULL && !c->authed) {
+		if (!http_request_header(c->req, "authorization", &hdr)) {
+			if (flags & AUTH_OPTIONAL)
+				return (HTTP_STATE_CONTINUE);
+			return (problem(c, 401, "unauthenticated",
+			    "a bearer token is required"));
+		}
+		if (strncasecmp(hdr, "Bearer ", 7) != 0 ||
+		    !auth_token_verify(hdr + 7, &c->who)) {
+			metrics_count("auth_failures");
+			return (problem(c, 401, "unauthenticated",
+			    "the token is malformed, expired or forged"));
+		}
+	}
+
+	(void)snprintf(key, sizeof(key), "sess:%s", c->who.sid);
+	argv[0] = "HMGET";
+	argv[1] = key;
+	argv[2] = "uid";
+	argv[3] = "role";
+	rc = redis_poll(c, 4, argv, NULL);
+	if (rc == DB_PENDING)
+		return (HTTP_STATE_RETRY);
+	if (rc == DB_ERROR)
+		return (problem(c, 503, "unavailable",
+		    "the session store is unavailable"));
+	if (c->rv->type != 2 /* REDIS_REPLY_ARRAY */ || c->rv->elements != 2 ||
+	    c->rv->element[0]->str == NULL || c->rv->element[1]->str == NULL ||
+	    strtoll(c->rv->element[0]->str, NULL, 10) != c->who.uid) {
+		metrics_count("auth_failures");
+		return (problem(c, 401, "unauthenticated",
+		    "the session has ended"));
+	}
+	(void)snprintf(c->who.role, sizeof(c->who.role), "%s",
+	    c->rv->element[1]->str);
+	c->authed = 1;
+
+	if ((flags & AUTH_ADMIN) && strcmp(c->who.role, ROLE_ADMIN) != 0)
+		return (problem(c, 403, "forbidden", "operators only"));
+	if ((flags & AUTH_VENDOR) && strcmp(c->who.role, ROLE_VENDOR) != 0)
+		return (problem(c, 403, "forbidden", "vendors only"));
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Moves to state next of the route's table and runs it. */
+int
+call_next(struct call *c, int next)
+{
+	c->req->fsm_state = (u_int8_t)next;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The client's address under the TRUSTED_PROXIES rule. */
+void
+call_addr(struct call *c, char *out, size_t len)
+{
+	struct connection	*conn = c->req->owner;
+	const char		*xff;
+	char			 peer[INET6_ADDRSTRLEN];
+	const void		*src;
+
+	peer[0] = '\0';
+	if (conn->family == AF_INET6)
+		src = &conn->addr.ipv6.sin6_addr;
+	else
+		src = &conn->addr.ipv4.sin_addr;
+	if (conn->family != AF_INET && conn->family != AF_INET6)
+		(void)kore_strlcpy(peer, "127.0.0.1", sizeof(peer));
+	else if (inet_ntop(conn->family, src, peer, sizeof(peer)) == NULL)
+		(void)kore_strlcpy(peer, "unknown", sizeof(peer));
+
+	if (!http_request_header(c->req, "x-forwarded-for", &xff))
+		xff = NULL;
+	if (!clientip_resolve(peer, xff, cfg.trusted_proxies, out, len))
+		(void)snprintf(out, len, "%s", peer);
+}
+
+static void
+api_free(struct http_request *req)
+{
+	struct call	*c = http_state_get(req);
+
+	if (c == NULL)
+		return;
+	if (c->route != NULL && c->route->cleanup != NULL)
+		c->route->cleanup(c);
+	redis_wait_orphan(c);
+	if (c->body != NULL) {
+		json_decref(c->body);
+		c->body = NULL;
+	}
+	db_reset(&c->db);
+}

@@ -1,0 +1,160 @@
+/*
+ * cache: rendered answers of the public catalog routes, per worker.
+ *
+ * What: the exact body of a 200 answer, keyed by route and full query.
+ * Invalidation: any write that can change a catalog answer calls
+ * cache_invalidate() after its commit, which empties this worker's cache and
+ * publishes on Redis so every other worker and node empties its own.  The
+ * cache answers only while this worker's subscription is live; a lost link
+ * empties it.  Entries also expire after CACHE_TTL_MS and never outlive the
+ * Shanghai day they were made in, since qualification and certification
+ * validity are dates.
+ */
+
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "bangfu.h"
+
+#define CACHE_SLOTS		4096		/* power of two */
+#define CACHE_PROBES		8
+#define CACHE_TTL_MS		60000
+#define CACHE_MAX_BODY		(512 * 1024)
+#define SHANGHAI_OFFSET_S	(8 * 3600)
+
+struct cache_entry {
+	char		*key;
+	char		*body;
+	size_t		 len;
+	int		 status;
+	uint64_t	 gen;
+	uint64_t	 expires;
+};
+
+
+static uint64_t		 cache_hash(const char *);
+static uint64_t		 cache_expiry(uint64_t);
+
+static struct cache_entry	cache_slots[CACHE_SLOTS];
+static uint64_t			cache_gen = 1;
+
+void
+cache_init(void)
+{
+	memset(cache_slots, 0, sizeof(cache_slots));
+	cache_gen = 1;
+}
+
+/* Lazy: entries of an older generation are dead and reused in place. */
+void
+cache_flush(void)
+{
+	cache_gen++;
+}
+
+void
+cache_invalidate(void)
+{
+	cache_flush();
+	redis_publish(NULL, "catalog");
+}
+
+static uint64_t
+cache_hash(const char *s)
+{
+	uint64_t	 h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (h);
+}
+
+static uint64_t
+cache_expiry(uint64_t now)
+{
+	uint64_t	 local_s, midnight_ms;
+
+	local_s = now / 1000 + SHANGHAI_OFFSET_S;
+	midnight_ms = ((local_s / 86400) + 1) * 86400 * 1000 -
+	    (uint64_t)SHANGHAI_OFFSET_S * 1000;
+	if (now + CACHE_TTL_MS < midnight_ms)
+		return (now + CACHE_TTL_MS);
+	return (midnight_ms);
+}
+
+static void
+cache_key(struct call *c)
+{
+	(void)snprintf(c->cache_key, sizeof(c->cache_key), "%s?%s",
+	    c->req->path, c->req->query_string ? c->req->query_string : "");
+}
+
+/* Answers the request from the cache when it can; 1 when it did. */
+int
+cache_lookup(struct call *c)
+{
+	struct cache_entry	*e;
+	uint64_t		 h, now;
+	int			 i;
+
+	if (!redis_subscribed())
+		return (0);
+	cache_key(c);
+	h = cache_hash(c->cache_key);
+	now = (uint64_t)time(NULL) * 1000;
+	for (i = 0; i < CACHE_PROBES; i++) {
+		e = &cache_slots[(h + (uint64_t)i) & (CACHE_SLOTS - 1)];
+		if (e->key == NULL)
+			break;
+		if (e->gen != cache_gen || e->expires <= now)
+			continue;
+		if (strcmp(e->key, c->cache_key) == 0) {
+			metrics_count("cache_hits");
+			json_reply_raw(c, e->status, e->body, e->len);
+			return (1);
+		}
+	}
+	metrics_count("cache_misses");
+	return (0);
+}
+
+void
+cache_store(struct call *c, int status, const char *body, size_t len)
+{
+	struct cache_entry	*e, *victim;
+	uint64_t		 h, now;
+	int			 i;
+
+	if (!redis_subscribed() || len > CACHE_MAX_BODY)
+		return;
+	if (c->cache_key[0] == '\0')
+		cache_key(c);
+	h = cache_hash(c->cache_key);
+	now = (uint64_t)time(NULL) * 1000;
+	victim = NULL;
+	for (i = 0; i < CACHE_PROBES; i++) {
+		e = &cache_slots[(h + (uint64_t)i) & (CACHE_SLOTS - 1)];
+		if (e->key == NULL || e->gen != cache_gen ||
+		    e->expires <= now || strcmp(e->key, c->cache_key) == 0) {
+			victim = e;
+			break;
+		}
+	}
+	/* All probes live: the home slot gives way. */
+	if (victim == NULL)
+		victim = &cache_slots[h & (CACHE_SLOTS - 1)];
+
+	kore_free(victim->key);
+	kore_free(victim->body);
+	victim->key = kore_strdup(c->cache_key);
+	victim->body = kore_malloc(len + 1);
+	memcpy(victim->body, body, len);
+	victim->body[len] = '\0';
+	victim->len = len;
+	victim->status = status;
+	victim->gen = cache_gen;
+	victim->expires = cache_expiry(now);
+}

@@ -1,0 +1,111 @@
+/*
+ * http_ops: /healthz (the process answers), /readyz (PostgreSQL and Redis
+ * answer) and /metrics (Prometheus text), outside /api/v1.
+ */
+
+#include <string.h>
+
+#include "bangfu.h"
+
+int	ops_healthz(struct http_request *);
+int	ops_readyz(struct http_request *);
+int	ops_metrics(struct http_request *);
+int	ops_notfound(struct http_request *);
+
+static int	readyz_db(struct http_request *);
+static int	readyz_redis(struct http_request *);
+
+static struct http_state readyz_states[] = {
+	{ "READYZ_DB",		readyz_db },
+	{ "READYZ_REDIS",	readyz_redis },
+};
+
+static struct api_route route_healthz = { .name = "healthz" };
+static struct api_route route_metrics = { .name = "metrics" };
+static struct api_route route_notfound = { .name = "not_found" };
+static struct api_route route_readyz = {
+	HTTP_METHOD_GET, "/readyz", "readyz", 0, readyz_states,
+	sizeof(readyz_states) / sizeof(readyz_states[0]), 0, NULL
+};
+
+/* No state, no I/O: the cheapest answer the server can give. */
+int
+ops_healthz(struct http_request *req)
+{
+	struct call	 c;
+
+	memset(&c, 0, sizeof(c));
+	c.req = req;
+	c.route = &route_healthz;
+	(void)clock_gettime(CLOCK_MONOTONIC, &c.started);
+	json_reply_raw(&c, 200, "{\"status\":\"ok\"}", 15);
+	return (KORE_RESULT_OK);
+}
+
+int
+ops_readyz(struct http_request *req)
+{
+	return (api_run(req, &route_readyz, NULL));
+}
+
+static int
+readyz_db(struct http_request *req)
+{
+	struct call	*c = http_state_get(req);
+
+	switch (db_poll(c, "SELECT 1", 0, NULL)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_ERROR:
+		return (problem(c, 503, "unavailable",
+		    "PostgreSQL does not answer"));
+	}
+	return (call_next(c, 1));
+}
+
+static int
+readyz_redis(struct http_request *req)
+{
+	struct call	*c = http_state_get(req);
+	const char	*argv[] = { "PING" };
+
+	switch (redis_poll(c, 1, argv, NULL)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_ERROR:
+		return (problem(c, 503, "unavailable", "Redis does not answer"));
+	}
+	json_reply_raw(c, 200, "{\"status\":\"ready\"}", 18);
+	return (HTTP_STATE_COMPLETE);
+}
+
+int
+ops_metrics(struct http_request *req)
+{
+	struct call	 c;
+	struct kore_buf	*b;
+
+	memset(&c, 0, sizeof(c));
+	c.req = req;
+	c.route = &route_metrics;
+	(void)clock_gettime(CLOCK_MONOTONIC, &c.started);
+	b = kore_buf_alloc(16384);
+	metrics_render(b);
+	json_reply_typed(&c, 200, "text/plain; version=0.0.4", (char *)b->data,
+	    b->offset);
+	kore_buf_free(b);
+	return (KORE_RESULT_OK);
+}
+
+int
+ops_notfound(struct http_request *req)
+{
+	struct call	 c;
+
+	memset(&c, 0, sizeof(c));
+	c.req = req;
+	c.route = &route_notfound;
+	(void)clock_gettime(CLOCK_MONOTONIC, &c.started);
+	(void)problem(&c, 404, "not_found", "no such route");
+	return (KORE_RESULT_OK);
+}

@@ -1,0 +1,132 @@
+/*
+ * main: start-up.  The parent sets up what workers share (metrics); each
+ * worker reads its settings from the environment and opens its links to
+ * PostgreSQL and Redis.  Also the seccomp additions our libraries need.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/seccomp.h>
+
+#include "bangfu.h"
+
+void	kore_parent_configure(int, char **);
+void	kore_worker_configure(void);
+void	metrics_init(void);
+int	metrics_route_register(const char *);
+
+struct bangfu_config	cfg;
+
+/*
+ * What Kore's own filter lacks on bookworm: stat calls of glibc, threads
+ * for the task pool (Argon2id), and name resolution when a host is named.
+ */
+KORE_SECCOMP_FILTER("bangfu",
+	KORE_SYSCALL_ALLOW(newfstatat),
+	KORE_SYSCALL_ALLOW(faccessat2),
+	KORE_SYSCALL_ALLOW(uname),
+	KORE_SYSCALL_ALLOW(clone3),
+	KORE_SYSCALL_ALLOW(rseq),
+	KORE_SYSCALL_ALLOW(getrandom),
+	KORE_SYSCALL_ALLOW(socket),
+	KORE_SYSCALL_ALLOW(connect),
+	KORE_SYSCALL_ALLOW(getsockopt),
+	KORE_SYSCALL_ALLOW(setsockopt),
+	KORE_SYSCALL_ALLOW(getsockname),
+	KORE_SYSCALL_ALLOW(getpeername),
+	KORE_SYSCALL_ALLOW(recvfrom),
+	KORE_SYSCALL_ALLOW(sendmsg),
+	KORE_SYSCALL_ALLOW(recvmsg),
+	KORE_SYSCALL_ALLOW(poll),
+	KORE_SYSCALL_ALLOW(sched_yield),
+	KORE_SYSCALL_ALLOW(futex),
+	KORE_SYSCALL_ALLOW(set_robust_list),
+	KORE_SYSCALL_ALLOW(sysinfo)
+);
+
+static char *
+env_str(const char *name, const char *def)
+{
+	const char	*v;
+
+	if ((v = getenv(name)) == NULL || *v == '\0')
+		v = def;
+	return (v ? kore_strdup(v) : NULL);
+}
+
+static int
+env_int(const char *name, int def, int min, int max)
+{
+	const char	*v;
+	char		*end;
+	long		 n;
+
+	if ((v = getenv(name)) == NULL || *v == '\0')
+		return (def);
+	n = strtol(v, &end, 10);
+	if (*end != '\0' || n < min || n > max) {
+		kore_log(LOG_NOTICE, "%s=%s out of range, using %d", name, v,
+		    def);
+		return (def);
+	}
+	return ((int)n);
+}
+
+static void
+config_load(void)
+{
+	cfg.database_url = env_str("DATABASE_URL",
+	    "host=127.0.0.1 port=5432 dbname=bangfu user=bangfu "
+	    "connect_timeout=2 gssencmode=disable");
+	cfg.redis_url = env_str("REDIS_URL", "redis://127.0.0.1:6379/0");
+	cfg.jwt_secret = env_str("JWT_SECRET", NULL);
+	cfg.cert_secret = env_str("CERT_SECRET", NULL);
+	cfg.sandbox_secret = env_str("PAYMENT_SANDBOX_SECRET", NULL);
+	cfg.trusted_proxies = env_str("TRUSTED_PROXIES", "127.0.0.1,::1");
+	/* The contract: access tokens live at most 15 minutes. */
+	cfg.access_ttl = env_int("ACCESS_TOKEN_TTL", 900, 10, 900);
+	cfg.refresh_ttl = env_int("REFRESH_TOKEN_TTL", 30 * 86400, 60,
+	    90 * 86400);
+	cfg.login_limit = env_int("RATE_LIMIT_LOGIN", 10, 1, 1000000);
+	cfg.register_limit = env_int("RATE_LIMIT_REGISTER", 5, 1, 1000000);
+	cfg.rate_window = env_int("RATE_LIMIT_WINDOW", 60, 1, 86400);
+	cfg.order_pay_timeout = env_int("ORDER_PAY_TIMEOUT", 1800, 5, 86400);
+}
+
+/* The same names in the same order in every process: see metrics.c. */
+static void
+routes_register(void)
+{
+	static struct api_route	*tables[] = { routes_auth, routes_catalog,
+				    NULL };
+	struct api_route	*r;
+	int			 i;
+
+	(void)metrics_route_register("healthz");
+	(void)metrics_route_register("readyz");
+	(void)metrics_route_register("metrics");
+	(void)metrics_route_register("not_found");
+	for (i = 0; tables[i] != NULL; i++) {
+		for (r = tables[i]; r->pattern != NULL; r++)
+			(void)metrics_route_register(r->name);
+	}
+}
+
+void
+kore_parent_configure(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	metrics_init();
+	routes_register();
+}
+
+void
+kore_worker_configure(void)
+{
+	config_load();
+	cache_init();
+	if (!auth_init() || !db_init() || !redis_init(cfg.redis_url))
+		fatal("bangfu: worker configuration failed");
+}

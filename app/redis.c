@@ -1,0 +1,468 @@
+/*
+ * redis: hiredis's asynchronous API on Kore's event loop.  Each worker has
+ * one command link and one subscriber link (cache invalidation); both
+ * reconnect on a timer after a drop.  Requests sleep while Redis answers.
+ */
+
+#include <sys/epoll.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bangfu.h"
+
+#define KORE_TYPE_REDIS		100
+#define RECONNECT_MS		500
+#define INVALIDATE_CHANNEL	"bangfu:invalidate"
+
+struct redis_link {
+	struct kore_event	evt;	/* first: Kore dispatches on it */
+	const char		*name;
+	redisAsyncContext	*ac;
+	int			fd;
+	int			reading;
+	int			writing;
+	int			registered;
+	int			ready;
+	int			subscriber;
+	int			timer_armed;
+};
+
+/* A command in flight; the request may be gone before the reply comes. */
+struct redis_wait {
+	struct http_request	*req;
+	struct call		*call;
+	int			done;
+	struct redis_value	*value;
+};
+
+static void	redis_link_open(struct redis_link *);
+static void	redis_link_update(struct redis_link *);
+static void	redis_event(void *, int);
+static void	redis_add_read(void *);
+static void	redis_del_read(void *);
+static void	redis_add_write(void *);
+static void	redis_del_write(void *);
+static void	redis_cleanup(void *);
+static void	redis_on_connect(const redisAsyncContext *, int);
+static void	redis_on_disconnect(const redisAsyncContext *, int);
+static void	redis_reconnect(void *, u_int64_t);
+static void	redis_reply(redisAsyncContext *, void *, void *);
+static void	redis_message(redisAsyncContext *, void *, void *);
+static void	redis_ignore(redisAsyncContext *, void *, void *);
+static struct redis_value *redis_value_dup(const redisReply *);
+
+static struct redis_link	cmd_link = { .name = "command" };
+static struct redis_link	sub_link = { .name = "subscriber", .subscriber = 1 };
+static char			redis_host[256] = "127.0.0.1";
+static int			redis_port = 6379;
+static char			redis_pass[256];
+static int			redis_db;
+
+/* Parses redis://[:password@]host[:port][/db] and opens both links. */
+int
+redis_init(const char *url)
+{
+	const char	*p, *at, *slash, *colon;
+	size_t		 len;
+
+	if (strncmp(url, "redis://", 8) != 0) {
+		kore_log(LOG_ERR, "redis: REDIS_URL must start with redis://");
+		return (KORE_RESULT_ERROR);
+	}
+	p = url + 8;
+	if ((at = strchr(p, '@')) != NULL) {
+		colon = memchr(p, ':', (size_t)(at - p));
+		if (colon != NULL) {
+			len = (size_t)(at - colon - 1);
+			if (len >= sizeof(redis_pass))
+				return (KORE_RESULT_ERROR);
+			memcpy(redis_pass, colon + 1, len);
+			redis_pass[len] = '\0';
+		}
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	len = slash ? (size_t)(slash - p) : strlen(p);
+	if (len == 0 || len >= sizeof(redis_host))
+		return (KORE_RESULT_ERROR);
+	memcpy(redis_host, p, len);
+	redis_host[len] = '\0';
+	if ((colon = strrchr(redis_host, ':')) != NULL) {
+		redis_port = atoi(colon + 1);
+		redis_host[colon - redis_host] = '\0';
+	}
+	if (slash != NULL && slash[1] != '\0')
+		redis_db = atoi(slash + 1);
+
+	redis_link_open(&cmd_link);
+	redis_link_open(&sub_link);
+	return (KORE_RESULT_OK);
+}
+
+int
+redis_ready(void)
+{
+	return (cmd_link.ready);
+}
+
+static void
+redis_link_open(struct redis_link *l)
+{
+	redisAsyncContext	*ac;
+	char			 db[16];
+	const char		*argv[2];
+
+	l->timer_armed = 0;
+	ac = redisAsyncConnect(redis_host, redis_port);
+	if (ac == NULL || ac->err) {
+		kore_log(LOG_NOTICE, "redis: %s link: %s", l->name,
+		    ac ? ac->errstr : "out of memory");
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		l->timer_armed = 1;
+		kore_timer_add(redis_reconnect, RECONNECT_MS, l, 1);
+		return;
+	}
+
+	l->ac = ac;
+	l->fd = ac->c.fd;
+	l->evt.type = KORE_TYPE_REDIS;
+	l->evt.flags = 0;
+	l->evt.handle = redis_event;
+	l->reading = l->writing = l->registered = 0;
+
+	ac->data = l;
+	ac->ev.data = l;
+	ac->ev.addRead = redis_add_read;
+	ac->ev.delRead = redis_del_read;
+	ac->ev.addWrite = redis_add_write;
+	ac->ev.delWrite = redis_del_write;
+	ac->ev.cleanup = redis_cleanup;
+	redisAsyncSetConnectCallback(ac, redis_on_connect);
+	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
+
+	/* Queued now, sent once connected, answered before anything else. */
+	if (redis_pass[0] != '\0') {
+		argv[0] = "AUTH";
+		argv[1] = redis_pass;
+		redisAsyncCommandArgv(ac, redis_ignore, NULL, 2, argv, NULL);
+	}
+	if (redis_db != 0) {
+		(void)snprintf(db, sizeof(db), "%d", redis_db);
+		argv[0] = "SELECT";
+		argv[1] = db;
+		redisAsyncCommandArgv(ac, redis_ignore, NULL, 2, argv, NULL);
+	}
+	if (l->subscriber) {
+		argv[0] = "SUBSCRIBE";
+		argv[1] = INVALIDATE_CHANNEL;
+		redisAsyncCommandArgv(ac, redis_message, NULL, 2, argv, NULL);
+	}
+}
+
+static void
+redis_reconnect(void *arg, u_int64_t now)
+{
+	(void)now;
+	redis_link_open(arg);
+}
+
+/* Level-triggered: hiredis reads one chunk per call. */
+static void
+redis_link_update(struct redis_link *l)
+{
+	int		 mask;
+
+	mask = (l->reading ? EPOLLIN : 0) | (l->writing ? EPOLLOUT : 0);
+	if (mask == 0) {
+		if (l->registered) {
+			kore_platform_disable_read(l->fd);
+			l->registered = 0;
+		}
+		return;
+	}
+	kore_platform_event_schedule(l->fd, mask, 0, l);
+	l->registered = 1;
+}
+
+static void
+redis_add_read(void *arg)
+{
+	struct redis_link	*l = arg;
+
+	l->reading = 1;
+	redis_link_update(l);
+}
+
+static void
+redis_del_read(void *arg)
+{
+	struct redis_link	*l = arg;
+
+	l->reading = 0;
+	redis_link_update(l);
+}
+
+static void
+redis_add_write(void *arg)
+{
+	struct redis_link	*l = arg;
+
+	l->writing = 1;
+	redis_link_update(l);
+}
+
+static void
+redis_del_write(void *arg)
+{
+	struct redis_link	*l = arg;
+
+	l->writing = 0;
+	redis_link_update(l);
+}
+
+static void
+redis_cleanup(void *arg)
+{
+	struct redis_link	*l = arg;
+
+	l->reading = l->writing = 0;
+	redis_link_update(l);
+	l->ac = NULL;
+	l->ready = 0;
+}
+
+static void
+redis_event(void *obj, int err)
+{
+	struct redis_link	*l = obj;
+	int			 flags;
+
+	flags = l->evt.flags;
+	l->evt.flags &= ~(KORE_EVENT_READ | KORE_EVENT_WRITE);
+
+	/* On a hang-up, reading is what lets hiredis see the EOF. */
+	if (l->ac != NULL && ((flags & KORE_EVENT_READ) || err))
+		redisAsyncHandleRead(l->ac);
+	if (l->ac != NULL && (flags & KORE_EVENT_WRITE))
+		redisAsyncHandleWrite(l->ac);
+}
+
+static void
+redis_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct redis_link	*l = ac->data;
+
+	if (status != REDIS_OK) {
+		kore_log(LOG_NOTICE, "redis: %s link: connect: %s", l->name,
+		    ac->errstr);
+		/* hiredis frees the context after this callback. */
+		l->ac = NULL;
+		l->ready = 0;
+		if (!l->timer_armed) {
+			l->timer_armed = 1;
+			kore_timer_add(redis_reconnect, RECONNECT_MS, l, 1);
+		}
+		return;
+	}
+	if (!l->subscriber)
+		l->ready = 1;
+}
+
+static void
+redis_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct redis_link	*l = ac->data;
+
+	(void)status;
+	kore_log(LOG_NOTICE, "redis: %s link lost", l->name);
+	l->ac = NULL;
+	l->ready = 0;
+	/* Invalidations may be missed while we are away: forget everything. */
+	if (l->subscriber)
+		cache_flush();
+	if (!l->timer_armed) {
+		l->timer_armed = 1;
+		kore_timer_add(redis_reconnect, RECONNECT_MS, l, 1);
+	}
+}
+
+/*
+ * The subscriber's replies: the SUBSCRIBE confirmation turns the cache on
+ * (after a flush, as messages may have been missed), a message empties it.
+ */
+static void
+redis_message(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_link	*l = ac->data;
+	redisReply		*reply = r;
+
+	(void)priv;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements < 3 || reply->element[0]->type !=
+	    REDIS_REPLY_STRING)
+		return;
+	if (strcmp(reply->element[0]->str, "subscribe") == 0) {
+		cache_flush();
+		l->ready = 1;
+	} else if (strcmp(reply->element[0]->str, "message") == 0) {
+		cache_flush();
+	}
+}
+
+/* Whether the cache may answer: only while invalidations can reach us. */
+int
+redis_subscribed(void)
+{
+	return (sub_link.ready);
+}
+
+static void
+redis_ignore(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply	*reply = r;
+
+	(void)ac;
+	(void)priv;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		kore_log(LOG_ERR, "redis: %s", reply->str);
+}
+
+/* Fire and forget: the invalidation message to every worker and node. */
+void
+redis_publish(const char *channel, const char *msg)
+{
+	const char	*argv[3];
+
+	if (cmd_link.ac == NULL || !cmd_link.ready) {
+		metrics_count("redis_errors");
+		return;
+	}
+	argv[0] = "PUBLISH";
+	argv[1] = channel ? channel : INVALIDATE_CHANNEL;
+	argv[2] = msg;
+	redisAsyncCommandArgv(cmd_link.ac, redis_ignore, NULL, 3, argv, NULL);
+}
+
+/*
+ * Sends one command for the request, then reports its reply: DB_PENDING
+ * while asleep, DB_OK with the reply in c->rv (which the caller owns until
+ * the next command), DB_ERROR when Redis is unreachable or answers an error.
+ */
+int
+redis_poll(struct call *c, int argc, const char **argv, const size_t *lens)
+{
+	struct redis_wait	*w;
+	int			 rc;
+
+	if ((w = c->rw) == NULL) {
+		if (c->rv != NULL) {
+			redis_value_free(c->rv);
+			c->rv = NULL;
+		}
+		if (cmd_link.ac == NULL || !cmd_link.ready) {
+			metrics_count("redis_errors");
+			return (DB_ERROR);
+		}
+		w = kore_calloc(1, sizeof(*w));
+		w->req = c->req;
+		w->call = c;
+		if (redisAsyncCommandArgv(cmd_link.ac, redis_reply, w, argc,
+		    argv, lens) != REDIS_OK) {
+			kore_free(w);
+			metrics_count("redis_errors");
+			return (DB_ERROR);
+		}
+		c->rw = w;
+		http_request_sleep(c->req);
+		return (DB_PENDING);
+	}
+	if (!w->done)
+		return (DB_PENDING);
+
+	c->rw = NULL;
+	c->rv = w->value;
+	kore_free(w);
+	rc = DB_OK;
+	if (c->rv == NULL || c->rv->type == REDIS_REPLY_ERROR) {
+		if (c->rv != NULL)
+			kore_log(LOG_ERR, "redis: %s", c->rv->str);
+		metrics_count("redis_errors");
+		rc = DB_ERROR;
+	}
+	return (rc);
+}
+
+static void
+redis_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_wait	*w = priv;
+
+	(void)ac;
+	w->done = 1;
+	w->value = r ? redis_value_dup(r) : NULL;
+	if (w->req == NULL) {
+		/* The request went away while we waited. */
+		redis_value_free(w->value);
+		kore_free(w);
+		return;
+	}
+	http_request_wakeup(w->req);
+}
+
+/* Called when a request is freed with a command in flight. */
+void
+redis_wait_orphan(struct call *c)
+{
+	if (c->rw != NULL) {
+		c->rw->req = NULL;
+		c->rw->call = NULL;
+		c->rw = NULL;
+	}
+	if (c->rv != NULL) {
+		redis_value_free(c->rv);
+		c->rv = NULL;
+	}
+}
+
+static struct redis_value *
+redis_value_dup(const redisReply *r)
+{
+	struct redis_value	*v;
+	size_t			 i;
+
+	v = kore_calloc(1, sizeof(*v));
+	v->type = r->type;
+	v->integer = r->integer;
+	if (r->str != NULL) {
+		v->len = r->len;
+		v->str = kore_malloc(r->len + 1);
+		memcpy(v->str, r->str, r->len);
+		v->str[r->len] = '\0';
+	}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+		v->elements = r->elements;
+		v->element = kore_calloc(r->elements, sizeof(*v->element));
+		for (i = 0; i < r->elements; i++)
+			v->element[i] = redis_value_dup(r->element[i]);
+	}
+	return (v);
+}
+
+void
+redis_value_free(struct redis_value *v)
+{
+	size_t		 i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < v->elements; i++)
+		redis_value_free(v->element[i]);
+	kore_free(v->element);
+	kore_free(v->str);
+	kore_free(v);
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian packages bangfu needs, when some are missing.
+# Quick and silent when everything is there already.
+set -eu
+
+PKGS="kore libpq-dev libhiredis-dev libjwt-dev libjansson-dev libsodium-dev
+libcmocka-dev redis-server postgresql postgresql-contrib wrk
+python3-pytest python3-requests clang-format"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# policy-rc.d keeps the packages' own services from starting: we run private ones.
+$SUDO sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d'
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+$SUDO rm -f /usr/sbin/policy-rc.d

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Sourced by the other scripts: names and ports of one local instance.
+# INSTANCE=run (make run, make bench) or test (make test), each under var/.
+INSTANCE=${INSTANCE:-run}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VAR="$ROOT/var/$INSTANCE"
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+
+case "$INSTANCE" in
+run)	PG_PORT=${PG_PORT:-55432}; REDIS_PORT=${REDIS_PORT:-56379}
+	PORT=${PORT:-8080} ;;
+test)	PG_PORT=${PG_PORT:-55442}; REDIS_PORT=${REDIS_PORT:-56389}
+	PORT=${PORT:-18080} ;;
+*)	echo "unknown instance $INSTANCE" >&2; exit 2 ;;
+esac
+
+# Local defaults only; a deployment sets these in its environment.
+export DATABASE_URL=${DATABASE_URL:-"host=127.0.0.1 port=$PG_PORT dbname=bangfu user=bangfu connect_timeout=2 gssencmode=disable"}
+export REDIS_URL=${REDIS_URL:-"redis://127.0.0.1:$REDIS_PORT/0"}
+export PAYMENT_SANDBOX_SECRET=${PAYMENT_SANDBOX_SECRET:-bangfu-sandbox-secret}
+export PORT PG_PORT REDIS_PORT
+
+# Signing keys: generated once per instance, kept under var/ (git-ignored).
+if [ -d "$VAR" ] && [ ! -f "$VAR/secrets.env" ]; then
+	umask 077
+	{
+		echo "JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+		echo "CERT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	} > "$VAR/secrets.env"
+	umask 022
+fi
+if [ -f "$VAR/secrets.env" ]; then
+	while IFS='=' read -r k v; do
+		eval "[ -n \"\${$k:-}\" ] || export $k=\"\$v\""
+	done < "$VAR/secrets.env"
+fi
+
+psql_local() {
+	psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=${PGDB:-bangfu}" "$@"
+}
