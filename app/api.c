@@ -175,7 +175,7 @@ api_prepare(struct call *c)
 		    "the body is larger than this route accepts"));
 	}
 	data = req->http_body->data;
-	len = req->http_body->offset;
+	len = req->http_body_length;
 	c->body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
 	if (c->body == NULL) {
 		return (problem(c, 400, "invalid_json", err.text[0] ?

@@ -173,9 +173,11 @@ auth_pw_task(struct kore_task *t)
 	if (kore_task_channel_read(t, &job, sizeof(job)) != sizeof(job))
 		return (KORE_RESULT_ERROR);
 	if (job->mode == PW_HASH) {
+		errno = 0;
 		job->ok = crypto_pwhash_str(job->hash, job->pw,
 		    strlen(job->pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
 		    crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+		job->err = errno;
 	} else {
 		job->ok = crypto_pwhash_str_verify(job->hash, job->pw,
 		    strlen(job->pw)) == 0;
@@ -213,7 +215,7 @@ auth_pw_poll(struct pw_job *job)
 		return (DB_PENDING);
 	if (kore_task_result(&job->task) != KORE_RESULT_OK)
 		return (DB_ERROR);
-	if (!job->known)
+	if (job->mode == PW_VERIFY && !job->known)
 		job->ok = 0;
 	return (DB_OK);
 }

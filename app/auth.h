@@ -19,6 +19,7 @@ struct pw_job {
 	int			ok;
 	int			known;
 	int			started;
+	int			err;
 	char			pw[PASSWORD_MAX_BYTES + 1];
 	char			hash[crypto_pwhash_STRBYTES];
 };

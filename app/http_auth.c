@@ -157,8 +157,10 @@ register_hash(struct http_request *req)
 	case DB_ERROR:
 		return (problem_internal(&a->c, "password hashing failed"));
 	}
-	if (!a->job.ok)
+	if (!a->job.ok) {
+		kore_log(LOG_ERR, "argon2id: %s", strerror(a->job.err));
 		return (problem_internal(&a->c, "password hashing failed"));
+	}
 	return (call_next(&a->c, 3));
 }
 

@@ -43,6 +43,13 @@ KORE_SECCOMP_FILTER("bangfu",
 	KORE_SYSCALL_ALLOW(futex),
 	KORE_SYSCALL_ALLOW(set_robust_list),
 	KORE_SYSCALL_ALLOW(sysinfo)
+#if defined(__SANITIZE_ADDRESS__)
+	/* The test build's AddressSanitizer runtime, on its threads. */
+	, KORE_SYSCALL_ALLOW(gettid),
+	KORE_SYSCALL_ALLOW(sched_getaffinity),
+	KORE_SYSCALL_ALLOW(sigaltstack),
+	KORE_SYSCALL_ALLOW(prctl)
+#endif
 );
 
 static char *

@@ -75,6 +75,8 @@ REGIONS = [
      "年保玉则与黄河源的生态之旅。"),
 ]
 
+PROVINCE = {"yunnan": "云南省", "zunyi": "贵州省", "kashgar": "新疆",
+            "shigatse": "西藏", "golog": "青海省"}
 PROV = {"yunnan": "YN", "zunyi": "GZ", "kashgar": "XJ",
         "shigatse": "XZ", "golog": "QH"}
 
@@ -144,18 +146,19 @@ DEMO_USERS = [
 CONTACTS = {
     "yunnan": ["李国华", "扎约", "岩罕", "杨家富", "普文明", "罗小梅", "娜拉",
                "和建伟", "李春芬", "白永红", "余金花", "张志强", "陶正荣",
-               "木文光", "普学军", "罗永昌", "杞春林", "龙正平", "施美兰"],
+               "木文光", "普学军", "罗永昌", "杞春林", "龙正平", "施美兰",
+               "李扎母", "岩光", "白云芬", "王家顺", "胡阿四", "和秀珍"],
     "zunyi": ["王德明", "冉光荣", "申小红", "韩雪梅", "黎明富", "骆家贵",
               "谯正刚", "陈永芳", "杨再兴", "赵秀英",
-              "邹德芬", "母昌林"],
+              "邹德芬", "母昌林", "蔡永贵", "付小琴", "刘德才"],
     "kashgar": ["阿卜杜拉·买买提", "阿依古丽·吐尔逊", "艾力·热合曼",
                 "古丽尼尕尔·艾买提", "买买提江·吾守尔", "努尔买买提·艾则孜",
                 "热依拉·阿不都", "吐尔洪·麦麦提", "帕提古丽·艾海提",
-                "如克亚·吾斯曼"],
+                "如克亚·吾斯曼", "麦尔丹·阿力木"],
     "shigatse": ["次仁多吉", "央金卓玛", "扎西平措", "格桑拉姆", "旦增尼玛",
-                 "边巴次仁", "普布卓玛"],
+                 "边巴次仁", "普布卓玛", "拉巴顿珠", "德吉央宗", "洛桑旺堆"],
     "golog": ["索南才让", "才让卓玛", "多杰加", "拉毛措", "桑杰本", "更尕措",
-              "尕藏东智"],
+              "尕藏东智", "周措吉", "才仁旦周", "华旦加"],
 }
 
 
@@ -208,7 +211,7 @@ VENDORS = [
          "250g 罐装|罐|26800"),
        G("景迈山古树晒红", "tea",
          "古树鲜叶萎凋揉捻后日光晒干，甜润带蜜香。",
-         "250g 罐装|罐|15800"),
+         "250g 罐装|罐|15800; 100g 罐装|罐|6800"),
        S("普洱 景迈山茶园研学", "tourism",
          "走进景迈山千年万亩古茶林，跟随布朗族茶农采茶、杀青、揉捻、压饼，入住傣族村寨，"
          "含食宿与茶山向导。",
@@ -228,7 +231,13 @@ VENDORS = [
          "200g 饼|饼|18800; 100g 罐装|罐|9800"),
        G("普洱小青柑", "tea",
          "新会青柑与澜沧熟普合制，柑香与陈香交融。",
-         "250g 罐装|罐|8800; 500g 礼盒|盒|16800")]),
+         "250g 罐装|罐|8800; 500g 礼盒|盒|16800"),
+       G("澜沧普洱熟茶 老茶头", "tea",
+         "渥堆发酵中自然结成的茶团，耐泡，枣香甜润。",
+         "250g 罐|罐|6800; 500g 罐|罐|12800"),
+       G("澜沧古树普洱生茶 龙珠", "tea",
+         "古树晒青毛茶手工搓成小龙珠，一颗一泡。",
+         "8g×30颗 罐|罐|16800")]),
     V("nayun", "menglian", "cooperative", "孟连县娜允咖啡种植专业合作社", 210,
       "孟连娜允镇咖啡种植基地",
       "孟连县傣族、拉祜族咖农合作社，统一鲜果收购与湿法处理，带动山区农户种咖增收。",
@@ -243,7 +252,13 @@ VENDORS = [
          "1kg 袋|袋|9800"),
        G("孟连牛油果", "fruit",
          "孟连山地种植的哈斯牛油果，树上自然成熟，果肉细腻如黄油。",
-         "2.5kg 箱|箱|6990; 5kg 箱|箱|12800")]),
+         "2.5kg 箱|箱|6990; 5kg 箱|箱|12800"),
+       G("孟连小粒咖啡 冻干速溶", "specialty",
+         "小粒咖啡冷萃冻干，冷水热水皆可速溶。",
+         "2g×20条 盒|盒|5900; 2g×60条 盒|盒|15900"),
+       G("孟连咖啡果皮茶", "specialty",
+         "咖啡鲜果果皮晒干制成，酸甜似果干，可冲泡。",
+         "100g 罐|罐|3800")]),
     V("washan", "ximeng", "enterprise", "西盟佤山农特产品有限公司", 96,
       "西盟勐梭镇生态种植基地",
       "收购西盟佤族群众的红米、野生菌和土蜂蜜，统一分拣包装销售。",
@@ -268,7 +283,10 @@ VENDORS = [
          "2kg|盒|9800", gi=True),
        G("墨江紫米糕", "specialty",
          "以紫米为主料蒸制，软糯微甜，复热即食。",
-         "500g 袋|袋|2680")]),
+         "500g 袋|袋|2680"),
+       G("墨江紫米 即食紫米粥", "grain",
+         "紫米、红豆、薏米熬制，开罐即食。",
+         "280g×6罐 箱|箱|5980; 280g×12罐 箱|箱|10800")]),
     V("bulang", "menghai", "enterprise", "勐海县布朗山茶业有限公司", 64,
       "勐海布朗山乡茶园基地",
       "勐海茶区的普洱茶企业，与布朗山乡茶农签订鲜叶收购协议。",
@@ -281,7 +299,10 @@ VENDORS = [
          gi=True),
        G("勐海普洱茶 年份礼盒", "tea",
          "2019 年压制熟茶双饼，仓储干净，汤感顺滑。",
-         "2019年熟茶 357g×2|盒|35800")]),
+         "2019年熟茶 357g×2|盒|35800"),
+       G("布朗山普洱生茶 散茶", "tea",
+         "布朗山春茶晒青毛茶，未压制。",
+         "500g 袋|袋|19800; 1kg 袋|袋|36800", gi=True)]),
     V("miaoxiang", "wenshan", "enterprise", "文山市苗乡三七种植有限公司", 120,
       "文山古木镇三七GAP种植基地",
       "文山三七规范化种植企业，流转土地雇用周边农户务工。",
@@ -293,7 +314,10 @@ VENDORS = [
          "250g 盒|盒|16800; 500g 盒|盒|32800", gi=True),
        G("文山三七花", "herbs",
          "三七花蕾晒干，可泡茶饮用。",
-         "100g 罐|罐|4980")]),
+         "100g 罐|罐|4980"),
+       G("文山三七 切片", "herbs",
+         "三年生三七主根蒸制切片，可炖汤、泡酒。",
+         "250g 袋|袋|12800; 500g 袋|袋|24800", gi=True)]),
     V("yanshanlajiao", "yanshan", "cooperative", "砚山县辣椒种植专业合作社", 236,
       "砚山县维摩乡辣椒种植基地",
       "砚山辣椒种植合作社，订单收购农户鲜椒，统一烘干分级。",
@@ -305,7 +329,10 @@ VENDORS = [
          "280g 罐|罐|1890; 280g×3罐 组合|组|5290"),
        G("砚山三七 20头", "herbs",
          "砚山红土地种植的三年生三七，每 500 克约 20 头。",
-         "250g 盒|盒|19800")]),
+         "250g 盒|盒|19800"),
+       G("砚山糊辣椒面", "specialty",
+         "干辣椒糊炒后舂碎，蘸水、凉拌必备。",
+         "250g 袋|袋|1680; 500g 袋|袋|2980")]),
     V("laoshan", "malipo", "cooperative", "麻栗坡县老山农特产品专业合作社", 142,
       "麻栗坡县天保镇八角种植基地",
       "收购麻栗坡边境山区的八角、老山茶与蜂蜜，带动边民增收。",
@@ -317,7 +344,10 @@ VENDORS = [
          "100g 罐|罐|4280; 250g 罐|罐|9800"),
        G("麻栗坡百花蜂蜜", "specialty",
          "边境山区百花蜜，自然成熟。",
-         "500g 瓶|瓶|5800")]),
+         "500g 瓶|瓶|5800"),
+       G("麻栗坡老山红茶", "tea",
+         "老山茶园大叶种制作的工夫红茶，蜜香显。",
+         "250g 罐|罐|8800")]),
     V("laowo", "lushui", "individual", "泸水市老窝火腿加工店", 18,
       "泸水市老窝镇火腿腌制坊",
       "家庭作坊按传统工艺腌制老窝火腿，收购周边农户散养黑猪。",
@@ -326,7 +356,8 @@ VENDORS = [
          "约5kg|只|69800", gi=True),
        G("老窝火腿 切片", "meat",
          "老窝火腿去骨切片真空包装，蒸炒皆宜。",
-         "500g 袋|袋|12800; 250g×2 礼盒|盒|26800", gi=True),
+         "500g 袋|袋|12800; 1kg 袋|袋|24800; 250g×2 礼盒|盒|26800",
+         gi=True),
        G("老窝火腿 筒子骨", "meat",
          "火腿骨炖汤，汤色奶白，咸香浓郁。",
          "1kg 袋|袋|3980")]),
@@ -341,7 +372,10 @@ VENDORS = [
          "500g 罐|罐|8800"),
        G("怒江峡谷核桃", "nuts",
          "怒江峡谷坡地老核桃树所产，香味浓。",
-         "500g 袋|袋|3280; 1kg 袋|袋|5980")]),
+         "500g 袋|袋|3280; 1kg 袋|袋|5980"),
+       G("怒江草果粉", "specialty",
+         "草果去壳研磨，卤味炖肉撒一勺即可。",
+         "250g 罐|罐|2980")]),
     V("dulongjiang", "gongshan", "enterprise", "贡山独龙江农特产品有限公司", 175,
       "贡山县独龙江乡种植基地",
       "独龙江乡的农特产品企业，收购独龙族群众的蜂蜜、草果与手工独龙毯。",
@@ -362,7 +396,7 @@ VENDORS = [
          "250g 袋|袋|5800; 500g 袋|袋|10800"),
        G("兰坪黄精", "herbs",
          "多花黄精九蒸九晒，可直接嚼食或泡茶。",
-         "250g 罐|罐|9800"),
+         "250g 罐|罐|9800; 500g 罐|罐|18800"),
        G("兰坪重楼 干片", "herbs",
          "人工种植七年生滇重楼，切片干燥。",
          "100g 袋|袋|16800"),
@@ -381,6 +415,12 @@ VENDORS = [
        G("梯田稻花鱼 干", "meat",
          "梯田稻花鱼烟熏晾干，哈尼人家待客佳肴。",
          "250g 袋|袋|5800"),
+       G("元阳梯田红米线", "grain",
+         "梯田红米制成的干米线，煮后不糊汤。",
+         "1kg 袋|袋|2980; 2kg 箱|箱|5480"),
+       S("元阳哈尼梯田 农耕体验三日", "tourism",
+         "跟随哈尼人家插秧、捉稻花鱼、舂红米，住蘑菇房。",
+         "|人次|128000"),
        S("元阳哈尼梯田 摄影两日游", "tourism",
          "多依树日出、坝达日落与老虎嘴梯田，住哈尼蘑菇房，含向导与早晚餐。",
          "|人次|98000")]),
@@ -392,7 +432,7 @@ VENDORS = [
          "250g 罐|罐|8800; 500g 袋|袋|15800; 礼盒 2×125g|盒|12800", gi=True),
        G("绿春滇红", "tea",
          "大叶种工夫红茶，金毫显露，甜香浓。",
-         "250g 罐|罐|9800"),
+         "100g 罐|罐|4280; 250g 罐|罐|9800"),
        G("绿春哈尼黄牛肉干", "meat",
          "山地放养黄牛，炭火烘烤，香辣耐嚼。",
          "200g 袋|袋|5980")]),
@@ -407,7 +447,13 @@ VENDORS = [
          "250g 袋|袋|3980; 500g 罐|罐|7480"),
        G("大姚核桃油", "grain",
          "大姚核桃仁物理冷榨，适合婴幼儿辅食与凉拌。",
-         "500ml 瓶|瓶|8800")]),
+         "500ml 瓶|瓶|8800"),
+       G("大姚核桃 奶香味", "nuts",
+         "薄壳核桃奶香味煮制烘干，开口即食。",
+         "500g 袋|袋|4280; 1kg 袋|袋|7980"),
+       G("大姚核桃乳", "specialty",
+         "大姚核桃仁磨浆制成，无香精。",
+         "240ml×12罐 箱|箱|5980")]),
     V("zhuangji", "wuding", "cooperative", "武定县壮鸡养殖专业合作社", 265,
       "武定县狮山镇林下养殖基地",
       "武定壮鸡林下养殖合作社，统一供苗、防疫、收购。",
@@ -416,13 +462,16 @@ VENDORS = [
          "整只 约2kg|只|19800", gi=True),
        G("武定土鸡蛋", "meat",
          "林下散养土鸡所产，个小黄大。",
-         "30枚 盒|盒|5980; 60枚 箱|箱|10800")]),
+         "30枚 盒|盒|5980; 60枚 箱|箱|10800"),
+       G("武定鸡枞油", "specialty",
+         "野生鸡枞与菜籽油、干辣椒慢火熬制。",
+         "200g 瓶|瓶|4800; 400g 瓶|瓶|8800")]),
     V("huapingmango", "huaping", "cooperative", "华坪县芒果专业合作社", 90,
       "华坪县荣将镇芒果种植基地",
       "金沙江干热河谷的晚熟芒果合作社，统一品牌、统一冷链。",
       [G("华坪芒果", "fruit",
          "金沙江干热河谷晚熟芒果，香甜多汁，纤维少。",
-         "5kg 箱|箱|8800; 10kg 箱|箱|15800", gi=True),
+         "5kg 箱|箱|8800; 10kg 箱|箱|15800; 礼盒 8枚|盒|9800", gi=True),
        G("华坪芒果干", "fruit",
          "成熟芒果低温烘制，不添加色素。",
          "200g 袋|袋|2680; 500g 袋|袋|5980")]),
@@ -437,7 +486,10 @@ VENDORS = [
          "100g 袋|袋|5980; 250g 罐|罐|13800"),
        G("云南野生菌 羊肚菌干货", "specialty",
          "高山羊肚菌，菌盖完整。",
-         "50g 罐|罐|9800")]),
+         "50g 罐|罐|9800"),
+       G("云腿月饼", "specialty",
+         "宣威火腿丁与蜂蜜拌馅，硬壳烘烤。",
+         "4枚 盒|盒|3980; 礼盒 12枚|盒|11800")]),
     # ------------------------------------------------------------ zunyi
     V("meitancha", "meitan", "cooperative", "湄潭县茶农专业合作社", 186,
       "湄潭县核桃坝村茶园基地",
@@ -447,7 +499,11 @@ VENDORS = [
          "100g 罐|罐|9800; 250g 罐|罐|22800; 礼盒 2×100g|盒|19800", gi=True),
        G("遵义红 工夫红茶", "tea",
          "金毫显露，汤色红亮，甜香持久。",
-         "100g 罐|罐|6800; 250g 罐|罐|16800", gi=True),
+         "100g 罐|罐|6800; 250g 罐|罐|16800; 礼盒 2×100g|盒|15800",
+         gi=True),
+       G("湄潭翠芽 明前单芽", "tea",
+         "明前一芽头采制，芽头肥壮，鲜爽。",
+         "50g 罐|罐|12800", gi=True),
        S("湄潭茶海 康养四日", "wellness",
          "住茶海之心生态茶园，晨起茶园太极，品茗、制茶与药膳调理，含食宿与接送。",
          "|人次|238000")]),
@@ -468,7 +524,7 @@ VENDORS = [
       "正安白茶合作社，茶园建在贫困村，采茶季吸纳农户务工。",
       [G("正安白茶", "tea",
          "白叶一号引种正安高山，氨基酸含量高，滋味鲜爽。",
-         "100g 罐|罐|12800; 250g 罐|罐|29800", gi=True),
+         "100g 罐|罐|12800; 250g 罐|罐|29800; 礼盒 2×50g|盒|15800", gi=True),
        G("正安天麻 干片", "herbs",
          "林下仿野生种植的乌天麻，切片干燥。",
          "250g 袋|袋|9800")]),
@@ -495,7 +551,10 @@ VENDORS = [
          "1.8L 瓶|瓶|5280; 5L 桶|桶|12800"),
        G("道真硒锶绿茶", "tea",
          "大娄山脉富硒锶土壤出产的绿茶。",
-         "250g 罐|罐|8800")]),
+         "250g 罐|罐|8800"),
+       G("道真灰豆腐果 香辣即食", "specialty",
+         "灰豆腐果卤制后香辣调味，开袋即食。",
+         "200g 袋|袋|1580; 200g×5袋 箱|箱|6900")]),
     V("gelaolawei", "wuchuan", "individual", "务川县仡佬腊味坊", 26,
       "务川县都濡街道腊味坊",
       "仡佬族家庭腊味作坊，收购周边农户的土猪肉与白山羊。",
@@ -504,7 +563,10 @@ VENDORS = [
          "500g 袋|袋|6800; 1kg 袋|袋|12800; 礼盒 2kg|盒|26800"),
        G("务川仡佬族腊香肠", "meat",
          "土猪肉手工灌制，麻辣与五香两味。",
-         "500g 袋|袋|5800"),
+         "500g 袋|袋|5800; 1kg 袋|袋|10800"),
+       G("务川仡佬族腊排骨", "meat",
+         "土猪排骨柴火熏制，炖洋芋、煮火锅。",
+         "1kg 袋|袋|11800"),
        G("务川白山羊 带骨羊肉", "meat",
          "务川白山羊山地放养，肉质细嫩。",
          "2kg 箱|箱|23800", gi=True)]),
@@ -532,7 +594,10 @@ VENDORS = [
          "50g 罐|罐|16800; 100g 罐|罐|31800", gi=True),
        G("赤水竹笋 干", "specialty",
          "赤水楠竹春笋切片晒干，泡发后炖肉。",
-         "250g 袋|袋|3680")]),
+         "250g 袋|袋|3680"),
+       G("赤水晒醋 五年陈酿", "specialty",
+         "晒露五年的陈醋，酸而不涩，回味带甜。",
+         "500ml 瓶|瓶|3800", gi=True)]),
     V("mayang", "xishui", "cooperative", "习水县麻羊养殖专业合作社", 224,
       "习水县良村镇麻羊养殖基地",
       "习水麻羊养殖合作社，“合作社+农户”代养分红。",
@@ -570,13 +635,16 @@ VENDORS = [
          "250g 袋|袋|3880; 500g 罐|罐|7280", gi=True),
        G("叶城石榴", "fruit",
          "叶城软籽石榴，籽粒晶莹，酸甜可口。",
-         "5kg 箱|箱|7980; 8个 礼盒|盒|6880")]),
+         "5kg 箱|箱|7980; 8个 礼盒|盒|6880"),
+       G("叶城核桃 纸皮奶香", "nuts",
+         "纸皮核桃奶香味烘烤，手捏即开。",
+         "500g 袋|袋|4580; 1kg 袋|袋|8580")]),
     V("kunlunguoye", "yecheng", "enterprise", "叶城县昆仑山果业有限公司", 160,
       "叶城县依力克其乡果园",
       "叶城果品加工企业，订单收购石榴、杏子，吸纳农民在加工车间就业。",
       [G("叶城石榴汁", "specialty",
          "叶城石榴 NFC 鲜榨，不加水不加糖。",
-         "250ml×12瓶 箱|箱|9800"),
+         "250ml×12瓶 箱|箱|9800; 1L×6瓶 箱|箱|16800"),
        G("叶城树上干杏", "nuts",
          "杏子在树上自然风干，果肉软糯。",
          "500g 袋|袋|3280; 1kg 袋|袋|5980"),
@@ -591,7 +659,7 @@ VENDORS = [
          "2个装 约3kg|箱|5980; 4个装 约6kg|箱|10800", gi=True),
        G("巴楚蘑菇 干", "specialty",
          "塔克拉玛干沙漠边缘胡杨林下自然生长的野生蘑菇，菌香独特。",
-         "100g 袋|袋|12800", gi=True)]),
+         "100g 袋|袋|12800; 250g 罐|罐|29800", gi=True)]),
     V("aiyiguli", "bachu", "individual", "巴楚县阿依古丽手工艺品店", 8,
       "巴楚县色力布亚镇手工作坊",
       "维吾尔族手工艺个体店，组织周边妇女居家刺绣。",
@@ -600,7 +668,10 @@ VENDORS = [
          "90cm×90cm|条|26800; 长款 180cm|条|32800"),
        G("维吾尔族手工花帽", "craft",
          "手工刺绣巴旦木花纹花帽。",
-         "|顶|16800")]),
+         "|顶|16800"),
+       G("维吾尔族手工刺绣 靠垫套", "craft",
+         "手工刺绣石榴花纹靠垫套，两只装。",
+         "45cm×45cm 两只装|套|19800")]),
     V("badanmu", "shache", "cooperative", "莎车县巴旦木专业合作社", 395,
       "莎车县阿瓦提镇巴旦木基地",
       "莎车巴旦木合作社，保护价收购农户巴旦木，统一开口、分级。",
@@ -612,7 +683,10 @@ VENDORS = [
          "250g 罐|罐|4280", gi=True),
        G("莎车树上干杏", "nuts",
          "叶尔羌河畔杏园，树上自然风干。",
-         "500g 袋|袋|3480")]),
+         "500g 袋|袋|3480"),
+       G("莎车巴旦木 奶香味", "nuts",
+         "巴旦木奶香味烘焙，开口易剥。",
+         "500g 袋|袋|4980; 1kg 袋|袋|9580")]),
     V("junzao", "zepu", "enterprise", "泽普县骏枣加工有限公司", 210,
       "泽普县依克苏乡红枣基地",
       "泽普红枣加工企业，收购农户骏枣，分级清洗包装。",
@@ -621,7 +695,10 @@ VENDORS = [
          "500g 袋|袋|2980; 1kg 袋|袋|5680; 2.5kg 箱|箱|12800", gi=True),
        G("喀什红枣夹核桃", "nuts",
          "骏枣去核夹叶城核桃仁，甜香酥脆。",
-         "500g 罐|罐|5980; 礼盒 1kg|盒|10800")],
+         "500g 罐|罐|5980; 礼盒 1kg|盒|10800"),
+       G("泽普骏枣 脆枣片", "nuts",
+         "骏枣去核切片低温烘脆。",
+         "200g 袋|袋|1980")],
       credit=55),
     V("silu", "shache", "enterprise", "莎车县丝路文化旅游有限公司", 45,
       None,
@@ -647,7 +724,10 @@ VENDORS = [
          "200g 袋|袋|8800", gi=True),
        G("亚东黑木耳", "specialty",
          "亚东沟原始林区段木黑木耳，肉厚。",
-         "250g 袋|袋|5980")]),
+         "250g 袋|袋|5980"),
+       G("亚东鲑鱼 刺身中段", "meat",
+         "冰鲜鲑鱼中段去皮去骨，冷链发货。",
+         "500g 盒|盒|12800", gi=True)]),
     V("jiangziqingke", "jiangzi", "cooperative", "江孜县青稞专业合作社", 302,
       "江孜县年楚河谷青稞种植基地",
       "“西藏粮仓”江孜的青稞合作社，统一良种、统一收购加工。",
@@ -662,7 +742,13 @@ VENDORS = [
          "1kg 袋|袋|2980"),
        G("江孜青稞酒", "specialty",
          "江孜青稞传统酿造的低度青稞酒。",
-         "500ml 瓶|瓶|5800")]),
+         "500ml 瓶|瓶|5800"),
+       G("江孜青稞饼干", "grain",
+         "青稞粉烘焙的粗粮饼干，少糖。",
+         "500g 盒|盒|2980"),
+       G("江孜青稞麦片", "grain",
+         "青稞压片，冲泡或煮粥。",
+         "1kg 袋|袋|3980")]),
     V("kadian", "jiangzi", "cooperative", "江孜县卡垫编织专业合作社", 88,
       "江孜县卡垫编织作坊",
       "江孜卡垫非遗传承合作社，藏族妇女居家编织计件增收。",
@@ -710,7 +796,7 @@ VENDORS = [
          "250g 袋|袋|3980; 500g 袋|袋|7280"),
        G("定日牦牛酥油", "specialty",
          "高原牧场牦牛奶手工打制。",
-         "500g 块|块|6800"),
+         "500g 块|块|6800; 1kg 块|块|12800"),
        S("定日 珠峰大本营 五日游", "tourism",
          "日喀则出发经定日至珠峰大本营，住牧民帐篷客栈，含包车与边防证办理。",
          "|人次|398000")]),
@@ -726,7 +812,10 @@ VENDORS = [
          "2kg 箱|箱|25800"),
        G("果洛牦牛手撕肉 五香", "meat",
          "牦牛后腿肉卤制手撕，即食。",
-         "200g 袋|袋|6800")]),
+         "200g 袋|袋|6800; 500g 袋|袋|15800"),
+       G("果洛牦牛棒骨", "meat",
+         "牦牛腿骨锯段，熬汤浓白。",
+         "2kg 箱|箱|9800")]),
     V("banmatechan", "banma", "cooperative", "班玛县高原特产专业合作社", 190,
       "班玛县玛柯河谷种植基地",
       "班玛牧民合作社，采集加工黑枸杞、蕨麻与藏雪茶。",
@@ -738,13 +827,16 @@ VENDORS = [
          "250g 袋|袋|5280; 500g 袋|袋|9800", gi=True),
        G("班玛藏雪茶", "tea",
          "高山地衣类藏雪茶，清热解渴。",
-         "100g 罐|罐|6800")]),
+         "100g 罐|罐|6800"),
+       S("班玛 红军沟 研学两日", "tourism",
+         "红军沟红色研学与玛柯河原始林区生态考察，住牧家。",
+         "|人次|88000")]),
     V("gandemuye", "gande", "cooperative", "甘德县生态畜牧业专业合作社", 242,
       "甘德县柯曲镇生态牧场",
       "甘德牧民以草场与牲畜入股的生态畜牧业合作社。",
       [G("甘德藏羊 羊排", "meat",
          "高寒草原放养藏羊，肉质细嫩。",
-         "1kg 袋|袋|15800"),
+         "1kg 袋|袋|15800; 2kg 箱|箱|29800"),
        G("甘德牦牛酸奶 冻干", "specialty",
          "牦牛奶发酵冻干，开袋即食。",
          "200g 袋|袋|4800"),
@@ -771,7 +863,7 @@ VENDORS = [
          "|人次|158000"),
        G("年保玉则 明信片文创礼盒", "craft",
          "年保玉则风光摄影明信片 24 张。",
-         "|盒|3800")]),
+         "|盒|3800", farm="久治县智青松多镇文创工坊")]),
     V("maduozangyang", "maduo", "cooperative", "玛多县生态畜牧专业合作社", 214,
       "玛多县扎陵湖乡牧场",
       "黄河源头的牧民合作社，以草定畜，统一出栏销售藏羊。",
@@ -783,7 +875,162 @@ VENDORS = [
          "1kg 袋|袋|16800; 2kg 箱|箱|31800", gi=True),
        G("玛多藏羊 羊腿", "meat",
          "整只后腿，适合烤制。",
-         "约2kg|只|25800", gi=True)]),
+         "约2kg|只|25800", gi=True),
+       G("玛多藏羊 手抓羊肉", "meat",
+         "藏羊肋排清水煮制，真空包装，复热即食。",
+         "1kg 袋|袋|15800")]),
+    # ------------------------------------------------ more approved vendors
+    V("lahu", "lancang", "cooperative", "澜沧县拉祜族手工艺专业合作社", 132,
+      "澜沧县酒井乡老达保手工坊",
+      "老达保拉祜族妇女手工合作社，农闲时节居家刺绣、编织。",
+      [G("拉祜族手工挎包", "craft",
+         "拉祜族传统几何纹样手工刺绣挎包。",
+         "标准款|个|12800; 大号|个|16800"),
+       G("拉祜族芦笙 文创摆件", "craft",
+         "老达保艺人手工制作的缩微芦笙。",
+         "|个|26800")]),
+    V("sigangli", "ximeng", "individual", "西盟县司岗里佤族文创工作室", 14,
+      "西盟县勐卡镇手工坊",
+      "佤族青年返乡创办的文创工作室，收购佤族织锦与木雕。",
+      [G("佤族手工织锦 挎包", "craft",
+         "佤族腰机织锦缝制，红黑配色。",
+         "|个|16800"),
+       G("佤族木鼓 摆件", "craft",
+         "整木手工雕凿的佤族木鼓缩微件。",
+         "小号|个|38800; 大号|个|88000")]),
+    V("mengsong", "menghai", "individual", "勐海县勐宋古茶初制所", 22,
+      "勐海县勐宋乡古茶园",
+      "勐宋山上的家庭初制所，收购哈尼族茶农古树鲜叶。",
+      [G("勐宋古树普洱生茶", "tea",
+         "勐宋古树春茶，香气高扬，苦涩低。",
+         "357g 饼|饼|19800; 200g 饼|饼|11800", gi=True),
+       G("勐宋普洱熟茶", "tea",
+         "勐宋台地茶发酵，甜醇。",
+         "357g 饼|饼|9800", gi=True)]),
+    V("sanqicoop", "wenshan", "cooperative", "文山市三七种植专业合作社", 168,
+      "文山市平坝镇三七种植基地",
+      "文山三七合作社，统一种苗、统一采收，保底收购社员三七。",
+      [G("文山三七 剪口", "herbs",
+         "三七芦头部位，皂苷含量高，适合打粉。",
+         "250g 袋|袋|9800; 500g 袋|袋|18800", gi=True),
+       G("文山三七花 礼盒", "herbs",
+         "三七花蕾精选装。",
+         "2×50g|盒|8800")]),
+    V("shiyueliang", "fugong", "enterprise", "福贡县石月亮乡村旅游有限公司", 64,
+      None,
+      "怒江大峡谷的乡村旅游企业，线路上的民宿由傈僳族农户经营。",
+      [S("怒江大峡谷 石月亮 三日游", "tourism",
+         "沿怒江大峡谷徒步，远眺石月亮，住傈僳族民宿，含向导与餐食。",
+         "|人次|198000"),
+       S("怒江峡谷 傈僳族康养 五日", "wellness",
+         "怒江峡谷温泉、傈僳族药膳与山间步道，慢节奏康养。",
+         "|人次|268000")]),
+    V("hani", "lvchun", "individual", "绿春县哈尼山货店", 9,
+      "绿春县大兴镇山货店",
+      "哈尼族个体山货店，收购周边寨子的腊鸭与山野菜。",
+      [G("哈尼腊鸭", "meat",
+         "梯田放养麻鸭腌制风干。",
+         "整只 约1kg|只|8800"),
+       G("绿春野生蕨菜 干", "specialty",
+         "春季山间采摘的野生蕨菜焯水晒干。",
+         "250g 袋|袋|3280")]),
+    V("wuguji", "chishui", "cooperative", "赤水市乌骨鸡养殖专业合作社", 146,
+      "赤水市长期镇竹林养殖基地",
+      "竹林下散养赤水乌骨鸡的合作社，统一供苗收购。",
+      [G("赤水乌骨鸡", "meat",
+         "竹林散养的赤水乌骨鸡，乌皮乌骨，炖汤滋补。",
+         "整只 约1.5kg|只|16800", gi=True),
+       G("赤水乌骨鸡蛋", "meat",
+         "竹林乌骨鸡所产绿壳蛋。",
+         "30枚 盒|盒|6800; 60枚 箱|箱|12800")]),
+    V("danxia", "chishui", "enterprise", "赤水市丹霞旅游有限公司", 52,
+      None,
+      "赤水文旅企业，吸纳周边村民从事讲解、接驳与农家乐。",
+      [S("赤水 丹霞大瀑布 两日游", "tourism",
+         "赤水大瀑布、佛光岩丹霞地貌，住竹海农家。",
+         "|人次|88000"),
+       S("赤水 竹海康养 五日", "wellness",
+         "竹海森林步道、石斛药膳与茶园慢生活。",
+         "|人次|198000")]),
+    V("wuchuanmi", "wuchuan", "cooperative", "务川县仡佬山蜂蜜专业合作社", 138,
+      "务川县丰乐镇养蜂基地",
+      "务川中蜂养殖合作社，统一供箱、统一收蜜。",
+      [G("务川土蜂蜜", "specialty",
+         "仡佬山区中华蜂百花蜜，一年一取。",
+         "500g 瓶|瓶|6800; 1kg 瓶|瓶|12800"),
+       G("务川野生蜂巢蜜", "specialty",
+         "整块蜂巢连蜡带蜜，可直接嚼食。",
+         "500g 盒|盒|9800")]),
+    V("mihoutao", "fenggang", "cooperative", "凤冈县红心猕猴桃专业合作社", 156,
+      "凤冈县进化镇猕猴桃基地",
+      "凤冈红心猕猴桃合作社，带动农户以土地入股。",
+      [G("凤冈红心猕猴桃", "fruit",
+         "富锌富硒土壤种植，果心鲜红，香甜多汁。",
+         "3kg 箱|箱|6980; 5kg 箱|箱|10800")]),
+    V("mianfang", "bachu", "enterprise", "巴楚县棉纺织有限公司", 230,
+      "巴楚县长绒棉种植基地",
+      "巴楚棉纺企业，吸纳当地富余劳动力在车间稳定就业。",
+      [G("新疆长绒棉被", "specialty",
+         "巴楚长绒棉手工弹制，蓬松透气。",
+         "2kg 150×200cm|条|29800; 3kg 200×230cm|条|39800; "
+         "4kg 220×240cm|条|46800"),
+       G("长绒棉 床品四件套", "specialty",
+         "新疆长绒棉贡缎织造。",
+         "1.5m 床|套|38800; 1.8m 床|套|42800")]),
+    V("junzaocoop", "zepu", "cooperative", "泽普县骏枣种植专业合作社", 266,
+      "泽普县奎依巴格乡红枣基地",
+      "泽普枣农合作社，统一修剪、统一收购。",
+      [G("泽普骏枣 一级", "nuts",
+         "泽普骏枣一级果，自然晾干。",
+         "1kg 袋|袋|4680; 5kg 箱|箱|19800", gi=True),
+       G("泽普灰枣", "nuts",
+         "个小核小，糖度高，适合直接吃。",
+         "1kg 袋|袋|3980")]),
+    V("pali", "yadong", "cooperative", "亚东县帕里牦牛养殖专业合作社", 174,
+      "亚东县帕里镇高山牧场",
+      "帕里镇牧民合作社，以牦牛入股，年底分红。",
+      [G("帕里牦牛 风干牦牛肉", "meat",
+         "海拔四千三百米帕里草原放牧的牦牛，自然风干。",
+         "250g 袋|袋|8800; 500g 袋|袋|16800", gi=True),
+       G("帕里牦牛 鲜切牛腩", "meat",
+         "冷鲜分割，冷链发货。",
+         "2kg 箱|箱|23800", gi=True)]),
+    V("zangji", "jiangzi", "cooperative", "江孜县藏鸡养殖专业合作社", 182,
+      "江孜县重孜乡藏鸡养殖基地",
+      "江孜藏鸡养殖合作社，给农户发放鸡苗并回收鸡蛋。",
+      [G("高原藏鸡蛋", "meat",
+         "青稞地里散养藏鸡所产，个小蛋黄大。",
+         "30枚 盒|盒|7800; 60枚 箱|箱|14800"),
+       G("高原藏鸡", "meat",
+         "放养一年以上的藏鸡，炖汤鲜美。",
+         "整只 约1.2kg|只|19800")]),
+    V("heiqingke", "sajia", "cooperative", "萨迦县黑青稞专业合作社", 206,
+      "萨迦县雄麦乡黑青稞种植基地",
+      "萨迦黑青稞种植合作社，统一良种与收购。",
+      [G("萨迦黑青稞米", "grain",
+         "高原黑青稞，花青素丰富，与大米同煮。",
+         "2.5kg 袋|袋|5980; 5kg 袋|袋|10800"),
+       G("萨迦黑青稞糌粑", "grain",
+         "黑青稞炒熟磨粉。",
+         "1kg 袋|袋|4280")]),
+    V("huangmogu", "dari", "cooperative", "达日县黄蘑菇专业合作社", 196,
+      "达日县窝赛乡高寒草甸",
+      "达日牧民合作社，夏季采集草原黄蘑菇，兼收酥油。",
+      [G("果洛黄蘑菇 干品", "specialty",
+         "高寒草甸野生黄蘑菇，菌香浓郁，炖汤上品。",
+         "100g 罐|罐|16800; 250g 罐|罐|39800"),
+       G("达日牦牛酥油", "specialty",
+         "牧民手工打制的牦牛酥油。",
+         "500g 块|块|6800")]),
+    V("maorong", "jiuzhi", "cooperative", "久治县牦牛绒手工专业合作社", 118,
+      "久治县智青松多镇手工坊",
+      "久治牧区妇女手工合作社，纺织牦牛绒制品。",
+      [G("牦牛绒 手工毯", "craft",
+         "牦牛绒手工纺线织造，厚实保暖。",
+         "1.5m×2m|条|128000"),
+       G("牦牛绒 袜子", "craft",
+         "牦牛绒混纺袜，三双装。",
+         "|盒|16800")]),
     # ------------------------------------------------ pending and rejected
     V("wugu", "lanping", "cooperative", "兰坪县乌骨鸡养殖专业合作社", 76,
       "兰坪县啦井镇林下养殖基地",
@@ -853,8 +1100,6 @@ def credit_code(kind, division):
 def build():
     out = []
     w = out.append
-    cat_names = dict(CATEGORIES)
-    region_names = {r[0]: r[1] for r in REGIONS}
 
     # vendors and their users
     contacts = {k: list(v) for k, v in CONTACTS.items()}
@@ -873,6 +1118,7 @@ def build():
             pool = contacts[c[1]]
             users.append((v["email"], pool.pop(0) + "（" + v["name"] + "）",
                           "vendor"))
+            pool.append(pool[0])
         while True:
             cc = credit_code(v["kind"], c[5])
             if cc not in codes:
@@ -905,13 +1151,7 @@ def build():
     titles = set()
     for v in VENDORS:
         c = COUNTY[v["county"]]
-        origin = "产地：%s%s%s。" % (region_names[c[1]].replace("贵州", "贵州省")
-                                    if c[1] == "zunyi" else
-                                    {"yunnan": "云南省", "kashgar": "新疆",
-                                     "shigatse": "西藏", "golog": "青海省"}
-                                    [c[1]], c[2], c[3])
-        if c[1] == "zunyi":
-            origin = "产地：贵州省%s%s。" % (c[2], c[3])
+        origin = "产地：%s%s%s。" % (PROVINCE[c[1]], c[2], c[3])
         earliest = max(v["reviewed_at"] or v["created_at"],
                        datetime.datetime(2025, 1, 1)).date()
         for line in v["products"]:
@@ -938,10 +1178,14 @@ def build():
                 else:
                     stock = rng.choice([rng.randint(40, 300),
                                         rng.randint(200, 2000)])
+                if v["email"] == DEMO_VENDOR_EMAIL and line["stock"] is None:
+                    stock = max(stock, 60)  # the demo vendor sells from stock
                 age = (NOW - created.date()).days / 700.0
                 sales = int(rng.randint(0, 5000) * min(1.0, age + 0.05))
                 if int(price) > 100000:
                     sales = min(sales, rng.randint(0, 120))
+                if v["status"] != "approved":
+                    sales = 0
                 products.append(dict(
                     vendor=v, cat=line["cat"], kind=line["kind"],
                     title=title, desc=desc, unit=unit, price=int(price),
@@ -949,7 +1193,8 @@ def build():
                     status="listed" if v["status"] == "approved" else "draft",
                     images=json.dumps(["/img/p/%d.jpg" % img]),
                     created=created, gi=line["gi"],
-                    farm=line["farm"] or v["farm"], line=line,
+                    farm=line["farm"] or v["farm"] or c[3] + "生产基地",
+                    line=line,
                     updated=min(created + datetime.timedelta(
                         days=rng.randint(0, 60), hours=rng.randint(0, 8)),
                         datetime.datetime(2026, 11, 27, 20, 0, 0))))
@@ -974,22 +1219,28 @@ def build():
 
     listed = [p for p in products if p["status"] == "listed"]
 
-    # 百县百品: one listed goods product per designated poverty county,
-    # from a qualified vendor in that county.  澜沧 is left free.
+    # 百县百品: one listed product per designated poverty county, the best
+    # selling variant of the county's signature line, from a qualified
+    # vendor there.  澜沧 is left free.
     bxbp = []
-    for county in ["yuanyang", "dayao", "fugong", "zhengan", "daozhen",
-                   "wuchuan", "yecheng", "bachu", "shache", "yadong",
-                   "jiangzi", "maqin"]:
+    for county, line in [
+            ("yuanyang", "元阳梯田红米"), ("dayao", "大姚核桃"),
+            ("fugong", "怒江草果"), ("zhengan", "正安白茶"),
+            ("daozhen", "道真灰豆腐果"), ("wuchuan", "务川仡佬族腊肉"),
+            ("yecheng", "叶城核桃 薄皮"), ("bachu", "巴楚留香瓜"),
+            ("shache", "莎车巴旦木"), ("yadong", "亚东鲑鱼 冰鲜"),
+            ("jiangzi", "江孜青稞米"), ("maqin", "果洛牦牛肉干 风干")]:
         assert COUNTY[county][4]
         cands = [p for p in listed if p["vendor"]["county"] == county
-                 and p["kind"] == "goods"
+                 and p["line"]["base"] == line
                  and p["vendor"]["until"] == "2027-12-31"
                  and p["vendor"]["credit"] >= 60]
-        cands.sort(key=lambda p: (not p["gi"], -p["sales"]))
-        p = cands[0]
+        p = max(cands, key=lambda p: p["sales"])
         p["bxbp"] = True
-        bxbp.append((p, county, rand_dt(datetime.date(2025, 3, 1),
-                                        datetime.date(2026, 6, 30))))
+        bxbp.append((p, county, rand_dt(
+            p["created"].date() + datetime.timedelta(days=1),
+            min(p["created"].date() + datetime.timedelta(days=90),
+                datetime.date(2026, 11, 25)))))
 
     # ------------------------------------------------------------ SQL
     w("-- bangfu demo data, printed by scripts/demo_data.py; do not edit.")
@@ -1089,12 +1340,12 @@ def build():
              and p["cat"] in green_cat]
     for p in goods:
         kinds = []
-        if p["gi"] and rng.random() < 0.55:
+        if p["gi"] and rng.random() < 0.5:
             kinds.append("gi")
         r = rng.random()
         if r < 0.09:
             kinds.append("green")
-        elif r < 0.14:
+        elif r < 0.13:
             kinds.append("organic")
         prov = COUNTY[p["vendor"]["county"]][5][:2]
         for k in kinds:
@@ -1107,8 +1358,10 @@ def build():
             seq += rng.randint(3, 400)
             if k == "gi":
                 key = id(p["line"])
-                if key not in gi_numbers:
-                    gi_numbers[key] = "AGI%05d" % rng.randint(800, 3900)
+                while key not in gi_numbers:
+                    g = "AGI%05d" % rng.randint(800, 3900)
+                    if g not in gi_numbers.values():
+                        gi_numbers[key] = g
                 number = gi_numbers[key]
             elif k == "green":
                 issued = until.year - 3
@@ -1128,7 +1381,7 @@ def build():
     batches = []
     report = rng.randint(100, 900)
     batch_goods = [p for p in products if p["kind"] == "goods"
-                   and (p["status"] != "draft")
+                   and p["status"] != "draft" and p["cat"] != "craft"
                    and (p.get("bxbp") or p["title"] == STOCK20
                         or rng.random() < 0.72)]
     for p in batch_goods:
@@ -1169,57 +1422,66 @@ def build():
     w("")
 
     # campaigns
-    def pick(pred, k, must=()):
-        chosen = [p for p in listed if p["title"] in must]
-        rest = [p for p in listed if pred(p) and p not in chosen]
+    def pick(cutoff, pred, k, must=()):
+        """k listed products fitting a theme that were listed by the
+        cutoff (a campaign's start; today for the live one), the titles
+        in must first."""
+        t = datetime.datetime.strptime(cutoff, "%Y-%m-%d")
+        chosen = [p for p in listed if p["title"] in must
+                  and p["created"] < t]
+        rest = [p for p in listed if pred(p) and p["title"] not in must
+                and p["created"] < t]
         return chosen + rng.sample(rest, min(k - len(chosen), len(rest)))
 
-    gifts = lambda p: "礼盒" in p["title"] or p["unit"] == "盒"
+    def gifts(p):
+        return "礼盒" in p["title"] or (
+            p["unit"] == "盒" and p["cat"] in ("tea", "nuts", "specialty"))
     campaigns = [
         ("poverty-day-2026", "国家扶贫日 消费扶贫月",
          "10月17日国家扶贫日，买一份山货，帮一户农家。",
          "2026-10-10", "2026-10-24", {}, 40,
-         [p for p, _, _ in bxbp] + pick(
-             lambda p: p["kind"] == "goods" and not p.get("bxbp"), 6)),
+         pick("2026-10-10", lambda p: p["kind"] == "goods", 16,
+              must=[p["title"] for p, _, _ in bxbp])),
         ("harvest-2026", "中国农民丰收节",
          "秋分庆丰收，新米新茶新果子，直采自对口地区田间。",
          "2026-09-16", "2026-09-30", {"category": "grain"}, 30,
-         pick(lambda p: p["cat"] in ("grain", "fruit", "nuts"), 16)),
+         pick("2026-09-16", lambda p: p["cat"] in ("grain", "fruit", "nuts"),
+              16)),
         ("mid-autumn-2026", "中秋 团圆礼",
          "月圆人团圆，一盒山里的心意寄给家人。",
          "2026-09-10", "2026-09-27", {"category": "specialty"}, 25,
-         pick(lambda p: gifts(p) and p["kind"] == "goods", 14)),
+         pick("2026-09-10", lambda p: gifts(p) and p["kind"] == "goods", 14)),
         ("national-day-2026", "国庆 到对口地区去旅行",
          "国庆长假，去茶山、梯田、雪山和草原，住农家、吃山货。",
          "2026-09-28", "2026-10-08", {"category": "tourism"}, 35,
-         pick(lambda p: p["kind"] == "service", 12)),
+         pick("2026-09-28", lambda p: p["kind"] == "service", 12)),
         ("spring-festival-2026", "春节 年货节",
          "腊肉香肠牦牛肉，坚果红枣过大年。",
          "2026-01-20", "2026-02-24", {"category": "meat"}, 30,
-         pick(lambda p: p["cat"] in ("meat", "nuts")
-              and p["created"] < datetime.datetime(2026, 1, 20), 18)),
+         pick("2026-01-20", lambda p: p["cat"] in ("meat", "nuts"), 18)),
         ("new-year-2027", "元旦 新年礼",
          "新年第一份礼物，茶与坚果，健康又有意义。",
          "2026-12-15", "2027-01-03", {}, 20,
-         pick(lambda p: p["cat"] in ("tea", "nuts") and gifts(p), 12)),
+         pick("2026-12-15", lambda p: p["cat"] in ("tea", "nuts") and gifts(p),
+              12)),
         ("spring-festival-2027", "春节 年货节",
          "2027年春节，把对口地区的年味端上上海的年夜饭桌。",
          "2027-01-10", "2027-02-14", {"category": "meat"}, 30,
-         pick(lambda p: p["cat"] in ("meat", "nuts", "specialty")
+         pick("2027-01-10", lambda p: p["cat"] in ("meat", "nuts", "specialty")
               and p["kind"] == "goods", 18)),
         ("yunpin-community", "云品进社区、万家帮万户",
          "云南好物走进上海社区，万家帮万户，一起买云品。",
          "2026-11-01", "2027-01-31", {"region": "yunnan"}, 45,
-         pick(lambda p: p["vendor"]["region"] == "yunnan"
+         pick("2026-11-28", lambda p: p["vendor"]["region"] == "yunnan"
               and p["kind"] == "goods", 20, must=(STOCK20,))),
     ]
     w("INSERT INTO campaigns (slug, title, theme, starts_at, ends_at, match,")
     w("    boost_weight) VALUES")
     w(values([(s, t, th, a + " 00:00:00+08:00", b + " 23:59:59+08:00",
                json.dumps(m, ensure_ascii=False), bw)
-              for s, t, th, a, b, m, bw, _ in campaigns])
-      .replace("+08:00', '{", "+08:00', '{") + ";")
+              for s, t, th, a, b, m, bw, _ in campaigns]) + ";")
     w("")
+    assert STOCK20 in [p["title"] for p in campaigns[-1][7]]
     cps = []
     for s, _, _, _, _, _, _, ps in campaigns:
         assert 8 <= len(ps) <= 20, (s, len(ps))

@@ -11,7 +11,10 @@ run)	PG_PORT=${PG_PORT:-55432}; REDIS_PORT=${REDIS_PORT:-56379}
 	PORT=${PORT:-8080} ;;
 test)	PG_PORT=${PG_PORT:-55442}; REDIS_PORT=${REDIS_PORT:-56389}
 	PORT=${PORT:-18080} ;;
-*)	echo "unknown instance $INSTANCE" >&2; exit 2 ;;
+*)	# Any other name: a private instance on ports given in the environment.
+	: "${PG_PORT:?set PG_PORT for instance $INSTANCE}"
+	: "${REDIS_PORT:?set REDIS_PORT for instance $INSTANCE}"
+	: "${PORT:?set PORT for instance $INSTANCE}" ;;
 esac
 
 # Local defaults only; a deployment sets these in its environment.
@@ -21,7 +24,8 @@ export PAYMENT_SANDBOX_SECRET=${PAYMENT_SANDBOX_SECRET:-bangfu-sandbox-secret}
 export PORT PG_PORT REDIS_PORT
 
 # Signing keys: generated once per instance, kept under var/ (git-ignored).
-if [ -d "$VAR" ] && [ ! -f "$VAR/secrets.env" ]; then
+mkdir -p "$VAR"
+if [ ! -f "$VAR/secrets.env" ]; then
 	umask 077
 	{
 		echo "JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"

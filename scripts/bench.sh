@@ -1,0 +1,66 @@
+#!/bin/sh
+# make bench: wrk (2 threads, 64 connections) against the run instance on
+# each route, reporting requests/s, p50, p99 and the share of /healthz's
+# throughput measured in the same run.  Starts what is not running and
+# stops, by PID, only what it started.
+set -eu
+export INSTANCE=run
+. "$(dirname "$0")/instance.sh"
+cd "$ROOT"
+
+DURATION=${BENCH_DURATION:-10s}
+started_server=0
+started_services=0
+cleanup() {
+	[ $started_server = 1 ] && "$ROOT/scripts/server.sh" stop
+	[ $started_services = 1 ] && "$ROOT/scripts/services.sh" stop
+	return 0
+}
+trap cleanup EXIT INT TERM
+
+if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+	started_services=1
+fi
+"$ROOT/scripts/setup-db.sh" >/dev/null
+if ! curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
+	started_server=1
+	"$ROOT/scripts/server.sh" start >/dev/null
+fi
+
+BASE="http://127.0.0.1:$PORT"
+PID=$(psql_local -tA -c "SELECT p.id FROM products p WHERE p.status = 'listed' ORDER BY p.sales DESC, p.id LIMIT 1")
+
+bench() {
+	name=$1; shift
+	out=$(wrk -t2 -c64 -d"$DURATION" --latency -s "$ROOT/tests/load/report.lua" "$@" | grep '^BENCH')
+	echo "$name $out"
+}
+
+echo "bangfu bench: wrk -t2 -c64 -d$DURATION against $BASE"
+results=$(mktemp)
+{
+	bench healthz "$BASE/healthz"
+	bench product_detail "$BASE/api/v1/products/$PID"
+	bench product_list_region "$BASE/api/v1/products?region=yunnan"
+	bench product_list_relevance "$BASE/api/v1/products?q=%E8%8C%B6&sort=relevance"
+	bench channel "$BASE/api/v1/channel"
+	for extra in "$ROOT"/tests/load/bench_*.sh; do
+		[ -f "$extra" ] && . "$extra"
+	done
+} > "$results"
+
+awk '
+/BENCH/ {
+	name = $1
+	for (i = 2; i <= NF; i++) { split($i, kv, "="); v[name, kv[1]] = kv[2] }
+	order[n++] = name
+	if (name == "healthz") base = v[name, "rps"]
+}
+END {
+	printf "%-24s %10s %9s %9s %8s %7s\n", "route", "req/s", "p50 ms", "p99 ms", "errors", "share"
+	for (i = 0; i < n; i++) {
+		k = order[i]
+		printf "%-24s %10s %9s %9s %8s %6.0f%%\n", k, v[k, "rps"], v[k, "p50_ms"], v[k, "p99_ms"], v[k, "errors"], base ? 100 * v[k, "rps"] / base : 0
+	}
+}' "$results"
+rm -f "$results"

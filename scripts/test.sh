@@ -1,0 +1,49 @@
+#!/bin/sh
+# make test: unit tests under ASan and UBSan, then the API tests against a
+# server of its own (the sanitized build) on a fresh database, on ports of
+# its own, so it can run beside make run.  Stops what it started, always.
+set -eu
+export INSTANCE=test
+. "$(dirname "$0")/instance.sh"
+cd "$ROOT"
+
+cleanup() {
+	"$ROOT/scripts/server.sh" stop || true
+	"$ROOT/scripts/services.sh" stop || true
+}
+trap cleanup EXIT INT TERM
+
+make -s bangfu.so build/test/bangfu.so build/pwhash
+make -s unit
+
+"$ROOT/scripts/server.sh" stop
+"$ROOT/scripts/services.sh" start
+psql -X -q "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=postgres" \
+    -c "DROP DATABASE IF EXISTS bangfu WITH (FORCE)" -c "CREATE DATABASE bangfu"
+redis-cli -p "$REDIS_PORT" flushall >/dev/null
+"$ROOT/scripts/setup-db.sh"
+
+rm -f "$VAR"/asan.*
+SO="$ROOT/build/test/bangfu.so" \
+SERVER_ENV="env LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:log_path=$VAR/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$VAR/ubsan \
+RATE_LIMIT_LOGIN=${RATE_LIMIT_LOGIN:-30} RATE_LIMIT_REGISTER=${RATE_LIMIT_REGISTER:-20} ORDER_PAY_TIMEOUT=${ORDER_PAY_TIMEOUT:-30}" \
+    "$ROOT/scripts/server.sh" start
+
+export BANGFU_URL="http://127.0.0.1:$PORT"
+export BANGFU_PG="host=127.0.0.1 port=$PG_PORT user=bangfu dbname=bangfu"
+export BANGFU_REDIS_PORT="$REDIS_PORT"
+export BANGFU_ROOT="$ROOT"
+status=0
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/api "$@" || status=$?
+
+if ls "$VAR"/asan.* "$VAR"/ubsan.* >/dev/null 2>&1; then
+	echo "sanitizer reports:" >&2
+	cat "$VAR"/asan.* "$VAR"/ubsan.* >&2 || true
+	status=1
+fi
+if grep -q "seccomp violation" "$VAR/kore.log"; then
+	echo "seccomp violations:" >&2
+	grep "seccomp violation" "$VAR/kore.log" >&2
+	status=1
+fi
+exit $status
