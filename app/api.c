@@ -140,8 +140,14 @@ api_run(struct http_request *req, const struct api_route *r,
 			c->phase = PHASE_CACHE;
 			break;
 		case PHASE_CACHE:
-			if ((c->route->flags & CACHEABLE) && cache_lookup(c))
-				return (KORE_RESULT_OK);
+			if (c->route->flags & CACHEABLE) {
+				cache_flight_done(c);
+				rc = cache_lookup(c);
+				if (rc == CACHE_HIT)
+					return (KORE_RESULT_OK);
+				if (rc == CACHE_WAIT)
+					return (KORE_RESULT_RETRY);
+			}
 			c->phase = PHASE_ROUTE;
 			break;
 		default:
@@ -288,6 +294,7 @@ api_free(struct http_request *req)
 		return;
 	if (c->route != NULL && c->route->cleanup != NULL)
 		c->route->cleanup(c);
+	cache_flight_done(c);
 	redis_wait_orphan(c);
 	if (c->body != NULL) {
 		json_decref(c->body);

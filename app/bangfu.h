@@ -103,6 +103,8 @@ struct call {
 	struct redis_value	*rv;		/* last Redis reply */
 
 	char			cache_key[512];
+	int			flight;		/* cache single-flight, 1-based */
+	int			flight_owner;
 };
 
 /* app/api.c: the dispatcher and the common steps. */
@@ -158,7 +160,11 @@ int	problem_internal(struct call *, const char *);
 void	cache_init(void);
 void	cache_flush(void);
 void	cache_bump(void);
+#define CACHE_MISS	0
+#define CACHE_HIT	1
+#define CACHE_WAIT	2
 int	cache_lookup(struct call *);
+void	cache_flight_done(struct call *);
 void	cache_store(struct call *, int, const char *, size_t);
 void	cache_invalidate(void);
 

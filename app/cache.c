@@ -23,6 +23,16 @@
 #define CACHE_MAX_BODY		(512 * 1024)
 #define SHANGHAI_OFFSET_S	(8 * 3600)
 
+#define CACHE_FLIGHTS		64
+
+struct cache_flight {
+	int			 used;
+	char			 key[512];
+	struct http_request	**waiters;
+	size_t			 nwaiters;
+	size_t			 cap;
+};
+
 struct cache_entry {
 	char		*key;
 	char		*body;
@@ -37,6 +47,7 @@ static uint64_t		 cache_hash(const char *);
 static uint64_t		 cache_expiry(uint64_t);
 
 static struct cache_entry	cache_slots[CACHE_SLOTS];
+static struct cache_flight	cache_flights[CACHE_FLIGHTS];
 static uint64_t			cache_gen = 1;
 
 void
@@ -92,16 +103,34 @@ cache_key(struct call *c)
 	    c->req->path, c->req->query_string ? c->req->query_string : "");
 }
 
-/* Answers the request from the cache when it can; 1 when it did. */
+static struct cache_flight *
+cache_flight_find(const char *key)
+{
+	int		 i;
+
+	for (i = 0; i < CACHE_FLIGHTS; i++) {
+		if (cache_flights[i].used &&
+		    strcmp(cache_flights[i].key, key) == 0)
+			return (&cache_flights[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * CACHE_HIT when it answered the request, CACHE_WAIT when the request now
+ * sleeps behind another fetching the same key, CACHE_MISS when the caller
+ * is to fetch (and then store, or finish without storing).
+ */
 int
 cache_lookup(struct call *c)
 {
 	struct cache_entry	*e;
+	struct cache_flight	*f;
 	uint64_t		 h, now;
 	int			 i;
 
 	if (!redis_subscribed())
-		return (0);
+		return (CACHE_MISS);
 	cache_key(c);
 	h = cache_hash(c->cache_key);
 	now = (uint64_t)time(NULL) * 1000;
@@ -114,11 +143,67 @@ cache_lookup(struct call *c)
 		if (strcmp(e->key, c->cache_key) == 0) {
 			metrics_count("cache_hits");
 			json_reply_raw(c, e->status, e->body, e->len);
-			return (1);
+			return (CACHE_HIT);
 		}
 	}
 	metrics_count("cache_misses");
-	return (0);
+
+	if ((f = cache_flight_find(c->cache_key)) != NULL) {
+		if (f->nwaiters == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 16;
+			f->waiters = kore_realloc(f->waiters,
+			    f->cap * sizeof(*f->waiters));
+		}
+		f->waiters[f->nwaiters++] = c->req;
+		c->flight = (int)(f - cache_flights) + 1;
+		c->flight_owner = 0;
+		http_request_sleep(c->req);
+		return (CACHE_WAIT);
+	}
+	for (i = 0; i < CACHE_FLIGHTS; i++) {
+		if (!cache_flights[i].used)
+			break;
+	}
+	if (i < CACHE_FLIGHTS) {
+		f = &cache_flights[i];
+		f->used = 1;
+		f->nwaiters = 0;
+		(void)snprintf(f->key, sizeof(f->key), "%s", c->cache_key);
+		c->flight = i + 1;
+		c->flight_owner = 1;
+	}
+	return (CACHE_MISS);
+}
+
+/*
+ * The request is done with its flight: an owner wakes its waiters (who
+ * look again and, if nothing was stored, one of them fetches); a waiter
+ * leaves the queue.  Called on store and when the request is freed.
+ */
+void
+cache_flight_done(struct call *c)
+{
+	struct cache_flight	*f;
+	size_t			 i;
+
+	if (c->flight == 0)
+		return;
+	f = &cache_flights[c->flight - 1];
+	if (c->flight_owner) {
+		for (i = 0; i < f->nwaiters; i++)
+			http_request_wakeup(f->waiters[i]);
+		f->nwaiters = 0;
+		f->used = 0;
+	} else {
+		for (i = 0; i < f->nwaiters; i++) {
+			if (f->waiters[i] == c->req) {
+				f->waiters[i] = f->waiters[--f->nwaiters];
+				break;
+			}
+		}
+	}
+	c->flight = 0;
+	c->flight_owner = 0;
 }
 
 void
@@ -128,8 +213,10 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 	uint64_t		 h, now;
 	int			 i;
 
-	if (!redis_subscribed() || len > CACHE_MAX_BODY)
+	if (!redis_subscribed() || len > CACHE_MAX_BODY) {
+		cache_flight_done(c);
 		return;
+	}
 	if (c->cache_key[0] == '\0')
 		cache_key(c);
 	h = cache_hash(c->cache_key);
@@ -157,4 +244,5 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 	victim->status = status;
 	victim->gen = cache_gen;
 	victim->expires = cache_expiry(now);
+	cache_flight_done(c);
 }

@@ -195,10 +195,11 @@ products_list(struct http_request *req)
 	int64_t		 n, lo, hi;
 	int		 has_lo, has_hi;
 
+	/*
+	 * Parsed again on every entry: a query queued for a free connection
+	 * is only sent on a later entry, and must carry its parameters then.
+	 */
 	memset(v, 0, sizeof(v));
-	if (c->db.phase != 0)
-		return (catalog_query(req, sql, 12, v));
-
 	v[0] = catalog_text(c, "region", &errs);
 	v[1] = catalog_text(c, "county", &errs);
 	v[2] = catalog_text(c, "category", &errs);

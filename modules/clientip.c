@@ -122,7 +122,7 @@ clientip_resolve(const char *peer, const char *xff, const char *trusted,
 	last += strspn(last, " \t");
 	end = last + strcspn(last, " \t");
 	len = (size_t)(end - last);
-	if (len == 0 || len > CLIENTIP_MAX)
+	if (len == 0 || len > CLIENTIP_MAX || end[strspn(end, " \t")] != '\0')
 		return (1);
 	memcpy(buf, last, len);
 	buf[len] = '\0';

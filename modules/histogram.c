@@ -46,11 +46,16 @@ uint64_t
 histogram_quantile_us(const struct histogram *h, double q)
 {
 	uint64_t	 rank;
+	double		 r;
 	int		 i;
 
 	if (h->count == 0)
 		return (0);
-	rank = (uint64_t)((double)h->count * q);
+	/* Round the rank up: the median of 3 is the 2nd, not the 1st. */
+	r = (double)h->count * q;
+	rank = (uint64_t)r;
+	if ((double)rank < r)
+		rank++;
 	if (rank == 0)
 		rank = 1;
 	for (i = 0; i < HISTOGRAM_BUCKETS; i++) {

@@ -83,16 +83,20 @@ validate_email(const char *s)
 	if (validate_utf8_len(s, len) < 0)
 		return (0);
 	for (p = s; *p != '\0'; p++) {
-		if (*p == ' ' || *p == '\t' || *p == '"' || *p == '<' ||
-		    *p == '>' || *p == ',' || *p == ';' || *p == '\\')
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' ||
+		    *p == '"' || *p == '<' || *p == '>' || *p == ',' ||
+		    *p == ';' || *p == '\\')
 			return (0);
 	}
 	if ((at = strchr(s, '@')) == NULL || at == s || strchr(at + 1, '@'))
 		return (0);
 	if (at - s > 64)
 		return (0);
+	/* No empty dot-separated part on either side of the '@'. */
+	if (s[0] == '.' || at[-1] == '.' || at[1] == '.' || strstr(s, ".."))
+		return (0);
 	if ((dot = strrchr(at, '.')) == NULL || dot == at + 1 ||
-	    dot[1] == '\0' || strstr(at, ".."))
+	    dot[1] == '\0')
 		return (0);
 	return (1);
 }

@@ -40,5 +40,5 @@ if [ -f "$VAR/secrets.env" ]; then
 fi
 
 psql_local() {
-	psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=${PGDB:-bangfu}" "$@"
+	PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=${PGDB:-bangfu}" "$@"
 }

@@ -22,7 +22,7 @@ start)
 	fi
 	conf
 	cd "$ROOT"
-	${SERVER_ENV:-} stdbuf -oL kore -c "$VAR/bangfu.conf" -f -n -r \
+	setsid ${SERVER_ENV:-} stdbuf -oL kore -c "$VAR/bangfu.conf" -f -n -r \
 	    >> "$VAR/kore.log" 2>&1 &
 	echo $! > "$PIDFILE"
 	i=0

@@ -19,7 +19,7 @@ if [ "$has" = 0 ]; then
 		user=${pair%%:*}
 		pw=${pair#*:}
 		hash=$(printf '%s\n' "$pw" | "$ROOT/build/pwhash")
-		psql_local -v email="$user@demo.bangfu.cn" -v hash="$hash" \
-		    -c "UPDATE users SET password_hash = :'hash' WHERE email = :'email'"
+		echo "UPDATE users SET password_hash = :'hash' WHERE email = :'email';" |
+		    psql_local -v email="$user@demo.bangfu.cn" -v hash="$hash" -f -
 	done
 fi
