@@ -235,6 +235,7 @@ test_family_mismatch(void **state)
 static void
 test_bad_prefix(void **state)
 {
+	char			 list[1100];
 	static const char *const bad[] = { "127.0.0.1/33", "127.0.0.0/64",
 		"127.0.0.0/999", "127.0.0.0/1000", "127.0.0.0/4294967304",
 		"127.0.0.0/abc", "127.0.0.0/8a", "127.0.0.0/-8", "127.0.0.0/+8",
@@ -257,11 +258,15 @@ test_bad_prefix(void **state)
 	assert_int_equal(clientip_trusted("10.0.0.1", "junk, 10.0.0.0/8"), 1);
 
 	/* An entry too long for the parser is skipped, not overrun. */
-	assert_int_equal(
-	    clientip_trusted("127.0.0.1",
-		"127.0.0.1/0000000000000000000000000000000000000000000000000000000"
-		"0000000000000000000000000000008"),
-	    0);
+	memset(list, '1', 1000);
+	strcpy(list + 1000, ", 127.0.0.1");
+	assert_int_equal(clientip_trusted("127.0.0.1", list), 1);
+	strcpy(list + 1000, "/8");
+	assert_int_equal(clientip_trusted("127.0.0.1", list), 0);
+	strcpy(list, "127.0.0.1/");
+	memset(list + 10, '0', 100);
+	strcpy(list + 110, "8");
+	assert_int_equal(clientip_trusted("127.0.0.1", list), 0);
 }
 
 int
