@@ -50,10 +50,10 @@ build/pwhash: tools/pwhash.c
 	$(CC) $(WARN) -O2 -o $@ $< -lsodium
 
 # Unit tests: each module with its cmocka test, under ASan and UBSan.
-build/unit/test_%: tests/unit/test_%.c modules/%.c modules/%.h
+build/unit/test_%: tests/unit/test_%.c $(MOD_SRC) $(wildcard modules/*.h)
 	@mkdir -p build/unit
 	$(CC) -std=gnu11 -D_GNU_SOURCE -Imodules $(WARN) -Wno-missing-prototypes \
-	    -O1 -g $(SAN) -o $@ $< modules/$*.c -lcmocka
+	    -O1 -g $(SAN) -o $@ $< modules/$*.c $(filter-out modules/$*.c,$(MOD_SRC)) -lcmocka
 
 unit: deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

@@ -161,6 +161,16 @@ auth_digest(const char *tok, char *hex, size_t hexlen)
 	sodium_bin2hex(hex, hexlen, d, sizeof(d));
 }
 
+/* An unkeyed digest of a request body, for idempotency keys. */
+void
+auth_body_digest(const void *body, size_t len, char *hex)
+{
+	unsigned char	 d[32];
+
+	crypto_generichash(d, sizeof(d), body, len, NULL, 0);
+	sodium_bin2hex(hex, 65, d, sizeof(d));
+}
+
 /*
  * Hashing and verifying take tens of milliseconds of CPU and 64 MiB each,
  * so they run on Kore's task threads while the request sleeps.

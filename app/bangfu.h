@@ -64,6 +64,7 @@ struct db_query {
 	struct kore_pgsql	pg;
 	int			phase;
 	PGresult		*res;
+	const char		*sql;		/* the statement, by address */
 	char			sqlstate[6];
 };
 
@@ -125,6 +126,7 @@ const char *db_value(struct call *, int, int);
 int	db_isnull(struct call *, int, int);
 int	db_rows(struct call *);
 int	db_json_reply(struct call *, int);
+void	db_background(const char *, int, const char **);
 
 /* app/redis.c */
 int	redis_init(const char *);
@@ -140,6 +142,7 @@ int	auth_init(void);
 int	auth_token_issue(const struct who *, char **, int *);
 int	auth_token_verify(const char *, struct who *);
 void	auth_random_token(char *, size_t);
+void	auth_body_digest(const void *, size_t, char *);
 
 /* app/json.c */
 void	json_reply(struct call *, int, json_t *);
@@ -173,6 +176,9 @@ void	metrics_observe(const char *, int, uint64_t);
 void	metrics_count(const char *);
 void	metrics_render(struct kore_buf *);
 
+/* app/http_orders.c: the unpaid-order timer. */
+void	orders_expire_tick(void *, u_int64_t);
+
 /* app/ratelimit.c */
 int	ratelimit_poll(struct call *, const char *, int, int);
 
@@ -196,5 +202,9 @@ extern struct bangfu_config	cfg;
 /* The routes, one table per resource file. */
 extern struct api_route		routes_auth[];
 extern struct api_route		routes_catalog[];
+extern struct api_route		routes_cart[];
+extern struct api_route		routes_orders[];
+extern struct api_route		routes_vendor[];
+extern struct api_route		routes_admin[];
 
 #endif

@@ -6,7 +6,10 @@
  * cache_invalidate() after its commit, which empties this worker's cache and
  * publishes on Redis so every other worker and node empties its own.  The
  * cache answers only while this worker's subscription is live; a lost link
- * empties it.  Entries also expire after CACHE_TTL_MS and never outlive the
+ * empties it.  Stock and sales counts change with every order and do not
+ * invalidate: they may lag by CACHE_TTL_MS, while every write (cart,
+ * checkout) checks the live stock.  Entries expire after CACHE_TTL_MS and
+ * never outlive the
  * Shanghai day they were made in, since qualification and certification
  * validity are dates.
  */
@@ -19,7 +22,7 @@
 
 #define CACHE_SLOTS		4096		/* power of two */
 #define CACHE_PROBES		8
-#define CACHE_TTL_MS		60000
+#define CACHE_TTL_MS		10000
 #define CACHE_MAX_BODY		(512 * 1024)
 #define SHANGHAI_OFFSET_S	(8 * 3600)
 

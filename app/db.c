@@ -40,8 +40,13 @@ db_poll(struct call *c, const char *sql, int n, const char **vals)
 	PGresult		*r;
 	const char		*st;
 
+	/* A different statement after a finished one starts afresh. */
+	if (q->phase == PHASE_DONE && q->sql != sql)
+		db_reset(q);
+
 	switch (q->phase) {
 	case PHASE_START:
+		q->sql = sql;
 		kore_pgsql_init(&q->pg);
 		kore_pgsql_bind_request(&q->pg, c->req);
 		q->phase = PHASE_SETUP;
@@ -170,4 +175,98 @@ db_json_reply(struct call *c, int status)
 		cache_store(c, status, v, len);
 	json_reply_raw(c, status, v, len);
 	return (HTTP_STATE_COMPLETE);
+}
+
+/*
+ * Statements that no request waits for (timers): run on Kore's callback
+ * mode, their result ignored but their errors logged.
+ */
+struct db_bg {
+	struct kore_pgsql	 pg;
+	char			*sql;
+	int			 n;
+	char			*vals[8];
+};
+
+static void	db_bg_cb(struct kore_pgsql *, void *);
+
+static void
+db_bg_free(struct db_bg *bg)
+{
+	int		 i;
+
+	kore_pgsql_cleanup(&bg->pg);
+	for (i = 0; i < bg->n; i++)
+		kore_free(bg->vals[i]);
+	kore_free(bg->sql);
+	kore_free(bg);
+}
+
+static void
+db_bg_send(struct db_bg *bg)
+{
+	if (!kore_pgsql_setup(&bg->pg, DB_NAME, KORE_PGSQL_ASYNC)) {
+		if (bg->pg.state == KORE_PGSQL_STATE_INIT)
+			return;		/* queued: the callback comes back */
+		kore_log(LOG_ERR, "db: background: %s",
+		    bg->pg.error ? bg->pg.error : "?");
+		db_bg_free(bg);
+		return;
+	}
+	if (!kore_pgsql_query_param_fields(&bg->pg, bg->sql, 0, bg->n,
+	    (const char **)bg->vals, NULL, NULL)) {
+		kore_log(LOG_ERR, "db: background: %s",
+		    bg->pg.error ? bg->pg.error : "?");
+		db_bg_free(bg);
+	}
+}
+
+static void
+db_bg_cb(struct kore_pgsql *pg, void *arg)
+{
+	struct db_bg	*bg = arg;
+
+	switch (pg->state) {
+	case KORE_PGSQL_STATE_INIT:
+		db_bg_send(bg);
+		break;
+	case KORE_PGSQL_STATE_WAIT:
+		break;
+	case KORE_PGSQL_STATE_RESULT:
+	case KORE_PGSQL_STATE_DONE:
+		kore_pgsql_continue(pg);
+		break;
+	case KORE_PGSQL_STATE_ERROR:
+		metrics_count("db_errors");
+		kore_log(LOG_ERR, "db: background: %s",
+		    pg->error ? pg->error : "?");
+		if (pg->conn != NULL)
+			kore_pgsql_continue(pg);
+		else
+			db_bg_free(bg);
+		break;
+	case KORE_PGSQL_STATE_COMPLETE:
+		db_bg_free(bg);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+db_background(const char *sql, int n, const char **vals)
+{
+	struct db_bg	*bg;
+	int		 i;
+
+	if (n > 8)
+		fatal("db_background: too many parameters");
+	bg = kore_calloc(1, sizeof(*bg));
+	kore_pgsql_init(&bg->pg);
+	kore_pgsql_bind_callback(&bg->pg, db_bg_cb, bg);
+	bg->sql = kore_strdup(sql);
+	bg->n = n;
+	for (i = 0; i < n; i++)
+		bg->vals[i] = vals[i] ? kore_strdup(vals[i]) : NULL;
+	db_bg_send(bg);
 }

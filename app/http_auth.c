@@ -10,6 +10,8 @@
 #include "bangfu.h"
 #include "auth.h"
 #include "validate.h"
+#include "cart.h"
+#include "http_cart.h"
 
 #define SID_LEN		22		/* 128 random bits, base64url */
 #define SECRET_LEN	43		/* 256 random bits, base64url */
@@ -21,6 +23,10 @@ struct auth_ctx {
 	char		role[16];
 	char		sid[SID_LEN + 2];
 	char		refresh[SID_LEN + SECRET_LEN + 4];
+	char		guest_key[64];
+	json_t		*guest;		/* guest cart being merged */
+	json_t		*user;
+	json_t		*merged;
 };
 
 static int	register_limit(struct http_request *);
@@ -34,7 +40,11 @@ static int	login_session(struct http_request *);
 static int	refresh_rotate(struct http_request *);
 static int	logout_revoke(struct http_request *);
 static int	me_query(struct http_request *);
+static int	login_merge_read(struct http_request *);
+static int	login_merge_stock(struct http_request *);
+static int	login_merge_write(struct http_request *);
 static int	auth_tokens_reply(struct auth_ctx *, int);
+static void	auth_cleanup(struct call *);
 
 #define STATES(s)	s, (sizeof(s) / sizeof(s[0]))
 
@@ -49,6 +59,9 @@ static struct http_state login_states[] = {
 	{ "LOGIN_LOOKUP",	login_lookup },
 	{ "LOGIN_VERIFY",	login_verify },
 	{ "LOGIN_SESSION",	login_session },
+	{ "LOGIN_MERGE_READ",	login_merge_read },
+	{ "LOGIN_MERGE_STOCK",	login_merge_stock },
+	{ "LOGIN_MERGE_WRITE",	login_merge_write },
 };
 static struct http_state refresh_states[] = {
 	{ "REFRESH_ROTATE",	refresh_rotate },
@@ -64,7 +77,7 @@ struct api_route routes_auth[] = {
 	{ HTTP_METHOD_POST, "/auth/register", "auth_register", BODY_JSON,
 	    STATES(register_states), sizeof(struct auth_ctx), NULL },
 	{ HTTP_METHOD_POST, "/auth/login", "auth_login", BODY_JSON,
-	    STATES(login_states), sizeof(struct auth_ctx), NULL },
+	    STATES(login_states), sizeof(struct auth_ctx), auth_cleanup },
 	{ HTTP_METHOD_POST, "/auth/refresh", "auth_refresh", BODY_JSON,
 	    STATES(refresh_states), sizeof(struct auth_ctx), NULL },
 	{ HTTP_METHOD_POST, "/auth/logout", "auth_logout", AUTH_USER,
@@ -283,6 +296,150 @@ login_session(struct http_request *req)
 		return (problem(&a->c, 503, "unavailable",
 		    "the session store is unavailable"));
 	}
+	return (call_next(&a->c, 4));
+}
+
+static void
+auth_cleanup(struct call *c)
+{
+	struct auth_ctx	*a = (struct auth_ctx *)c;
+
+	json_decref(a->guest);
+	json_decref(a->user);
+	json_decref(a->merged);
+	a->guest = a->user = a->merged = NULL;
+}
+
+/*
+ * With X-Cart-Token, the guest cart joins the user's: quantities add up,
+ * capped by stock; the guest cart is gone after.  A failure here does not
+ * fail the login: the carts are left as they were.
+ */
+static int
+login_merge_read(struct http_request *req)
+{
+	struct auth_ctx	*a = http_state_get(req);
+	const char	*t, *argv[5];
+	char		 ukey[64];
+
+	if (!http_request_header(req, "x-cart-token", &t) ||
+	    !cart_token_valid(t))
+		return (auth_tokens_reply(a, 200));
+	cart_guest_key(t, a->guest_key, sizeof(a->guest_key));
+	cart_user_key(a->uid, ukey, sizeof(ukey));
+	argv[0] = "EVAL";
+	argv[1] = "return {redis.call('HGETALL', KEYS[1]), "
+	    "redis.call('HGETALL', KEYS[2])}";
+	argv[2] = "2";
+	argv[3] = a->guest_key;
+	argv[4] = ukey;
+	switch (redis_poll(&a->c, 5, argv, NULL)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_ERROR:
+		return (auth_tokens_reply(a, 200));
+	}
+	if (a->c.rv->elements != 2)
+		return (auth_tokens_reply(a, 200));
+	a->guest = cart_items_from_hash(a->c.rv->element[0]);
+	a->user = cart_items_from_hash(a->c.rv->element[1]);
+	if (json_array_size(a->guest) == 0)
+		return (auth_tokens_reply(a, 200));
+	return (call_next(&a->c, 5));
+}
+
+static int64_t
+login_qty(json_t *items, int64_t pid)
+{
+	json_t		*it;
+	size_t		 i;
+
+	json_array_foreach(items, i, it) {
+		if (json_integer_value(json_object_get(it, "product_id")) == pid)
+			return (json_integer_value(json_object_get(it, "qty")));
+	}
+	return (0);
+}
+
+static int
+login_merge_stock(struct http_request *req)
+{
+	struct auth_ctx	*a = http_state_get(req);
+	json_t		*all, *facts, *f;
+	json_error_t	 err;
+	const char	*raw;
+	size_t		 i;
+	int64_t		 pid, q;
+
+	all = json_copy(a->guest);
+	json_array_extend(all, a->user);
+	switch (cart_lines_poll(&a->c, all)) {
+	case DB_PENDING:
+		json_decref(all);
+		return (HTTP_STATE_RETRY);
+	case DB_ERROR:
+		json_decref(all);
+		return (auth_tokens_reply(a, 200));
+	}
+	json_decref(all);
+	a->merged = json_array();
+	if ((raw = db_value(&a->c, 0, 0)) == NULL ||
+	    (facts = json_loads(raw, 0, &err)) == NULL)
+		return (auth_tokens_reply(a, 200));
+	json_array_foreach(facts, i, f) {
+		pid = json_integer_value(json_object_get(f, "product_id"));
+		if (login_qty(a->guest, pid) == 0)
+			continue;
+		q = cart_merge_qty(login_qty(a->user, pid),
+		    login_qty(a->guest, pid), json_is_true(json_object_get(f,
+		    "listed")) ? json_integer_value(json_object_get(f,
+		    "stock")) : 0);
+		json_array_append_new(a->merged, json_pack("{s:I, s:I}",
+		    "product_id", (json_int_t)pid, "qty", (json_int_t)q));
+	}
+	json_decref(facts);
+	return (call_next(&a->c, 6));
+}
+
+/* One script: the merged lines, the guest cart deleted, the TTL renewed. */
+static int
+login_merge_write(struct http_request *req)
+{
+	static const char lua[] =
+	    "for i = 2, #ARGV, 2 do "
+	    "if ARGV[i + 1] == '0' then redis.call('HDEL', KEYS[2], ARGV[i]) "
+	    "else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end end "
+	    "redis.call('DEL', KEYS[1]) "
+	    "redis.call('EXPIRE', KEYS[2], ARGV[1]) return 1";
+	struct auth_ctx	*a = http_state_get(req);
+	const char	*argv[6 + 2 * CART_MAX_LINES];
+	char		 ukey[64], ttl[16];
+	char		 nums[2 * CART_MAX_LINES][24];
+	json_t		*it;
+	size_t		 i;
+	int		 argc;
+
+	cart_user_key(a->uid, ukey, sizeof(ukey));
+	(void)snprintf(ttl, sizeof(ttl), "%d", 30 * 86400);
+	argv[0] = "EVAL";
+	argv[1] = lua;
+	argv[2] = "2";
+	argv[3] = a->guest_key;
+	argv[4] = ukey;
+	argv[5] = ttl;
+	argc = 6;
+	json_array_foreach(a->merged, i, it) {
+		if (i == CART_MAX_LINES)
+			break;
+		(void)snprintf(nums[2 * i], 24, "%lld", (long long)
+		    json_integer_value(json_object_get(it, "product_id")));
+		(void)snprintf(nums[2 * i + 1], 24, "%lld", (long long)
+		    json_integer_value(json_object_get(it, "qty")));
+		argv[argc++] = nums[2 * i];
+		argv[argc++] = nums[2 * i + 1];
+	}
+	if (redis_poll(&a->c, argc, argv, NULL) == DB_PENDING)
+		return (HTTP_STATE_RETRY);
 	return (auth_tokens_reply(a, 200));
 }
 

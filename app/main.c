@@ -106,7 +106,8 @@ static void
 routes_register(void)
 {
 	static struct api_route	*tables[] = { routes_auth, routes_catalog,
-				    NULL };
+				    routes_cart, routes_orders, routes_vendor,
+				    routes_admin, NULL };
 	struct api_route	*r;
 	int			 i;
 
@@ -136,4 +137,5 @@ kore_worker_configure(void)
 	cache_init();
 	if (!auth_init() || !db_init() || !redis_init(cfg.redis_url))
 		fatal("bangfu: worker configuration failed");
+	(void)kore_timer_add(orders_expire_tick, 2000, NULL, 0);
 }

@@ -26,9 +26,11 @@ cart_merge_qty(int64_t user_qty, int64_t guest_qty, int64_t stock)
 		user_qty = 0;
 	if (guest_qty < 0)
 		guest_qty = 0;
-	q = user_qty + guest_qty;
-	if (q > CART_MAX_QTY)
+	/* Compared before adding: the sum of two huge counts would overflow. */
+	if (guest_qty > CART_MAX_QTY - user_qty)
 		q = CART_MAX_QTY;
+	else
+		q = user_qty + guest_qty;
 	if (stock < 0)
 		stock = 0;
 	if (q > stock)

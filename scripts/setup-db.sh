@@ -12,6 +12,7 @@ if [ "$has" = 0 ]; then
 	echo "demo: loading demo data"
 	/usr/bin/python3 "$ROOT/scripts/demo_data.py" > "$VAR/demo.sql"
 	psql_local -f "$VAR/demo.sql" >/dev/null
+	psql_local -f "$ROOT/scripts/demo_extra.sql" >/dev/null
 	# Demo accounts of API.md, for local use only.
 	for pair in admin:bangfu-demo-admin citizen:bangfu-demo-citizen \
 	    vendor:bangfu-demo-vendor buyer:bangfu-demo-buyer \

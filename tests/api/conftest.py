@@ -123,7 +123,9 @@ class Api:
 
     def register(self, email=None, password="correct-horse-9", name="测试用户",
                  role="citizen", expect=201):
-        body = {"email": email or unique_email(), "password": password,
+        if email is None:
+            email = unique_email()
+        body = {"email": email, "password": password,
                 "name": name, "role": role}
         r = self.post("/auth/register", json=body)
         if expect is not None:
