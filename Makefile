@@ -74,7 +74,7 @@ demo: build
 	@scripts/setup-db.sh
 
 format:
-	clang-format -i app/*.c app/*.h modules/*.c modules/*.h tests/unit/*.c
+	clang-format -i app/*.c app/*.h modules/*.c modules/*.h tests/unit/*.c tools/*.c
 
 format-check:
 	@scripts/format-check.sh

@@ -14,27 +14,25 @@
 #include "bangfu.h"
 #include "clientip.h"
 
-#define PHASE_PARSE		0
-#define PHASE_SESSION		1
-#define PHASE_CACHE		2
-#define PHASE_ROUTE		3
+#define PHASE_PARSE   0
+#define PHASE_SESSION 1
+#define PHASE_CACHE   2
+#define PHASE_ROUTE   3
 
-static struct api_route	*api_tables[] = {
-	routes_auth, routes_catalog, routes_cart, routes_orders,
-	routes_vendor, routes_admin, NULL
-};
+static struct api_route *api_tables[] = { routes_auth, routes_catalog,
+	routes_cart, routes_orders, routes_vendor, routes_admin, NULL };
 
-static int	api_prepare(struct call *);
-static int	api_authenticate(struct call *);
-static void	api_free(struct http_request *);
+static int	 api_prepare(struct call *);
+static int	 api_authenticate(struct call *);
+static void	 api_free(struct http_request *);
 static u_int64_t api_rid;
 
 static const struct api_route *
-api_lookup(struct http_request *req, const char *path,
-    struct route_match *m, int *allow)
+api_lookup(struct http_request *req, const char *path, struct route_match *m,
+    int *allow)
 {
-	struct api_route	*r;
-	int			 i;
+	struct api_route *r;
+	int		  i;
 
 	*allow = 0;
 	for (i = 0; api_tables[i] != NULL; i++) {
@@ -53,15 +51,17 @@ static void
 api_allow_header(struct http_request *req, int allow)
 {
 	static const struct {
-		int		 m;
-		const char	*name;
+		int	    m;
+		const char *name;
 	} methods[] = {
-		{ HTTP_METHOD_GET, "GET" }, { HTTP_METHOD_POST, "POST" },
-		{ HTTP_METHOD_PUT, "PUT" }, { HTTP_METHOD_PATCH, "PATCH" },
+		{ HTTP_METHOD_GET, "GET" },
+		{ HTTP_METHOD_POST, "POST" },
+		{ HTTP_METHOD_PUT, "PUT" },
+		{ HTTP_METHOD_PATCH, "PATCH" },
 		{ HTTP_METHOD_DELETE, "DELETE" },
 	};
-	char		 buf[64];
-	size_t		 i, off;
+	char   buf[64];
+	size_t i, off;
 
 	off = 0;
 	buf[0] = '\0';
@@ -76,12 +76,12 @@ api_allow_header(struct http_request *req, int allow)
 int
 api_dispatch(struct http_request *req)
 {
-	static const struct api_route	 notfound = { .name = "not_found" };
-	const struct api_route		*r;
-	struct route_match		 m;
-	struct call			 tmp;
-	const char			*path;
-	int				 allow;
+	static const struct api_route notfound = { .name = "not_found" };
+	const struct api_route	     *r;
+	struct route_match	      m;
+	struct call		      tmp;
+	const char		     *path;
+	int			      allow;
 
 	if (http_state_exists(req))
 		return (api_run(req, NULL, NULL));
@@ -109,12 +109,12 @@ int
 api_run(struct http_request *req, const struct api_route *r,
     const struct route_match *m)
 {
-	struct call	*c;
-	int		 rc;
+	struct call *c;
+	int	     rc;
 
 	if ((c = http_state_get(req)) == NULL) {
-		c = http_state_create(req, r->ctxlen ? r->ctxlen :
-		    sizeof(struct call), api_free);
+		c = http_state_create(
+		    req, r->ctxlen ? r->ctxlen : sizeof(struct call), api_free);
 		c->req = req;
 		c->route = r;
 		if (m != NULL)
@@ -152,8 +152,8 @@ api_run(struct http_request *req, const struct api_route *r,
 			c->phase = PHASE_ROUTE;
 			break;
 		default:
-			return (http_state_run(c->route->states,
-			    c->route->nstates, req));
+			return (http_state_run(
+			    c->route->states, c->route->nstates, req));
 		}
 	}
 }
@@ -161,10 +161,10 @@ api_run(struct http_request *req, const struct api_route *r,
 static int
 api_prepare(struct call *c)
 {
-	struct http_request	*req = c->req;
-	json_error_t		 err;
-	const void		*data;
-	size_t			 len;
+	struct http_request *req = c->req;
+	json_error_t	     err;
+	const void	    *data;
+	size_t		     len;
 
 	if (query_parse(&c->qs, req->query_string) != QUERY_OK) {
 		return (problem(c, 400, "invalid_query",
@@ -174,8 +174,8 @@ api_prepare(struct call *c)
 		return (HTTP_STATE_CONTINUE);
 
 	if (req->http_body == NULL || req->http_body_length == 0) {
-		return (problem(c, 400, "invalid_json",
-		    "a JSON object is required"));
+		return (problem(
+		    c, 400, "invalid_json", "a JSON object is required"));
 	}
 	if (req->http_body_length > BODY_JSON_MAX) {
 		return (problem(c, 413, "payload_too_large",
@@ -185,12 +185,12 @@ api_prepare(struct call *c)
 	len = req->http_body_length;
 	c->body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
 	if (c->body == NULL) {
-		return (problem(c, 400, "invalid_json", err.text[0] ?
-		    err.text : "malformed JSON"));
+		return (problem(c, 400, "invalid_json",
+		    err.text[0] ? err.text : "malformed JSON"));
 	}
 	if (!json_is_object(c->body)) {
-		return (problem(c, 400, "invalid_json",
-		    "the body must be a JSON object"));
+		return (problem(
+		    c, 400, "invalid_json", "the body must be a JSON object"));
 	}
 	return (HTTP_STATE_CONTINUE);
 }
@@ -202,9 +202,9 @@ api_prepare(struct call *c)
 static int
 api_authenticate(struct call *c)
 {
-	const char	*hdr, *argv[4];
-	char		 key[96];
-	int		 flags = c->route->flags, rc;
+	const char *hdr, *argv[4];
+	char	    key[96];
+	int	    flags = c->route->flags, rc;
 
 	if (!(flags & (AUTH_OPTIONAL | AUTH_USER | AUTH_ADMIN | AUTH_VENDOR)))
 		return (HTTP_STATE_CONTINUE);
@@ -224,7 +224,7 @@ api_authenticate(struct call *c)
 		}
 	}
 
-	(void)snprintf(key, sizeof(key), "sess:%s", c->who.sid);
+	(void)snprintf(key, sizeof(key), "sess:{%s}", c->who.sid);
 	argv[0] = "HMGET";
 	argv[1] = key;
 	argv[2] = "uid";
@@ -233,17 +233,17 @@ api_authenticate(struct call *c)
 	if (rc == DB_PENDING)
 		return (HTTP_STATE_RETRY);
 	if (rc == DB_ERROR)
-		return (problem(c, 503, "unavailable",
-		    "the session store is unavailable"));
+		return (problem(
+		    c, 503, "unavailable", "the session store is unavailable"));
 	if (c->rv->type != 2 /* REDIS_REPLY_ARRAY */ || c->rv->elements != 2 ||
 	    c->rv->element[0]->str == NULL || c->rv->element[1]->str == NULL ||
 	    strtoll(c->rv->element[0]->str, NULL, 10) != c->who.uid) {
 		metrics_count("auth_failures");
-		return (problem(c, 401, "unauthenticated",
-		    "the session has ended"));
+		return (problem(
+		    c, 401, "unauthenticated", "the session has ended"));
 	}
-	(void)snprintf(c->who.role, sizeof(c->who.role), "%s",
-	    c->rv->element[1]->str);
+	(void)snprintf(
+	    c->who.role, sizeof(c->who.role), "%s", c->rv->element[1]->str);
 	c->authed = 1;
 
 	if ((flags & AUTH_ADMIN) && strcmp(c->who.role, ROLE_ADMIN) != 0)
@@ -265,10 +265,11 @@ call_next(struct call *c, int next)
 void
 call_addr(struct call *c, char *out, size_t len)
 {
-	struct connection	*conn = c->req->owner;
-	const char		*xff;
-	char			 peer[INET6_ADDRSTRLEN];
-	const void		*src;
+	struct connection  *conn = c->req->owner;
+	struct http_header *hdr;
+	const char	   *xff;
+	char		    peer[INET6_ADDRSTRLEN];
+	const void	   *src;
 
 	peer[0] = '\0';
 	if (conn->family == AF_INET6)
@@ -280,8 +281,13 @@ call_addr(struct call *c, char *out, size_t len)
 	else if (inet_ntop(conn->family, src, peer, sizeof(peer)) == NULL)
 		(void)kore_strlcpy(peer, "unknown", sizeof(peer));
 
-	if (!http_request_header(c->req, "x-forwarded-for", &xff))
-		xff = NULL;
+	/* The last X-Forwarded-For line: our proxy appends its own. */
+	xff = NULL;
+	TAILQ_FOREACH(hdr, &c->req->req_headers, list)
+	{
+		if (strcasecmp(hdr->header, "x-forwarded-for") == 0)
+			xff = hdr->value;
+	}
 	if (!clientip_resolve(peer, xff, cfg.trusted_proxies, out, len))
 		(void)snprintf(out, len, "%s", peer);
 }
@@ -289,7 +295,7 @@ call_addr(struct call *c, char *out, size_t len)
 static void
 api_free(struct http_request *req)
 {
-	struct call	*c = http_state_get(req);
+	struct call *c = http_state_get(req);
 
 	if (c == NULL)
 		return;

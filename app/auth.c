@@ -16,11 +16,11 @@
 #include "auth.h"
 #include "validate.h"
 
-#define JWT_ISSUER		"bangfu"
-#define JWT_AUDIENCE		"bangfu-api"
-#define JWT_MAX_LEN		2048
+#define JWT_ISSUER   "bangfu"
+#define JWT_AUDIENCE "bangfu-api"
+#define JWT_MAX_LEN  2048
 
-static int	auth_pw_task(struct kore_task *);
+static int auth_pw_task(struct kore_task *);
 
 /*
  * Spent on unknown e-mail addresses so that login takes as long whether
@@ -38,7 +38,8 @@ auth_init(void)
 		return (KORE_RESULT_ERROR);
 	}
 	if (cfg.jwt_secret == NULL || strlen(cfg.jwt_secret) < 32) {
-		kore_log(LOG_ERR, "auth: JWT_SECRET must hold 32 bytes or more");
+		kore_log(
+		    LOG_ERR, "auth: JWT_SECRET must hold 32 bytes or more");
 		return (KORE_RESULT_ERROR);
 	}
 	return (KORE_RESULT_OK);
@@ -48,10 +49,10 @@ auth_init(void)
 int
 auth_token_issue(const struct who *w, char **out, int *expires_in)
 {
-	jwt_t		*jwt;
-	char		 sub[32];
-	time_t		 now;
-	int		 ok;
+	jwt_t *jwt;
+	char   sub[32];
+	time_t now;
+	int    ok;
 
 	if (jwt_new(&jwt) != 0)
 		return (KORE_RESULT_ERROR);
@@ -65,8 +66,8 @@ auth_token_issue(const struct who *w, char **out, int *expires_in)
 	    jwt_add_grant_int(jwt, "iat", now) == 0 &&
 	    jwt_add_grant_int(jwt, "exp", now + cfg.access_ttl) == 0 &&
 	    jwt_set_alg(jwt, JWT_ALG_HS256,
-	    (const unsigned char *)cfg.jwt_secret,
-	    (int)strlen(cfg.jwt_secret)) == 0;
+		(const unsigned char *)cfg.jwt_secret,
+		(int)strlen(cfg.jwt_secret)) == 0;
 	*out = ok ? jwt_encode_str(jwt) : NULL;
 	jwt_free(jwt);
 	if (*out == NULL)
@@ -83,11 +84,11 @@ auth_token_issue(const struct who *w, char **out, int *expires_in)
 int
 auth_token_verify(const char *tok, struct who *w)
 {
-	jwt_t		*jwt;
-	const char	*iss, *aud, *sub, *sid, *role, *p;
-	long		 exp;
-	int		 ok, dots;
-	char		*end;
+	jwt_t	   *jwt;
+	const char *iss, *aud, *sub, *sid, *role, *p;
+	long	    exp;
+	int	    ok, dots;
+	char	   *end;
 
 	if (strlen(tok) > JWT_MAX_LEN)
 		return (0);
@@ -98,7 +99,7 @@ auth_token_verify(const char *tok, struct who *w)
 		return (0);
 
 	if (jwt_decode(&jwt, tok, (const unsigned char *)cfg.jwt_secret,
-	    (int)strlen(cfg.jwt_secret)) != 0)
+		(int)strlen(cfg.jwt_secret)) != 0)
 		return (0);
 
 	ok = 0;
@@ -119,8 +120,9 @@ auth_token_verify(const char *tok, struct who *w)
 	if (exp <= time(NULL) || exp > time(NULL) + cfg.access_ttl + 60)
 		goto done;
 	if (strlen(sid) == 0 || strlen(sid) >= sizeof(w->sid) ||
-	    strspn(sid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_") != strlen(sid))
+	    strspn(sid,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789-_") != strlen(sid))
 		goto done;
 	errno = 0;
 	w->uid = strtoll(sub, &end, 10);
@@ -138,15 +140,15 @@ done:
 void
 auth_random_token(char *out, size_t len)
 {
-	unsigned char	 raw[48];
-	size_t		 n;
+	unsigned char raw[48];
+	size_t	      n;
 
 	n = (len - 1) * 3 / 4;
 	if (n > sizeof(raw))
 		n = sizeof(raw);
 	randombytes_buf(raw, n);
-	sodium_bin2base64(out, len, raw, n,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(
+	    out, len, raw, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 }
 
@@ -154,7 +156,7 @@ auth_random_token(char *out, size_t len)
 void
 auth_digest(const char *tok, char *hex, size_t hexlen)
 {
-	unsigned char	 d[32];
+	unsigned char d[32];
 
 	crypto_generichash(d, sizeof(d), (const unsigned char *)tok,
 	    strlen(tok), (const unsigned char *)cfg.jwt_secret, 32);
@@ -165,7 +167,7 @@ auth_digest(const char *tok, char *hex, size_t hexlen)
 void
 auth_body_digest(const void *body, size_t len, char *hex)
 {
-	unsigned char	 d[32];
+	unsigned char d[32];
 
 	crypto_generichash(d, sizeof(d), body, len, NULL, 0);
 	sodium_bin2hex(hex, 65, d, sizeof(d));
@@ -178,19 +180,19 @@ auth_body_digest(const void *body, size_t len, char *hex)
 static int
 auth_pw_task(struct kore_task *t)
 {
-	struct pw_job	*job;
+	struct pw_job *job;
 
 	if (kore_task_channel_read(t, &job, sizeof(job)) != sizeof(job))
 		return (KORE_RESULT_ERROR);
 	if (job->mode == PW_HASH) {
 		errno = 0;
-		job->ok = crypto_pwhash_str(job->hash, job->pw,
-		    strlen(job->pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-		    crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+		job->ok = crypto_pwhash_str(job->hash, job->pw, strlen(job->pw),
+			      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
 		job->err = errno;
 	} else {
-		job->ok = crypto_pwhash_str_verify(job->hash, job->pw,
-		    strlen(job->pw)) == 0;
+		job->ok = crypto_pwhash_str_verify(
+			      job->hash, job->pw, strlen(job->pw)) == 0;
 	}
 	sodium_memzero(job->pw, sizeof(job->pw));
 	return (KORE_RESULT_OK);
@@ -207,8 +209,8 @@ auth_pw_start(struct call *c, struct pw_job *job, int mode, const char *pw,
 	job->mode = mode;
 	job->ok = 0;
 	(void)snprintf(job->pw, sizeof(job->pw), "%s", pw);
-	(void)snprintf(job->hash, sizeof(job->hash), "%s",
-	    hash ? hash : auth_dummy_hash);
+	(void)snprintf(
+	    job->hash, sizeof(job->hash), "%s", hash ? hash : auth_dummy_hash);
 	job->known = (hash != NULL);
 	kore_task_create(&job->task, auth_pw_task);
 	kore_task_bind_request(&job->task, c->req);

@@ -20,63 +20,63 @@
 #include "router.h"
 #include "query.h"
 
-#define API_PREFIX		"/api/v1"
+#define API_PREFIX "/api/v1"
 
 /* What a route requires of its caller (route flags). */
-#define AUTH_NONE		0x00
-#define AUTH_OPTIONAL		0x01	/* a bearer token is checked if sent */
-#define AUTH_USER		0x02
-#define AUTH_ADMIN		0x04
-#define AUTH_VENDOR		0x08
-#define BODY_JSON		0x10	/* parse the body as a JSON object */
-#define CACHEABLE		0x20	/* public GET answered from the cache */
+#define AUTH_NONE     0x00
+#define AUTH_OPTIONAL 0x01 /* a bearer token is checked if sent */
+#define AUTH_USER     0x02
+#define AUTH_ADMIN    0x04
+#define AUTH_VENDOR   0x08
+#define BODY_JSON     0x10 /* parse the body as a JSON object */
+#define CACHEABLE     0x20 /* public GET answered from the cache */
 
-#define BODY_JSON_MAX		(64 * 1024)
+#define BODY_JSON_MAX (64 * 1024)
 
 /* Roles as stored in users.role. */
-#define ROLE_CITIZEN		"citizen"
-#define ROLE_VENDOR		"vendor"
-#define ROLE_ADMIN		"admin"
+#define ROLE_CITIZEN "citizen"
+#define ROLE_VENDOR  "vendor"
+#define ROLE_ADMIN   "admin"
 
 struct call;
 
 /* One route of the API: method, pattern, flags and its state table. */
 struct api_route {
-	int			method;
-	const char		*pattern;
-	const char		*name;		/* metrics label */
-	int			flags;
-	struct http_state	*states;
-	u_int8_t		nstates;
-	size_t			ctxlen;		/* >= sizeof(struct call) */
-	void			(*cleanup)(struct call *);
+	int		   method;
+	const char	  *pattern;
+	const char	  *name; /* metrics label */
+	int		   flags;
+	struct http_state *states;
+	u_int8_t	   nstates;
+	size_t		   ctxlen; /* >= sizeof(struct call) */
+	void (*cleanup)(struct call *);
 };
 
 /* The signed-in caller, once the session was found in Redis. */
 struct who {
-	int64_t			uid;
-	char			role[16];
-	char			sid[64];
+	int64_t uid;
+	char	role[16];
+	char	sid[64];
 };
 
 /* One PostgreSQL statement in flight for a request (app/db.c). */
 struct db_query {
-	struct kore_pgsql	pg;
-	int			phase;
-	PGresult		*res;
-	const char		*sql;		/* the statement, by address */
-	char			sqlstate[6];
+	struct kore_pgsql pg;
+	int		  phase;
+	PGresult	 *res;
+	const char	 *sql; /* the statement, by address */
+	char		  sqlstate[6];
 };
 
 /* One Redis command in flight for a request (app/redis.c). */
 struct redis_wait;
 struct redis_value {
-	int			type;		/* REDIS_REPLY_* */
-	long long		integer;
-	char			*str;
-	size_t			len;
-	size_t			elements;
-	struct redis_value	**element;
+	int		     type; /* REDIS_REPLY_* */
+	long long	     integer;
+	char		    *str;
+	size_t		     len;
+	size_t		     elements;
+	struct redis_value **element;
 };
 
 /*
@@ -84,8 +84,8 @@ struct redis_value {
  * member, so http_state_get() returns either.
  */
 struct call {
-	struct http_request	*req;
-	const struct api_route	*route;
+	struct http_request    *req;
+	const struct api_route *route;
 	struct route_match	match;
 	struct query		qs;
 	int			phase;
@@ -93,118 +93,116 @@ struct call {
 	char			rid[24];
 	struct timespec		started;
 
-	struct who		who;
-	int			authed;
-	char			*token;		/* bearer token, if any */
+	struct who who;
+	int	   authed;
+	char	  *token; /* bearer token, if any */
 
-	json_t			*body;		/* parsed JSON body, if any */
+	json_t *body; /* parsed JSON body, if any */
 
-	struct db_query		db;
-	struct redis_wait	*rw;
-	struct redis_value	*rv;		/* last Redis reply */
+	struct db_query	    db;
+	struct redis_wait  *rw;
+	struct redis_value *rv; /* last Redis reply */
 
-	char			cache_key[512];
-	int			flight;		/* cache single-flight, 1-based */
-	int			flight_owner;
+	char cache_key[512];
+	int  flight; /* cache single-flight, 1-based */
+	int  flight_owner;
 };
 
 /* app/api.c: the dispatcher and the common steps. */
-int	api_dispatch(struct http_request *);
-int	api_run(struct http_request *, const struct api_route *,
-	    const struct route_match *);
-int	call_next(struct call *, int);
-void	call_addr(struct call *, char *, size_t);
+int  api_dispatch(struct http_request *);
+int  api_run(struct http_request *, const struct api_route *,
+     const struct route_match *);
+int  call_next(struct call *, int);
+void call_addr(struct call *, char *, size_t);
 
 /* app/db.c */
-#define DB_PENDING	0
-#define DB_OK		1
-#define DB_ERROR	2
-int	db_init(void);
-int	db_poll(struct call *, const char *, int, const char **);
-void	db_reset(struct db_query *);
+#define DB_PENDING 0
+#define DB_OK	   1
+#define DB_ERROR   2
+int	    db_init(void);
+int	    db_poll(struct call *, const char *, int, const char **);
+void	    db_reset(struct db_query *);
 const char *db_value(struct call *, int, int);
-int	db_isnull(struct call *, int, int);
-int	db_rows(struct call *);
-int	db_json_reply(struct call *, int);
-void	db_background(const char *, int, const char **);
+int	    db_isnull(struct call *, int, int);
+int	    db_rows(struct call *);
+int	    db_json_reply(struct call *, int);
+void	    db_background(const char *, int, const char **);
 
 /* app/redis.c */
-int	redis_init(const char *);
-int	redis_poll(struct call *, int, const char **, const size_t *);
-int	redis_ready(void);
-int	redis_subscribed(void);
-void	redis_value_free(struct redis_value *);
-void	redis_publish(const char *, const char *);
-void	redis_wait_orphan(struct call *);
+int  redis_init(const char *);
+int  redis_poll(struct call *, int, const char **, const size_t *);
+int  redis_ready(void);
+int  redis_subscribed(void);
+void redis_value_free(struct redis_value *);
+void redis_publish(const char *, const char *);
+void redis_wait_orphan(struct call *);
 
 /* app/auth.c */
-int	auth_init(void);
-int	auth_token_issue(const struct who *, char **, int *);
-int	auth_token_verify(const char *, struct who *);
-void	auth_random_token(char *, size_t);
-void	auth_body_digest(const void *, size_t, char *);
+int  auth_init(void);
+int  auth_token_issue(const struct who *, char **, int *);
+int  auth_token_verify(const char *, struct who *);
+void auth_random_token(char *, size_t);
+void auth_body_digest(const void *, size_t, char *);
 
 /* app/json.c */
-void	json_reply(struct call *, int, json_t *);
-void	json_reply_raw(struct call *, int, const char *, size_t);
-void	json_reply_typed(struct call *, int, const char *, const char *,
-	    size_t);
+void json_reply(struct call *, int, json_t *);
+void json_reply_raw(struct call *, int, const char *, size_t);
+void json_reply_typed(struct call *, int, const char *, const char *, size_t);
 const char *json_field_str(json_t *, const char *);
 
 /* app/problem.c */
-int	problem(struct call *, int, const char *, const char *);
-int	problem_fields(struct call *, int, const char *, const char *,
-	    json_t *);
-void	problem_field_add(json_t **, const char *, const char *);
-int	problem_validation(struct call *, json_t *);
-int	problem_internal(struct call *, const char *);
+int  problem(struct call *, int, const char *, const char *);
+int  problem_fields(struct call *, int, const char *, const char *, json_t *);
+void problem_field_add(json_t **, const char *, const char *);
+int  problem_validation(struct call *, json_t *);
+int  problem_internal(struct call *, const char *);
 
 /* app/cache.c: rendered public answers, invalidated through Redis. */
-void	cache_init(void);
-void	cache_flush(void);
-void	cache_bump(void);
-#define CACHE_MISS	0
-#define CACHE_HIT	1
-#define CACHE_WAIT	2
-int	cache_lookup(struct call *);
-void	cache_flight_done(struct call *);
-void	cache_store(struct call *, int, const char *, size_t);
-void	cache_invalidate(void);
+void cache_init(void);
+void cache_flush(void);
+void cache_bump(void);
+#define CACHE_MISS 0
+#define CACHE_HIT  1
+#define CACHE_WAIT 2
+int  cache_lookup(struct call *);
+void cache_flight_done(struct call *);
+void cache_store(struct call *, int, const char *, size_t);
+void cache_invalidate(void);
 
 /* app/metrics.c */
-void	metrics_observe(const char *, int, uint64_t);
-void	metrics_count(const char *);
-void	metrics_render(struct kore_buf *);
+void metrics_observe(const char *, int, uint64_t);
+void metrics_count(const char *);
+void metrics_render(struct kore_buf *);
 
 /* app/http_orders.c: the unpaid-order timer. */
-void	orders_expire_tick(void *, u_int64_t);
+void orders_expire_tick(void *, u_int64_t);
 
 /* app/ratelimit.c */
-int	ratelimit_poll(struct call *, const char *, int, int);
+int ratelimit_poll(struct call *, const char *, int, int);
 
 /* Settings from the environment (app/main.c). */
 struct bangfu_config {
-	char		*database_url;
-	char		*redis_url;
-	char		*jwt_secret;
-	char		*cert_secret;
-	char		*sandbox_secret;
-	char		*trusted_proxies;
-	int		access_ttl;
-	int		refresh_ttl;
-	int		login_limit;
-	int		register_limit;
-	int		rate_window;
-	int		order_pay_timeout;
+	char *database_url;
+	char *redis_url;
+	char *jwt_secret;
+	char *cert_secret;
+	char *sandbox_secret;
+	char *trusted_proxies;
+	int   access_ttl;
+	int   refresh_ttl;
+	int   login_limit;
+	int   register_limit;
+	int   rate_window;
+	int   order_pay_timeout;
 };
-extern struct bangfu_config	cfg;
+extern struct bangfu_config cfg;
 
 /* The routes, one table per resource file. */
-extern struct api_route		routes_auth[];
-extern struct api_route		routes_catalog[];
-extern struct api_route		routes_cart[];
-extern struct api_route		routes_orders[];
-extern struct api_route		routes_vendor[];
-extern struct api_route		routes_admin[];
+extern struct api_route routes_auth[];
+extern struct api_route routes_catalog[];
+extern struct api_route routes_cart[];
+extern struct api_route routes_orders[];
+extern struct api_route routes_vendor[];
+extern struct api_route routes_admin[];
 
 #endif

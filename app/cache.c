@@ -20,38 +20,37 @@
 
 #include "bangfu.h"
 
-#define CACHE_SLOTS		4096		/* power of two */
-#define CACHE_PROBES		8
-#define CACHE_TTL_MS		10000
-#define CACHE_MAX_BODY		(512 * 1024)
-#define SHANGHAI_OFFSET_S	(8 * 3600)
+#define CACHE_SLOTS	  4096 /* power of two */
+#define CACHE_PROBES	  8
+#define CACHE_TTL_MS	  10000
+#define CACHE_MAX_BODY	  (512 * 1024)
+#define SHANGHAI_OFFSET_S (8 * 3600)
 
-#define CACHE_FLIGHTS		64
+#define CACHE_FLIGHTS 64
 
 struct cache_flight {
-	int			 used;
-	char			 key[512];
-	struct http_request	**waiters;
-	size_t			 nwaiters;
-	size_t			 cap;
+	int		      used;
+	char		      key[512];
+	struct http_request **waiters;
+	size_t		      nwaiters;
+	size_t		      cap;
 };
 
 struct cache_entry {
-	char		*key;
-	char		*body;
-	size_t		 len;
-	int		 status;
-	uint64_t	 gen;
-	uint64_t	 expires;
+	char	*key;
+	char	*body;
+	size_t	 len;
+	int	 status;
+	uint64_t gen;
+	uint64_t expires;
 };
 
+static uint64_t cache_hash(const char *);
+static uint64_t cache_expiry(uint64_t);
 
-static uint64_t		 cache_hash(const char *);
-static uint64_t		 cache_expiry(uint64_t);
-
-static struct cache_entry	cache_slots[CACHE_SLOTS];
-static struct cache_flight	cache_flights[CACHE_FLIGHTS];
-static uint64_t			cache_gen = 1;
+static struct cache_entry  cache_slots[CACHE_SLOTS];
+static struct cache_flight cache_flights[CACHE_FLIGHTS];
+static uint64_t		   cache_gen = 1;
 
 void
 cache_init(void)
@@ -77,7 +76,7 @@ cache_invalidate(void)
 static uint64_t
 cache_hash(const char *s)
 {
-	uint64_t	 h = 1469598103934665603ULL;
+	uint64_t h = 1469598103934665603ULL;
 
 	for (; *s != '\0'; s++) {
 		h ^= (unsigned char)*s;
@@ -89,7 +88,7 @@ cache_hash(const char *s)
 static uint64_t
 cache_expiry(uint64_t now)
 {
-	uint64_t	 local_s, midnight_ms;
+	uint64_t local_s, midnight_ms;
 
 	local_s = now / 1000 + SHANGHAI_OFFSET_S;
 	midnight_ms = ((local_s / 86400) + 1) * 86400 * 1000 -
@@ -109,7 +108,7 @@ cache_key(struct call *c)
 static struct cache_flight *
 cache_flight_find(const char *key)
 {
-	int		 i;
+	int i;
 
 	for (i = 0; i < CACHE_FLIGHTS; i++) {
 		if (cache_flights[i].used &&
@@ -127,10 +126,10 @@ cache_flight_find(const char *key)
 int
 cache_lookup(struct call *c)
 {
-	struct cache_entry	*e;
-	struct cache_flight	*f;
-	uint64_t		 h, now;
-	int			 i;
+	struct cache_entry  *e;
+	struct cache_flight *f;
+	uint64_t	     h, now;
+	int		     i;
 
 	if (!redis_subscribed())
 		return (CACHE_MISS);
@@ -154,8 +153,8 @@ cache_lookup(struct call *c)
 	if ((f = cache_flight_find(c->cache_key)) != NULL) {
 		if (f->nwaiters == f->cap) {
 			f->cap = f->cap ? f->cap * 2 : 16;
-			f->waiters = kore_realloc(f->waiters,
-			    f->cap * sizeof(*f->waiters));
+			f->waiters = kore_realloc(
+			    f->waiters, f->cap * sizeof(*f->waiters));
 		}
 		f->waiters[f->nwaiters++] = c->req;
 		c->flight = (int)(f - cache_flights) + 1;
@@ -186,8 +185,8 @@ cache_lookup(struct call *c)
 void
 cache_flight_done(struct call *c)
 {
-	struct cache_flight	*f;
-	size_t			 i;
+	struct cache_flight *f;
+	size_t		     i;
 
 	if (c->flight == 0)
 		return;
@@ -212,9 +211,9 @@ cache_flight_done(struct call *c)
 void
 cache_store(struct call *c, int status, const char *body, size_t len)
 {
-	struct cache_entry	*e, *victim;
-	uint64_t		 h, now;
-	int			 i;
+	struct cache_entry *e, *victim;
+	uint64_t	    h, now;
+	int		    i;
 
 	if (!redis_subscribed() || len > CACHE_MAX_BODY) {
 		cache_flight_done(c);

@@ -8,14 +8,14 @@
 
 #include "bangfu.h"
 
-#define DB_NAME		"db"
+#define DB_NAME "db"
 
-#define PHASE_START	0
-#define PHASE_SETUP	1
-#define PHASE_WAIT	2
-#define PHASE_DONE	3
+#define PHASE_START 0
+#define PHASE_SETUP 1
+#define PHASE_WAIT  2
+#define PHASE_DONE  3
 
-static int	db_finish(struct call *, int);
+static int db_finish(struct call *, int);
 
 int
 db_init(void)
@@ -36,9 +36,9 @@ db_init(void)
 int
 db_poll(struct call *c, const char *sql, int n, const char **vals)
 {
-	struct db_query		*q = &c->db;
-	PGresult		*r;
-	const char		*st;
+	struct db_query *q = &c->db;
+	PGresult	*r;
+	const char	*st;
 
 	/* A different statement after a finished one starts afresh. */
 	if (q->phase == PHASE_DONE && q->sql != sql)
@@ -61,8 +61,8 @@ db_poll(struct call *c, const char *sql, int n, const char **vals)
 			    q->pg.error ? q->pg.error : "?");
 			return (db_finish(c, DB_ERROR));
 		}
-		if (!kore_pgsql_query_param_fields(&q->pg, sql, 0, n, vals,
-		    NULL, NULL)) {
+		if (!kore_pgsql_query_param_fields(
+			&q->pg, sql, 0, n, vals, NULL, NULL)) {
 			metrics_count("db_errors");
 			kore_log(LOG_ERR, "db: send: %s",
 			    q->pg.error ? q->pg.error : "?");
@@ -70,14 +70,12 @@ db_poll(struct call *c, const char *sql, int n, const char **vals)
 		}
 		q->phase = PHASE_WAIT;
 		return (DB_PENDING);
-	case PHASE_DONE:
-		return (q->sqlstate[0] ? DB_ERROR : DB_OK);
+	case PHASE_DONE: return (q->sqlstate[0] ? DB_ERROR : DB_OK);
 	}
 
 	for (;;) {
 		switch (q->pg.state) {
-		case KORE_PGSQL_STATE_WAIT:
-			return (DB_PENDING);
+		case KORE_PGSQL_STATE_WAIT: return (DB_PENDING);
 		case KORE_PGSQL_STATE_RESULT:
 			if (q->res != NULL)
 				PQclear(q->res);
@@ -85,11 +83,10 @@ db_poll(struct call *c, const char *sql, int n, const char **vals)
 			q->pg.result = NULL;
 			kore_pgsql_continue(&q->pg);
 			break;
-		case KORE_PGSQL_STATE_DONE:
-			kore_pgsql_continue(&q->pg);
-			break;
+		case KORE_PGSQL_STATE_DONE: kore_pgsql_continue(&q->pg); break;
 		case KORE_PGSQL_STATE_COMPLETE:
-			return (db_finish(c, q->sqlstate[0] ? DB_ERROR : DB_OK));
+			return (
+			    db_finish(c, q->sqlstate[0] ? DB_ERROR : DB_OK));
 		case KORE_PGSQL_STATE_ERROR:
 			r = q->pg.result;
 			st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -106,8 +103,7 @@ db_poll(struct call *c, const char *sql, int n, const char **vals)
 			/* Read on to ReadyForQuery: no cancel round trip. */
 			kore_pgsql_continue(&q->pg);
 			break;
-		default:
-			return (DB_PENDING);
+		default: return (DB_PENDING);
 		}
 	}
 }
@@ -115,7 +111,7 @@ db_poll(struct call *c, const char *sql, int n, const char **vals)
 static int
 db_finish(struct call *c, int result)
 {
-	struct db_query		*q = &c->db;
+	struct db_query *q = &c->db;
 
 	kore_pgsql_cleanup(&q->pg);
 	if (result == DB_ERROR && q->sqlstate[0] == '\0')
@@ -165,8 +161,8 @@ db_isnull(struct call *c, int row, int col)
 int
 db_json_reply(struct call *c, int status)
 {
-	const char	*v;
-	size_t		 len;
+	const char *v;
+	size_t	    len;
 
 	if ((v = db_value(c, 0, 0)) == NULL)
 		return (problem(c, 404, "not_found", "no such resource"));
@@ -182,18 +178,18 @@ db_json_reply(struct call *c, int status)
  * mode, their result ignored but their errors logged.
  */
 struct db_bg {
-	struct kore_pgsql	 pg;
-	char			*sql;
-	int			 n;
-	char			*vals[8];
+	struct kore_pgsql pg;
+	char		 *sql;
+	int		  n;
+	char		 *vals[8];
 };
 
-static void	db_bg_cb(struct kore_pgsql *, void *);
+static void db_bg_cb(struct kore_pgsql *, void *);
 
 static void
 db_bg_free(struct db_bg *bg)
 {
-	int		 i;
+	int i;
 
 	kore_pgsql_cleanup(&bg->pg);
 	for (i = 0; i < bg->n; i++)
@@ -207,14 +203,14 @@ db_bg_send(struct db_bg *bg)
 {
 	if (!kore_pgsql_setup(&bg->pg, DB_NAME, KORE_PGSQL_ASYNC)) {
 		if (bg->pg.state == KORE_PGSQL_STATE_INIT)
-			return;		/* queued: the callback comes back */
+			return; /* queued: the callback comes back */
 		kore_log(LOG_ERR, "db: background: %s",
 		    bg->pg.error ? bg->pg.error : "?");
 		db_bg_free(bg);
 		return;
 	}
 	if (!kore_pgsql_query_param_fields(&bg->pg, bg->sql, 0, bg->n,
-	    (const char **)bg->vals, NULL, NULL)) {
+		(const char **)bg->vals, NULL, NULL)) {
 		kore_log(LOG_ERR, "db: background: %s",
 		    bg->pg.error ? bg->pg.error : "?");
 		db_bg_free(bg);
@@ -224,40 +220,32 @@ db_bg_send(struct db_bg *bg)
 static void
 db_bg_cb(struct kore_pgsql *pg, void *arg)
 {
-	struct db_bg	*bg = arg;
+	struct db_bg *bg = arg;
 
 	switch (pg->state) {
-	case KORE_PGSQL_STATE_INIT:
-		db_bg_send(bg);
-		break;
-	case KORE_PGSQL_STATE_WAIT:
-		break;
+	case KORE_PGSQL_STATE_INIT: db_bg_send(bg); break;
+	case KORE_PGSQL_STATE_WAIT: break;
 	case KORE_PGSQL_STATE_RESULT:
-	case KORE_PGSQL_STATE_DONE:
-		kore_pgsql_continue(pg);
-		break;
+	case KORE_PGSQL_STATE_DONE: kore_pgsql_continue(pg); break;
 	case KORE_PGSQL_STATE_ERROR:
 		metrics_count("db_errors");
-		kore_log(LOG_ERR, "db: background: %s",
-		    pg->error ? pg->error : "?");
+		kore_log(
+		    LOG_ERR, "db: background: %s", pg->error ? pg->error : "?");
 		if (pg->conn != NULL)
 			kore_pgsql_continue(pg);
 		else
 			db_bg_free(bg);
 		break;
-	case KORE_PGSQL_STATE_COMPLETE:
-		db_bg_free(bg);
-		break;
-	default:
-		break;
+	case KORE_PGSQL_STATE_COMPLETE: db_bg_free(bg); break;
+	default: break;
 	}
 }
 
 void
 db_background(const char *sql, int n, const char **vals)
 {
-	struct db_bg	*bg;
-	int		 i;
+	struct db_bg *bg;
+	int	      i;
 
 	if (n > 8)
 		fatal("db_background: too many parameters");

@@ -13,64 +13,64 @@
 #include "cart.h"
 #include "http_cart.h"
 
-#define SID_LEN		22		/* 128 random bits, base64url */
-#define SECRET_LEN	43		/* 256 random bits, base64url */
+#define SID_LEN	   22 /* 128 random bits, base64url */
+#define SECRET_LEN 43 /* 256 random bits, base64url */
 
 struct auth_ctx {
-	struct call	c;
-	struct pw_job	job;
-	int64_t		uid;
-	char		role[16];
-	char		sid[SID_LEN + 2];
-	char		refresh[SID_LEN + SECRET_LEN + 4];
-	char		guest_key[64];
-	json_t		*guest;		/* guest cart being merged */
-	json_t		*user;
-	json_t		*merged;
+	struct call   c;
+	struct pw_job job;
+	int64_t	      uid;
+	char	      role[16];
+	char	      sid[SID_LEN + 2];
+	char	      refresh[SID_LEN + SECRET_LEN + 4];
+	char	      guest_key[64];
+	json_t	     *guest; /* guest cart being merged */
+	json_t	     *user;
+	json_t	     *merged;
 };
 
-static int	register_limit(struct http_request *);
-static int	register_check(struct http_request *);
-static int	register_hash(struct http_request *);
-static int	register_insert(struct http_request *);
-static int	login_limit(struct http_request *);
-static int	login_lookup(struct http_request *);
-static int	login_verify(struct http_request *);
-static int	login_session(struct http_request *);
-static int	refresh_rotate(struct http_request *);
-static int	logout_revoke(struct http_request *);
-static int	me_query(struct http_request *);
-static int	login_merge_read(struct http_request *);
-static int	login_merge_stock(struct http_request *);
-static int	login_merge_write(struct http_request *);
-static int	auth_tokens_reply(struct auth_ctx *, int);
-static void	auth_cleanup(struct call *);
+static int  register_limit(struct http_request *);
+static int  register_check(struct http_request *);
+static int  register_hash(struct http_request *);
+static int  register_insert(struct http_request *);
+static int  login_limit(struct http_request *);
+static int  login_lookup(struct http_request *);
+static int  login_verify(struct http_request *);
+static int  login_session(struct http_request *);
+static int  refresh_rotate(struct http_request *);
+static int  logout_revoke(struct http_request *);
+static int  me_query(struct http_request *);
+static int  login_merge_read(struct http_request *);
+static int  login_merge_stock(struct http_request *);
+static int  login_merge_write(struct http_request *);
+static int  auth_tokens_reply(struct auth_ctx *, int);
+static void auth_cleanup(struct call *);
 
-#define STATES(s)	s, (sizeof(s) / sizeof(s[0]))
+#define STATES(s) s, (sizeof(s) / sizeof(s[0]))
 
 static struct http_state register_states[] = {
-	{ "REGISTER_LIMIT",	register_limit },
-	{ "REGISTER_CHECK",	register_check },
-	{ "REGISTER_HASH",	register_hash },
-	{ "REGISTER_INSERT",	register_insert },
+	{ "REGISTER_LIMIT", register_limit },
+	{ "REGISTER_CHECK", register_check },
+	{ "REGISTER_HASH", register_hash },
+	{ "REGISTER_INSERT", register_insert },
 };
 static struct http_state login_states[] = {
-	{ "LOGIN_LIMIT",	login_limit },
-	{ "LOGIN_LOOKUP",	login_lookup },
-	{ "LOGIN_VERIFY",	login_verify },
-	{ "LOGIN_SESSION",	login_session },
-	{ "LOGIN_MERGE_READ",	login_merge_read },
-	{ "LOGIN_MERGE_STOCK",	login_merge_stock },
-	{ "LOGIN_MERGE_WRITE",	login_merge_write },
+	{ "LOGIN_LIMIT", login_limit },
+	{ "LOGIN_LOOKUP", login_lookup },
+	{ "LOGIN_VERIFY", login_verify },
+	{ "LOGIN_SESSION", login_session },
+	{ "LOGIN_MERGE_READ", login_merge_read },
+	{ "LOGIN_MERGE_STOCK", login_merge_stock },
+	{ "LOGIN_MERGE_WRITE", login_merge_write },
 };
 static struct http_state refresh_states[] = {
-	{ "REFRESH_ROTATE",	refresh_rotate },
+	{ "REFRESH_ROTATE", refresh_rotate },
 };
 static struct http_state logout_states[] = {
-	{ "LOGOUT_REVOKE",	logout_revoke },
+	{ "LOGOUT_REVOKE", logout_revoke },
 };
 static struct http_state me_states[] = {
-	{ "ME_QUERY",		me_query },
+	{ "ME_QUERY", me_query },
 };
 
 struct api_route routes_auth[] = {
@@ -82,8 +82,7 @@ struct api_route routes_auth[] = {
 	    STATES(refresh_states), sizeof(struct auth_ctx), NULL },
 	{ HTTP_METHOD_POST, "/auth/logout", "auth_logout", AUTH_USER,
 	    STATES(logout_states), 0, NULL },
-	{ HTTP_METHOD_GET, "/me", "me", AUTH_USER, STATES(me_states), 0,
-	    NULL },
+	{ HTTP_METHOD_GET, "/me", "me", AUTH_USER, STATES(me_states), 0, NULL },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
 
@@ -109,25 +108,31 @@ static const char session_create_lua[] =
     "'rt', ARGV[3]) redis.call('EXPIRE', KEYS[1], ARGV[4]) return 1";
 
 /*
- * Rotation: the current digest moves on; any other digest for a live
- * session is a stolen or replayed token, and ends the session at once.
+ * Rotation: the current digest moves on and joins the session's spent
+ * set.  A spent token presented again was stolen or replayed: the session
+ * ends at once.  A token that was never issued is just refused, so that
+ * knowing a session id is not enough to end someone's session.
  */
 static const char session_rotate_lua[] =
     "local rt = redis.call('HGET', KEYS[1], 'rt') "
     "if not rt then return 0 end "
-    "if rt ~= ARGV[1] then redis.call('DEL', KEYS[1]) return -1 end "
+    "if rt == ARGV[1] then "
+    "redis.call('SADD', KEYS[2], rt) "
+    "redis.call('EXPIRE', KEYS[2], ARGV[3]) "
     "redis.call('HSET', KEYS[1], 'rt', ARGV[2]) "
     "redis.call('EXPIRE', KEYS[1], ARGV[3]) "
-    "return redis.call('HMGET', KEYS[1], 'uid', 'role')";
+    "return redis.call('HMGET', KEYS[1], 'uid', 'role') end "
+    "if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then "
+    "redis.call('DEL', KEYS[1], KEYS[2]) return -1 end "
+    "return 0";
 
 static int
 register_limit(struct http_request *req)
 {
-	struct call	*c = http_state_get(req);
-	int		 rc;
+	struct call *c = http_state_get(req);
+	int	     rc;
 
-	rc = ratelimit_poll(c, "register", cfg.register_limit,
-	    cfg.rate_window);
+	rc = ratelimit_poll(c, "register", cfg.register_limit, cfg.rate_window);
 	return (rc == HTTP_STATE_CONTINUE ? call_next(c, 1) : rc);
 }
 
@@ -135,9 +140,9 @@ static int
 register_check(struct http_request *req)
 {
 	static const char *const roles[] = { ROLE_CITIZEN, ROLE_VENDOR, NULL };
-	struct auth_ctx	*a = http_state_get(req);
-	json_t		*errs = NULL;
-	const char	*email, *pw, *name, *role;
+	struct auth_ctx		*a = http_state_get(req);
+	json_t			*errs = NULL;
+	const char		*email, *pw, *name, *role;
 
 	email = json_field_str(a->c.body, "email");
 	pw = json_field_str(a->c.body, "password");
@@ -162,11 +167,10 @@ register_check(struct http_request *req)
 static int
 register_hash(struct http_request *req)
 {
-	struct auth_ctx	*a = http_state_get(req);
+	struct auth_ctx *a = http_state_get(req);
 
 	switch (auth_pw_poll(&a->job)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem_internal(&a->c, "password hashing failed"));
 	}
@@ -180,7 +184,7 @@ register_hash(struct http_request *req)
 static int
 register_insert(struct http_request *req)
 {
-	struct auth_ctx	*a = http_state_get(req);
+	struct auth_ctx *a = http_state_get(req);
 	const char	*v[4];
 
 	v[0] = json_field_str(a->c.body, "email");
@@ -188,8 +192,7 @@ register_insert(struct http_request *req)
 	v[2] = json_field_str(a->c.body, "name");
 	v[3] = json_field_str(a->c.body, "role");
 	switch (db_poll(&a->c, sql_register, 4, v)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem_internal(&a->c, "register: database error"));
 	}
@@ -203,8 +206,8 @@ register_insert(struct http_request *req)
 static int
 login_limit(struct http_request *req)
 {
-	struct call	*c = http_state_get(req);
-	int		 rc;
+	struct call *c = http_state_get(req);
+	int	     rc;
 
 	rc = ratelimit_poll(c, "login", cfg.login_limit, cfg.rate_window);
 	return (rc == HTTP_STATE_CONTINUE ? call_next(c, 1) : rc);
@@ -213,7 +216,7 @@ login_limit(struct http_request *req)
 static int
 login_lookup(struct http_request *req)
 {
-	struct auth_ctx	*a = http_state_get(req);
+	struct auth_ctx *a = http_state_get(req);
 	json_t		*errs = NULL;
 	const char	*email, *pw, *v[1];
 
@@ -228,15 +231,14 @@ login_lookup(struct http_request *req)
 
 	v[0] = email;
 	switch (db_poll(&a->c, sql_login, 1, v)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem_internal(&a->c, "login: database error"));
 	}
 	if (db_rows(&a->c) == 1) {
 		a->uid = strtoll(db_value(&a->c, 0, 0), NULL, 10);
-		(void)snprintf(a->role, sizeof(a->role), "%s",
-		    db_value(&a->c, 0, 2));
+		(void)snprintf(
+		    a->role, sizeof(a->role), "%s", db_value(&a->c, 0, 2));
 	}
 	/* Unknown accounts verify against a dummy: same time, same answer. */
 	auth_pw_start(&a->c, &a->job, PW_VERIFY, pw,
@@ -247,11 +249,10 @@ login_lookup(struct http_request *req)
 static int
 login_verify(struct http_request *req)
 {
-	struct auth_ctx	*a = http_state_get(req);
+	struct auth_ctx *a = http_state_get(req);
 
 	switch (auth_pw_poll(&a->job)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem_internal(&a->c, "password check failed"));
 	}
@@ -266,7 +267,7 @@ login_verify(struct http_request *req)
 static int
 login_session(struct http_request *req)
 {
-	struct auth_ctx	*a = http_state_get(req);
+	struct auth_ctx *a = http_state_get(req);
 	const char	*argv[8];
 	char		 key[64], uid[24], ttl[16], digest[65];
 	char		 secret[SECRET_LEN + 1];
@@ -274,11 +275,11 @@ login_session(struct http_request *req)
 	if (a->c.rw == NULL) {
 		auth_random_token(a->sid, SID_LEN + 1);
 		auth_random_token(secret, sizeof(secret));
-		(void)snprintf(a->refresh, sizeof(a->refresh), "%s.%s",
-		    a->sid, secret);
+		(void)snprintf(
+		    a->refresh, sizeof(a->refresh), "%s.%s", a->sid, secret);
 	}
 	auth_digest(a->refresh, digest, sizeof(digest));
-	(void)snprintf(key, sizeof(key), "sess:%s", a->sid);
+	(void)snprintf(key, sizeof(key), "sess:{%s}", a->sid);
 	(void)snprintf(uid, sizeof(uid), "%lld", (long long)a->uid);
 	(void)snprintf(ttl, sizeof(ttl), "%d", cfg.refresh_ttl);
 	argv[0] = "EVAL";
@@ -290,8 +291,7 @@ login_session(struct http_request *req)
 	argv[6] = digest;
 	argv[7] = ttl;
 	switch (redis_poll(&a->c, 8, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem(&a->c, 503, "unavailable",
 		    "the session store is unavailable"));
@@ -302,7 +302,7 @@ login_session(struct http_request *req)
 static void
 auth_cleanup(struct call *c)
 {
-	struct auth_ctx	*a = (struct auth_ctx *)c;
+	struct auth_ctx *a = (struct auth_ctx *)c;
 
 	json_decref(a->guest);
 	json_decref(a->user);
@@ -318,7 +318,7 @@ auth_cleanup(struct call *c)
 static int
 login_merge_read(struct http_request *req)
 {
-	struct auth_ctx	*a = http_state_get(req);
+	struct auth_ctx *a = http_state_get(req);
 	const char	*t, *argv[5];
 	char		 ukey[64];
 
@@ -329,15 +329,13 @@ login_merge_read(struct http_request *req)
 	cart_user_key(a->uid, ukey, sizeof(ukey));
 	argv[0] = "EVAL";
 	argv[1] = "return {redis.call('HGETALL', KEYS[1]), "
-	    "redis.call('HGETALL', KEYS[2])}";
+		  "redis.call('HGETALL', KEYS[2])}";
 	argv[2] = "2";
 	argv[3] = a->guest_key;
 	argv[4] = ukey;
 	switch (redis_poll(&a->c, 5, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (auth_tokens_reply(a, 200));
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (auth_tokens_reply(a, 200));
 	}
 	if (a->c.rv->elements != 2)
 		return (auth_tokens_reply(a, 200));
@@ -351,11 +349,13 @@ login_merge_read(struct http_request *req)
 static int64_t
 login_qty(json_t *items, int64_t pid)
 {
-	json_t		*it;
-	size_t		 i;
+	json_t *it;
+	size_t	i;
 
-	json_array_foreach(items, i, it) {
-		if (json_integer_value(json_object_get(it, "product_id")) == pid)
+	json_array_foreach(items, i, it)
+	{
+		if (json_integer_value(json_object_get(it, "product_id")) ==
+		    pid)
 			return (json_integer_value(json_object_get(it, "qty")));
 	}
 	return (0);
@@ -364,7 +364,7 @@ login_qty(json_t *items, int64_t pid)
 static int
 login_merge_stock(struct http_request *req)
 {
-	struct auth_ctx	*a = http_state_get(req);
+	struct auth_ctx *a = http_state_get(req);
 	json_t		*all, *facts, *f;
 	json_error_t	 err;
 	const char	*raw;
@@ -374,28 +374,27 @@ login_merge_stock(struct http_request *req)
 	all = json_copy(a->guest);
 	json_array_extend(all, a->user);
 	switch (cart_lines_poll(&a->c, all)) {
-	case DB_PENDING:
-		json_decref(all);
-		return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		json_decref(all);
-		return (auth_tokens_reply(a, 200));
+	case DB_PENDING: json_decref(all); return (HTTP_STATE_RETRY);
+	case DB_ERROR: json_decref(all); return (auth_tokens_reply(a, 200));
 	}
 	json_decref(all);
 	a->merged = json_array();
 	if ((raw = db_value(&a->c, 0, 0)) == NULL ||
 	    (facts = json_loads(raw, 0, &err)) == NULL)
 		return (auth_tokens_reply(a, 200));
-	json_array_foreach(facts, i, f) {
+	json_array_foreach(facts, i, f)
+	{
 		pid = json_integer_value(json_object_get(f, "product_id"));
 		if (login_qty(a->guest, pid) == 0)
 			continue;
 		q = cart_merge_qty(login_qty(a->user, pid),
-		    login_qty(a->guest, pid), json_is_true(json_object_get(f,
-		    "listed")) ? json_integer_value(json_object_get(f,
-		    "stock")) : 0);
-		json_array_append_new(a->merged, json_pack("{s:I, s:I}",
-		    "product_id", (json_int_t)pid, "qty", (json_int_t)q));
+		    login_qty(a->guest, pid),
+		    json_is_true(json_object_get(f, "listed"))
+			? json_integer_value(json_object_get(f, "stock"))
+			: 0);
+		json_array_append_new(a->merged,
+		    json_pack("{s:I, s:I}", "product_id", (json_int_t)pid,
+			"qty", (json_int_t)q));
 	}
 	json_decref(facts);
 	return (call_next(&a->c, 6));
@@ -411,7 +410,7 @@ login_merge_write(struct http_request *req)
 	    "else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end end "
 	    "redis.call('DEL', KEYS[1]) "
 	    "redis.call('EXPIRE', KEYS[2], ARGV[1]) return 1";
-	struct auth_ctx	*a = http_state_get(req);
+	struct auth_ctx *a = http_state_get(req);
 	const char	*argv[6 + 2 * CART_MAX_LINES];
 	char		 ukey[64], ttl[16];
 	char		 nums[2 * CART_MAX_LINES][24];
@@ -428,13 +427,15 @@ login_merge_write(struct http_request *req)
 	argv[4] = ukey;
 	argv[5] = ttl;
 	argc = 6;
-	json_array_foreach(a->merged, i, it) {
+	json_array_foreach(a->merged, i, it)
+	{
 		if (i == CART_MAX_LINES)
 			break;
-		(void)snprintf(nums[2 * i], 24, "%lld", (long long)
-		    json_integer_value(json_object_get(it, "product_id")));
-		(void)snprintf(nums[2 * i + 1], 24, "%lld", (long long)
-		    json_integer_value(json_object_get(it, "qty")));
+		(void)snprintf(nums[2 * i], 24, "%lld",
+		    (long long)json_integer_value(
+			json_object_get(it, "product_id")));
+		(void)snprintf(nums[2 * i + 1], 24, "%lld",
+		    (long long)json_integer_value(json_object_get(it, "qty")));
 		argv[argc++] = nums[2 * i];
 		argv[argc++] = nums[2 * i + 1];
 	}
@@ -446,9 +447,9 @@ login_merge_write(struct http_request *req)
 static int
 auth_tokens_reply(struct auth_ctx *a, int status)
 {
-	struct who	 w;
-	char		*access;
-	int		 expires;
+	struct who w;
+	char	  *access;
+	int	   expires;
 
 	memset(&w, 0, sizeof(w));
 	w.uid = a->uid;
@@ -456,10 +457,10 @@ auth_tokens_reply(struct auth_ctx *a, int status)
 	(void)snprintf(w.sid, sizeof(w.sid), "%s", a->sid);
 	if (!auth_token_issue(&w, &access, &expires))
 		return (problem_internal(&a->c, "cannot sign a token"));
-	json_reply(&a->c, status, json_pack("{s:s, s:s, s:s, s:i, s:i}",
-	    "access_token", access, "refresh_token", a->refresh,
-	    "token_type", "Bearer", "expires_in", expires,
-	    "refresh_expires_in", cfg.refresh_ttl));
+	json_reply(&a->c, status,
+	    json_pack("{s:s, s:s, s:s, s:i, s:i}", "access_token", access,
+		"refresh_token", a->refresh, "token_type", "Bearer",
+		"expires_in", expires, "refresh_expires_in", cfg.refresh_ttl));
 	free(access);
 	return (HTTP_STATE_COMPLETE);
 }
@@ -467,9 +468,9 @@ auth_tokens_reply(struct auth_ctx *a, int status)
 static int
 refresh_rotate(struct http_request *req)
 {
-	struct auth_ctx	*a = http_state_get(req);
-	const char	*tok, *dot, *argv[7];
-	char		 key[64], ttl[16], old[65], new[65];
+	struct auth_ctx *a = http_state_get(req);
+	const char	*tok, *dot, *argv[8];
+	char		 key[64], spent[80], ttl[16], old[65], new[65];
 	char		 secret[SECRET_LEN + 1];
 	json_t		*errs = NULL;
 
@@ -487,23 +488,24 @@ refresh_rotate(struct http_request *req)
 		memcpy(a->sid, tok, SID_LEN);
 		a->sid[SID_LEN] = '\0';
 		auth_random_token(secret, sizeof(secret));
-		(void)snprintf(a->refresh, sizeof(a->refresh), "%s.%s",
-		    a->sid, secret);
+		(void)snprintf(
+		    a->refresh, sizeof(a->refresh), "%s.%s", a->sid, secret);
 	}
 	auth_digest(tok, old, sizeof(old));
 	auth_digest(a->refresh, new, sizeof(new));
-	(void)snprintf(key, sizeof(key), "sess:%s", a->sid);
+	(void)snprintf(key, sizeof(key), "sess:{%s}", a->sid);
+	(void)snprintf(spent, sizeof(spent), "sess:{%s}:spent", a->sid);
 	(void)snprintf(ttl, sizeof(ttl), "%d", cfg.refresh_ttl);
 	argv[0] = "EVAL";
 	argv[1] = session_rotate_lua;
-	argv[2] = "1";
+	argv[2] = "2";
 	argv[3] = key;
-	argv[4] = old;
-	argv[5] = new;
-	argv[6] = ttl;
-	switch (redis_poll(&a->c, 7, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	argv[4] = spent;
+	argv[5] = old;
+	argv[6] = new;
+	argv[7] = ttl;
+	switch (redis_poll(&a->c, 8, argv, NULL)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem(&a->c, 503, "unavailable",
 		    "the session store is unavailable"));
@@ -511,32 +513,33 @@ refresh_rotate(struct http_request *req)
 	if (a->c.rv->elements != 2 || a->c.rv->element[0]->str == NULL ||
 	    a->c.rv->element[1]->str == NULL) {
 		return (problem(&a->c, 401, "unauthenticated",
-		    a->c.rv->integer == -1 ?
-		    "refresh token reused: the session is revoked" :
-		    "the refresh token is not valid"));
+		    a->c.rv->integer == -1
+			? "refresh token reused: the session is revoked"
+			: "the refresh token is not valid"));
 	}
 	a->uid = strtoll(a->c.rv->element[0]->str, NULL, 10);
-	(void)snprintf(a->role, sizeof(a->role), "%s",
-	    a->c.rv->element[1]->str);
+	(void)snprintf(
+	    a->role, sizeof(a->role), "%s", a->c.rv->element[1]->str);
 	return (auth_tokens_reply(a, 200));
 }
 
 static int
 logout_revoke(struct http_request *req)
 {
-	struct call	*c = http_state_get(req);
-	const char	*argv[2];
-	char		 key[96];
+	struct call *c = http_state_get(req);
+	const char  *argv[3];
+	char	     key[96], spent[112];
 
-	(void)snprintf(key, sizeof(key), "sess:%s", c->who.sid);
+	(void)snprintf(key, sizeof(key), "sess:{%s}", c->who.sid);
+	(void)snprintf(spent, sizeof(spent), "sess:{%s}:spent", c->who.sid);
 	argv[0] = "DEL";
 	argv[1] = key;
-	switch (redis_poll(c, 2, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	argv[2] = spent;
+	switch (redis_poll(c, 3, argv, NULL)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
-		return (problem(c, 503, "unavailable",
-		    "the session store is unavailable"));
+		return (problem(
+		    c, 503, "unavailable", "the session store is unavailable"));
 	}
 	json_reply(c, 204, NULL);
 	return (HTTP_STATE_COMPLETE);
@@ -545,17 +548,15 @@ logout_revoke(struct http_request *req)
 static int
 me_query(struct http_request *req)
 {
-	struct call	*c = http_state_get(req);
-	char		 uid[24];
-	const char	*v[1];
+	struct call *c = http_state_get(req);
+	char	     uid[24];
+	const char  *v[1];
 
 	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
 	v[0] = uid;
 	switch (db_poll(c, sql_me, 1, v)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem_internal(c, "me: database error"));
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "me: database error"));
 	}
 	return (db_json_reply(c, 200));
 }

@@ -12,55 +12,55 @@
 #include "cart.h"
 #include "http_cart.h"
 
-#define GUEST_TTL		(7 * 86400)
-#define USER_TTL		(30 * 86400)
-#define TOKEN_LEN		22
+#define GUEST_TTL (7 * 86400)
+#define USER_TTL  (30 * 86400)
+#define TOKEN_LEN 22
 
 struct cart_ctx {
-	struct call	c;
-	char		key[64];
-	char		token[TOKEN_LEN + 2];
-	int		created;
-	int64_t		qty;
-	long long	old_qty;	/* -1: the line was not there */
-	int		err_status;
-	json_t		*items;		/* [{product_id, qty}] from Redis */
+	struct call c;
+	char	    key[64];
+	char	    token[TOKEN_LEN + 2];
+	int	    created;
+	int64_t	    qty;
+	long long   old_qty; /* -1: the line was not there */
+	int	    err_status;
+	json_t	   *items; /* [{product_id, qty}] from Redis */
 };
 
-static int	cart_get_read(struct http_request *);
-static int	cart_get_price(struct http_request *);
-static int	cart_put_check(struct http_request *);
-static int	cart_put_write(struct http_request *);
-static int	cart_put_price(struct http_request *);
-static int	cart_put_revert(struct http_request *);
-static int	cart_del_item(struct http_request *);
-static int	cart_del_all(struct http_request *);
-static void	cart_cleanup(struct call *);
+static int  cart_get_read(struct http_request *);
+static int  cart_get_price(struct http_request *);
+static int  cart_put_check(struct http_request *);
+static int  cart_put_write(struct http_request *);
+static int  cart_put_price(struct http_request *);
+static int  cart_put_revert(struct http_request *);
+static int  cart_del_item(struct http_request *);
+static int  cart_del_all(struct http_request *);
+static void cart_cleanup(struct call *);
 
-#define STATES(s)	s, (sizeof(s) / sizeof(s[0]))
+#define STATES(s) s, (sizeof(s) / sizeof(s[0]))
 
 static struct http_state cart_get_states[] = {
-	{ "CART_READ",		cart_get_read },
-	{ "CART_PRICE",		cart_get_price },
+	{ "CART_READ", cart_get_read },
+	{ "CART_PRICE", cart_get_price },
 };
 static struct http_state cart_put_states[] = {
-	{ "CART_PUT_CHECK",	cart_put_check },
-	{ "CART_PUT_WRITE",	cart_put_write },
-	{ "CART_PUT_PRICE",	cart_put_price },
-	{ "CART_PUT_REVERT",	cart_put_revert },
-	{ "CART_PRICE",		cart_get_price },
+	{ "CART_PUT_CHECK", cart_put_check },
+	{ "CART_PUT_WRITE", cart_put_write },
+	{ "CART_PUT_PRICE", cart_put_price },
+	{ "CART_PUT_REVERT", cart_put_revert },
+	{ "CART_PRICE", cart_get_price },
 };
 static struct http_state cart_del_item_states[] = {
-	{ "CART_DEL_ITEM",	cart_del_item },
-	{ "CART_PRICE",		cart_get_price },
+	{ "CART_DEL_ITEM", cart_del_item },
+	{ "CART_PRICE", cart_get_price },
 };
 static struct http_state cart_del_states[] = {
-	{ "CART_DEL",		cart_del_all },
+	{ "CART_DEL", cart_del_all },
 };
 
-struct api_route routes_cart[] = {
-	{ HTTP_METHOD_GET, "/cart", "cart", AUTH_OPTIONAL,
-	    STATES(cart_get_states), sizeof(struct cart_ctx), cart_cleanup },
+struct api_route routes_cart[] = { { HTTP_METHOD_GET, "/cart", "cart",
+				       AUTH_OPTIONAL, STATES(cart_get_states),
+				       sizeof(struct cart_ctx), cart_cleanup },
 	{ HTTP_METHOD_DELETE, "/cart", "cart_clear", AUTH_OPTIONAL,
 	    STATES(cart_del_states), sizeof(struct cart_ctx), cart_cleanup },
 	{ HTTP_METHOD_PUT, "/cart/items/{#id}", "cart_item_put",
@@ -69,8 +69,7 @@ struct api_route routes_cart[] = {
 	{ HTTP_METHOD_DELETE, "/cart/items/{#id}", "cart_item_delete",
 	    AUTH_OPTIONAL, STATES(cart_del_item_states),
 	    sizeof(struct cart_ctx), cart_cleanup },
-	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
-};
+	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL } };
 
 /* HSET unless the cart is full; keeps the TTL fresh; old value + cart. */
 static const char cart_put_lua[] =
@@ -81,9 +80,8 @@ static const char cart_put_lua[] =
     "redis.call('EXPIRE', KEYS[1], ARGV[3]) "
     "return {old or false, redis.call('HGETALL', KEYS[1])}";
 
-static const char cart_del_lua[] =
-    "redis.call('HDEL', KEYS[1], ARGV[1]) "
-    "return redis.call('HGETALL', KEYS[1])";
+static const char cart_del_lua[] = "redis.call('HDEL', KEYS[1], ARGV[1]) "
+				   "return redis.call('HGETALL', KEYS[1])";
 
 /* Puts back what the failed write replaced. */
 static const char cart_revert_lua[] =
@@ -93,7 +91,7 @@ static const char cart_revert_lua[] =
 static void
 cart_cleanup(struct call *c)
 {
-	struct cart_ctx	*k = (struct cart_ctx *)c;
+	struct cart_ctx *k = (struct cart_ctx *)c;
 
 	if (k->items != NULL) {
 		json_decref(k->items);
@@ -106,8 +104,9 @@ int
 cart_token_valid(const char *t)
 {
 	return (t != NULL && strlen(t) == TOKEN_LEN &&
-	    strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_") == TOKEN_LEN);
+	    strspn(t,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789-_") == TOKEN_LEN);
 }
 
 void
@@ -130,7 +129,7 @@ cart_guest_key(const char *token, char *out, size_t len)
 static int
 cart_identify(struct cart_ctx *k, int create)
 {
-	const char	*t;
+	const char *t;
 
 	if (k->key[0] != '\0')
 		return (1);
@@ -155,22 +154,24 @@ cart_identify(struct cart_ctx *k, int create)
 json_t *
 cart_items_from_hash(const struct redis_value *v)
 {
-	json_t		*items;
-	size_t		 i;
-	long long	 pid, qty;
+	json_t	 *items;
+	size_t	  i;
+	long long pid, qty;
 
 	items = json_array();
 	if (v == NULL || v->type != 2 /* ARRAY */)
 		return (items);
 	for (i = 0; i + 1 < v->elements; i += 2) {
-		if (v->element[i]->str == NULL || v->element[i + 1]->str == NULL)
+		if (v->element[i]->str == NULL ||
+		    v->element[i + 1]->str == NULL)
 			continue;
 		pid = strtoll(v->element[i]->str, NULL, 10);
 		qty = strtoll(v->element[i + 1]->str, NULL, 10);
 		if (pid <= 0 || !cart_qty_valid(qty) || qty == 0)
 			continue;
-		json_array_append_new(items, json_pack("{s:I, s:I}",
-		    "product_id", (json_int_t)pid, "qty", (json_int_t)qty));
+		json_array_append_new(items,
+		    json_pack("{s:I, s:I}", "product_id", (json_int_t)pid,
+			"qty", (json_int_t)qty));
 	}
 	return (items);
 }
@@ -179,9 +180,9 @@ cart_items_from_hash(const struct redis_value *v)
 int
 cart_lines_poll(struct call *c, json_t *items)
 {
-	const char	*v[1];
-	char		*s;
-	int		 rc;
+	const char *v[1];
+	char	   *s;
+	int	    rc;
 
 	s = json_dumps(items, JSON_COMPACT);
 	v[0] = s;
@@ -198,30 +199,33 @@ cart_lines_poll(struct call *c, json_t *items)
 static int
 cart_reply(struct cart_ctx *k, int status)
 {
-	struct cart_line	 lines[CART_MAX_LINES];
-	json_t			*facts, *out, *arr, *f, *it;
-	json_error_t		 err;
-	const char		*raw;
-	size_t			 i, j, n;
-	int64_t			 subtotal, count;
+	struct cart_line lines[CART_MAX_LINES];
+	json_t		*facts, *out, *arr, *f, *it;
+	json_error_t	 err;
+	const char	*raw;
+	size_t		 i, j, n;
+	int64_t		 subtotal, count;
 
 	facts = NULL;
 	n = 0;
 	if ((raw = db_value(&k->c, 0, 0)) != NULL)
 		facts = json_loads(raw, 0, &err);
-	json_array_foreach(facts, i, f) {
+	json_array_foreach(facts, i, f)
+	{
 		if (n == CART_MAX_LINES)
 			break;
 		memset(&lines[n], 0, sizeof(lines[n]));
-		lines[n].product_id = json_integer_value(json_object_get(f,
-		    "product_id"));
-		lines[n].unit_price_fen = json_integer_value(json_object_get(f,
-		    "unit_price_fen"));
-		lines[n].stock = json_integer_value(json_object_get(f, "stock"));
+		lines[n].product_id =
+		    json_integer_value(json_object_get(f, "product_id"));
+		lines[n].unit_price_fen =
+		    json_integer_value(json_object_get(f, "unit_price_fen"));
+		lines[n].stock =
+		    json_integer_value(json_object_get(f, "stock"));
 		lines[n].listed = json_is_true(json_object_get(f, "listed"));
-		json_array_foreach(k->items, j, it) {
-			if (json_integer_value(json_object_get(it,
-			    "product_id")) == lines[n].product_id)
+		json_array_foreach(k->items, j, it)
+		{
+			if (json_integer_value(json_object_get(
+				it, "product_id")) == lines[n].product_id)
 				lines[n].qty = json_integer_value(
 				    json_object_get(it, "qty"));
 		}
@@ -235,21 +239,22 @@ cart_reply(struct cart_ctx *k, int status)
 	arr = json_array();
 	for (i = 0; i < n; i++) {
 		f = json_array_get(facts, i);
-		json_array_append_new(arr, json_pack("{s:I, s:O, s:O, s:I, s:I, "
-		    "s:I, s:b}", "product_id", (json_int_t)lines[i].product_id,
-		    "title", json_object_get(f, "title"),
-		    "vendor_id", json_object_get(f, "vendor_id"),
-		    "unit_price_fen", (json_int_t)lines[i].unit_price_fen,
-		    "qty", (json_int_t)lines[i].qty,
-		    "line_total_fen", (json_int_t)lines[i].line_total_fen,
-		    "available", lines[i].available));
+		json_array_append_new(arr,
+		    json_pack("{s:I, s:O, s:O, s:I, s:I, "
+			      "s:I, s:b}",
+			"product_id", (json_int_t)lines[i].product_id, "title",
+			json_object_get(f, "title"), "vendor_id",
+			json_object_get(f, "vendor_id"), "unit_price_fen",
+			(json_int_t)lines[i].unit_price_fen, "qty",
+			(json_int_t)lines[i].qty, "line_total_fen",
+			(json_int_t)lines[i].line_total_fen, "available",
+			lines[i].available));
 	}
 	json_decref(facts);
-	out = json_pack("{s:o, s:I, s:I}", "items", arr,
-	    "item_count", (json_int_t)count, "subtotal_fen",
-	    (json_int_t)subtotal);
-	json_object_set_new(out, "cart_token", k->token[0] ?
-	    json_string(k->token) : json_null());
+	out = json_pack("{s:o, s:I, s:I}", "items", arr, "item_count",
+	    (json_int_t)count, "subtotal_fen", (json_int_t)subtotal);
+	json_object_set_new(out, "cart_token",
+	    k->token[0] ? json_string(k->token) : json_null());
 	if (k->token[0] != '\0')
 		http_response_header(k->c.req, "x-cart-token", k->token);
 	json_reply(&k->c, status, out);
@@ -259,12 +264,12 @@ cart_reply(struct cart_ctx *k, int status)
 static int
 cart_empty_reply(struct cart_ctx *k)
 {
-	json_t		*out;
+	json_t *out;
 
-	out = json_pack("{s:[], s:i, s:i}", "items", "item_count", 0,
-	    "subtotal_fen", 0);
-	json_object_set_new(out, "cart_token", k->token[0] ?
-	    json_string(k->token) : json_null());
+	out = json_pack(
+	    "{s:[], s:i, s:i}", "items", "item_count", 0, "subtotal_fen", 0);
+	json_object_set_new(out, "cart_token",
+	    k->token[0] ? json_string(k->token) : json_null());
 	if (k->token[0] != '\0')
 		http_response_header(k->c.req, "x-cart-token", k->token);
 	json_reply(&k->c, 200, out);
@@ -274,7 +279,7 @@ cart_empty_reply(struct cart_ctx *k)
 static int
 cart_get_read(struct http_request *req)
 {
-	struct cart_ctx	*k = http_state_get(req);
+	struct cart_ctx *k = http_state_get(req);
 	const char	*argv[2];
 
 	if (!cart_identify(k, 0))
@@ -282,8 +287,7 @@ cart_get_read(struct http_request *req)
 	argv[0] = "HGETALL";
 	argv[1] = k->key;
 	switch (redis_poll(&k->c, 2, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem(&k->c, 503, "unavailable",
 		    "the cart store is unavailable"));
@@ -297,15 +301,13 @@ cart_get_read(struct http_request *req)
 static int
 cart_get_price(struct http_request *req)
 {
-	struct cart_ctx	*k = http_state_get(req);
+	struct cart_ctx *k = http_state_get(req);
 
 	if (json_array_size(k->items) == 0)
 		return (cart_empty_reply(k));
 	switch (cart_lines_poll(&k->c, k->items)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem_internal(&k->c, "cart: database error"));
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(&k->c, "cart: database error"));
 	}
 	return (cart_reply(k, 200));
 }
@@ -313,7 +315,7 @@ cart_get_price(struct http_request *req)
 static int
 cart_put_check(struct http_request *req)
 {
-	struct cart_ctx	*k = http_state_get(req);
+	struct cart_ctx *k = http_state_get(req);
 	json_t		*q, *errs = NULL;
 
 	q = json_object_get(k->c.body, "qty");
@@ -329,14 +331,14 @@ cart_put_check(struct http_request *req)
 static int
 cart_put_write(struct http_request *req)
 {
-	struct cart_ctx	*k = http_state_get(req);
-	const char	*argv[8];
-	char		 qty[24], ttl[16], max[16];
+	struct cart_ctx	   *k = http_state_get(req);
+	const char	   *argv[8];
+	char		    qty[24], ttl[16], max[16];
 	struct redis_value *old;
 
 	(void)snprintf(qty, sizeof(qty), "%lld", (long long)k->qty);
-	(void)snprintf(ttl, sizeof(ttl), "%d", k->c.authed ? USER_TTL :
-	    GUEST_TTL);
+	(void)snprintf(
+	    ttl, sizeof(ttl), "%d", k->c.authed ? USER_TTL : GUEST_TTL);
 	(void)snprintf(max, sizeof(max), "%d", CART_MAX_LINES);
 	argv[0] = "EVAL";
 	argv[1] = cart_put_lua;
@@ -347,8 +349,7 @@ cart_put_write(struct http_request *req)
 	argv[6] = ttl;
 	argv[7] = max;
 	switch (redis_poll(&k->c, 8, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem(&k->c, 503, "unavailable",
 		    "the cart store is unavailable"));
@@ -368,7 +369,7 @@ cart_put_write(struct http_request *req)
 static int
 cart_put_price(struct http_request *req)
 {
-	struct cart_ctx	*k = http_state_get(req);
+	struct cart_ctx *k = http_state_get(req);
 	json_t		*facts, *f;
 	json_error_t	 err;
 	const char	*raw;
@@ -377,18 +378,17 @@ cart_put_price(struct http_request *req)
 	int64_t		 stock;
 
 	switch (cart_lines_poll(&k->c, k->items)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem_internal(&k->c, "cart: database error"));
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(&k->c, "cart: database error"));
 	}
 	found = listed = 0;
 	stock = 0;
 	if ((raw = db_value(&k->c, 0, 0)) != NULL &&
 	    (facts = json_loads(raw, 0, &err)) != NULL) {
-		json_array_foreach(facts, i, f) {
-			if (json_integer_value(json_object_get(f,
-			    "product_id")) != k->c.match.ids[0])
+		json_array_foreach(facts, i, f)
+		{
+			if (json_integer_value(json_object_get(
+				f, "product_id")) != k->c.match.ids[0])
 				continue;
 			found = 1;
 			listed = json_is_true(json_object_get(f, "listed"));
@@ -412,7 +412,7 @@ cart_put_price(struct http_request *req)
 static int
 cart_put_revert(struct http_request *req)
 {
-	struct cart_ctx	*k = http_state_get(req);
+	struct cart_ctx *k = http_state_get(req);
 	const char	*argv[6];
 	char		 old[24];
 
@@ -423,8 +423,7 @@ cart_put_revert(struct http_request *req)
 		argv[3] = k->key;
 		argv[4] = k->c.match.params[0];
 		switch (redis_poll(&k->c, 5, argv, NULL)) {
-		case DB_PENDING:
-			return (HTTP_STATE_RETRY);
+		case DB_PENDING: return (HTTP_STATE_RETRY);
 		case DB_ERROR:
 			return (problem(&k->c, 503, "unavailable",
 			    "the cart store is unavailable"));
@@ -443,15 +442,14 @@ cart_put_revert(struct http_request *req)
 	argv[4] = k->c.match.params[0];
 	argv[5] = old;
 	switch (redis_poll(&k->c, 6, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem(&k->c, 503, "unavailable",
 		    "the cart store is unavailable"));
 	}
 	if (k->err_status == 404)
-		return (problem(&k->c, 404, "not_found",
-		    "no such product on sale"));
+		return (problem(
+		    &k->c, 404, "not_found", "no such product on sale"));
 	return (problem(&k->c, 409, "insufficient_stock",
 	    "not enough stock for this quantity"));
 }
@@ -459,7 +457,7 @@ cart_put_revert(struct http_request *req)
 static int
 cart_del_item(struct http_request *req)
 {
-	struct cart_ctx	*k = http_state_get(req);
+	struct cart_ctx *k = http_state_get(req);
 	const char	*argv[5];
 
 	if (!cart_identify(k, 0))
@@ -470,8 +468,7 @@ cart_del_item(struct http_request *req)
 	argv[3] = k->key;
 	argv[4] = k->c.match.params[0];
 	switch (redis_poll(&k->c, 5, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem(&k->c, 503, "unavailable",
 		    "the cart store is unavailable"));
@@ -483,7 +480,7 @@ cart_del_item(struct http_request *req)
 static int
 cart_del_all(struct http_request *req)
 {
-	struct cart_ctx	*k = http_state_get(req);
+	struct cart_ctx *k = http_state_get(req);
 	const char	*argv[2];
 
 	if (!cart_identify(k, 0))
@@ -491,8 +488,7 @@ cart_del_all(struct http_request *req)
 	argv[0] = "DEL";
 	argv[1] = k->key;
 	switch (redis_poll(&k->c, 2, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem(&k->c, 503, "unavailable",
 		    "the cart store is unavailable"));

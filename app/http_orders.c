@@ -16,44 +16,44 @@
 #include "orders.h"
 #include "validate.h"
 
-#define MAX_RULES		64
-#define MAX_ATTEMPTS		3
+#define MAX_RULES    64
+#define MAX_ATTEMPTS 3
 
 struct checkout_ctx {
-	struct call	c;
-	char		key[130];
-	char		hash[65];
-	int		has_key;
-	int		attempts;
-	json_t		*items;
-	json_t		*order;		/* the priced order for place_order */
-	char		*reply;		/* the 201 body, kept for after DEL */
+	struct call c;
+	char	    key[130];
+	char	    hash[65];
+	int	    has_key;
+	int	    attempts;
+	json_t	   *items;
+	json_t	   *order; /* the priced order for place_order */
+	char	   *reply; /* the 201 body, kept for after DEL */
 };
 
-static int	checkout_check(struct http_request *);
-static int	checkout_idem(struct http_request *);
-static int	checkout_cart(struct http_request *);
-static int	checkout_quote(struct http_request *);
-static int	checkout_place(struct http_request *);
-static int	checkout_clear(struct http_request *);
-static void	checkout_cleanup(struct call *);
-static int	orders_list(struct http_request *);
-static int	order_get(struct http_request *);
-static int	order_pay(struct http_request *);
-static int	order_cancel(struct http_request *);
-static int	order_confirm(struct http_request *);
-static int	payment_notify(struct http_request *);
+static int  checkout_check(struct http_request *);
+static int  checkout_idem(struct http_request *);
+static int  checkout_cart(struct http_request *);
+static int  checkout_quote(struct http_request *);
+static int  checkout_place(struct http_request *);
+static int  checkout_clear(struct http_request *);
+static void checkout_cleanup(struct call *);
+static int  orders_list(struct http_request *);
+static int  order_get(struct http_request *);
+static int  order_pay(struct http_request *);
+static int  order_cancel(struct http_request *);
+static int  order_confirm(struct http_request *);
+static int  payment_notify(struct http_request *);
 
-#define STATES(s)	s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn)	static struct http_state name[] = { { #fn, fn } }
+#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
+#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
 
 static struct http_state checkout_states[] = {
-	{ "CHECKOUT_CHECK",	checkout_check },
-	{ "CHECKOUT_IDEM",	checkout_idem },
-	{ "CHECKOUT_CART",	checkout_cart },
-	{ "CHECKOUT_QUOTE",	checkout_quote },
-	{ "CHECKOUT_PLACE",	checkout_place },
-	{ "CHECKOUT_CLEAR",	checkout_clear },
+	{ "CHECKOUT_CHECK", checkout_check },
+	{ "CHECKOUT_IDEM", checkout_idem },
+	{ "CHECKOUT_CART", checkout_cart },
+	{ "CHECKOUT_QUOTE", checkout_quote },
+	{ "CHECKOUT_PLACE", checkout_place },
+	{ "CHECKOUT_CLEAR", checkout_clear },
 };
 ONE(orders_states, orders_list);
 ONE(order_states, order_get);
@@ -74,8 +74,8 @@ struct api_route routes_orders[] = {
 	    AUTH_USER | BODY_JSON, STATES(pay_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/orders/{#id}/cancel", "order_cancel", AUTH_USER,
 	    STATES(cancel_states), 0, NULL },
-	{ HTTP_METHOD_POST, "/orders/{#id}/confirm", "order_confirm",
-	    AUTH_USER, STATES(confirm_states), 0, NULL },
+	{ HTTP_METHOD_POST, "/orders/{#id}/confirm", "order_confirm", AUTH_USER,
+	    STATES(confirm_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/payments/sandbox/notify", "payment_notify", 0,
 	    STATES(notify_states), 0, NULL },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
@@ -84,7 +84,7 @@ struct api_route routes_orders[] = {
 static void
 checkout_cleanup(struct call *c)
 {
-	struct checkout_ctx	*k = (struct checkout_ctx *)c;
+	struct checkout_ctx *k = (struct checkout_ctx *)c;
 
 	if (k->items != NULL)
 		json_decref(k->items);
@@ -102,20 +102,21 @@ checkout_cleanup(struct call *c)
 char *
 fsm_map(int part, int event)
 {
-	json_t		*m;
-	char		*s;
-	int		 st, to, n;
+	json_t *m;
+	char   *s;
+	int	st, to, n;
 
 	m = json_object();
 	n = part ? PART_NSTATES : ORDER_NSTATES;
 	for (st = 0; st < n; st++) {
-		to = part ? part_transition(st, event) :
-		    order_transition(st, event);
+		to = part ? part_transition(st, event)
+			  : order_transition(st, event);
 		if (to < 0)
 			continue;
-		json_object_set_new(m, part ? part_state_name(st) :
-		    order_state_name(st), json_string(part ?
-		    part_state_name(to) : order_state_name(to)));
+		json_object_set_new(m,
+		    part ? part_state_name(st) : order_state_name(st),
+		    json_string(
+			part ? part_state_name(to) : order_state_name(to)));
 	}
 	s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(m);
@@ -130,11 +131,11 @@ fsm_map(int part, int event)
 int
 orders_idem_key(struct call *c, char *key, size_t keylen, char *hash)
 {
-	const char	*k, *p;
+	const char *k, *p;
 
 	if (c->req->http_body != NULL)
-		auth_body_digest(c->req->http_body->data,
-		    c->req->http_body_length, hash);
+		auth_body_digest(
+		    c->req->http_body->data, c->req->http_body_length, hash);
 	else
 		auth_body_digest("", 0, hash);
 	if (!http_request_header(c->req, "idempotency-key", &k))
@@ -153,23 +154,23 @@ orders_idem_key(struct call *c, char *key, size_t keylen, char *hash)
 int
 orders_sql_reply(struct call *c, const char *what)
 {
-	const char	*st, *body, *code;
-	json_t		*b;
-	json_error_t	 err;
-	int		 status, r;
+	const char  *st, *body, *code;
+	json_t	    *b;
+	json_error_t err;
+	int	     status, r;
 
 	if ((st = db_value(c, 0, 0)) == NULL)
 		return (problem(c, 404, "not_found", "no such resource"));
 	status = atoi(st);
 	body = db_value(c, 0, 1);
 	if (status < 300) {
-		json_reply_raw(c, status, body ? body : "{}",
-		    body ? strlen(body) : 2);
+		json_reply_raw(
+		    c, status, body ? body : "{}", body ? strlen(body) : 2);
 		return (HTTP_STATE_COMPLETE);
 	}
 	if (body == NULL || (b = json_loads(body, 0, &err)) == NULL)
-		return (problem(c, status, status == 404 ? "not_found" :
-		    "conflict", what));
+		return (problem(
+		    c, status, status == 404 ? "not_found" : "conflict", what));
 	code = json_string_value(json_object_get(b, "code"));
 	if (code == NULL)
 		code = "conflict";
@@ -181,14 +182,14 @@ orders_sql_reply(struct call *c, const char *what)
 		    "some lines are short of stock; nothing was taken",
 		    json_incref(json_object_get(b, "errors")));
 	} else if (strcmp(code, "invalid_transition") == 0) {
-		r = problem(c, 409, code,
-		    "the order's status does not allow this");
+		r = problem(
+		    c, 409, code, "the order's status does not allow this");
 	} else if (strcmp(code, "amount_mismatch") == 0) {
-		r = problem(c, 422, code,
-		    "the amount does not match the payment");
+		r = problem(
+		    c, 422, code, "the amount does not match the payment");
 	} else if (strcmp(code, "validation_failed") == 0) {
-		r = problem(c, 422, code, json_string_value(
-		    json_object_get(b, "detail")));
+		r = problem(c, 422, code,
+		    json_string_value(json_object_get(b, "detail")));
 	} else {
 		r = problem(c, status, code, what);
 	}
@@ -197,10 +198,10 @@ orders_sql_reply(struct call *c, const char *what)
 }
 
 static int
-checkout_field(json_t *obj, const char *name, long max, json_t **errs,
-    const char *label)
+checkout_field(
+    json_t *obj, const char *name, long max, json_t **errs, const char *label)
 {
-	const char	*v;
+	const char *v;
 
 	v = json_field_str(obj, name);
 	if (!validate_text(v, 1, max)) {
@@ -213,37 +214,38 @@ checkout_field(json_t *obj, const char *name, long max, json_t **errs,
 static int
 checkout_check(struct http_request *req)
 {
-	struct checkout_ctx	*k = http_state_get(req);
-	json_t			*addr, *errs = NULL, *note;
-	const char		*phone;
-	int			 rc;
+	struct checkout_ctx *k = http_state_get(req);
+	json_t		    *addr, *errs = NULL, *note;
+	const char	    *phone;
+	int		     rc;
 
 	addr = json_object_get(k->c.body, "address");
 	if (!json_is_object(addr)) {
 		problem_field_add(&errs, "address", "an object");
 	} else {
 		(void)checkout_field(addr, "name", 50, &errs, "address.name");
-		(void)checkout_field(addr, "province", 30, &errs,
-		    "address.province");
+		(void)checkout_field(
+		    addr, "province", 30, &errs, "address.province");
 		(void)checkout_field(addr, "city", 30, &errs, "address.city");
-		(void)checkout_field(addr, "district", 30, &errs,
-		    "address.district");
+		(void)checkout_field(
+		    addr, "district", 30, &errs, "address.district");
 		(void)checkout_field(addr, "line", 200, &errs, "address.line");
 		phone = json_field_str(addr, "phone");
 		if (!orders_phone_valid(phone))
-			problem_field_add(&errs, "address.phone",
-			    "a phone number");
+			problem_field_add(
+			    &errs, "address.phone", "a phone number");
 	}
 	note = json_object_get(k->c.body, "note");
 	if (note != NULL && !json_is_null(note) &&
-	    !(json_is_string(note) && validate_text(json_string_value(note),
-	    0, 200)))
-		problem_field_add(&errs, "note", "text of at most 200 characters");
+	    !(json_is_string(note) &&
+		validate_text(json_string_value(note), 0, 200)))
+		problem_field_add(
+		    &errs, "note", "text of at most 200 characters");
 
 	rc = orders_idem_key(&k->c, k->key, sizeof(k->key), k->hash);
 	if (rc < 0)
-		problem_field_add(&errs, "Idempotency-Key",
-		    "1 to 128 printable characters");
+		problem_field_add(
+		    &errs, "Idempotency-Key", "1 to 128 printable characters");
 	if (errs != NULL)
 		return (problem_validation(&k->c, errs));
 	k->has_key = rc;
@@ -254,19 +256,20 @@ checkout_check(struct http_request *req)
 static int
 checkout_idem(struct http_request *req)
 {
-	struct checkout_ctx	*k = http_state_get(req);
-	char			 uid[24];
-	const char		*v[4];
+	struct checkout_ctx *k = http_state_get(req);
+	char		     uid[24];
+	const char	    *v[4];
 
 	(void)snprintf(uid, sizeof(uid), "%lld", (long long)k->c.who.uid);
 	v[0] = uid;
 	v[1] = "POST /orders";
 	v[2] = k->key;
 	v[3] = k->hash;
-	switch (db_poll(&k->c, "SELECT status, body FROM "
-	    "idem_lookup($1::bigint, $2, $3, $4)", 4, v)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	switch (db_poll(&k->c,
+	    "SELECT status, body FROM "
+	    "idem_lookup($1::bigint, $2, $3, $4)",
+	    4, v)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem_internal(&k->c, "checkout: database error"));
 	}
@@ -279,16 +282,15 @@ checkout_idem(struct http_request *req)
 static int
 checkout_cart(struct http_request *req)
 {
-	struct checkout_ctx	*k = http_state_get(req);
-	const char		*argv[2];
-	char			 key[64];
+	struct checkout_ctx *k = http_state_get(req);
+	const char	    *argv[2];
+	char		     key[64];
 
 	cart_user_key(k->c.who.uid, key, sizeof(key));
 	argv[0] = "HGETALL";
 	argv[1] = key;
 	switch (redis_poll(&k->c, 2, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem(&k->c, 503, "unavailable",
 		    "the cart store is unavailable"));
@@ -302,21 +304,20 @@ checkout_cart(struct http_request *req)
 static int
 checkout_quote(struct http_request *req)
 {
-	struct checkout_ctx	*k = http_state_get(req);
-	json_t			*quote, *short_lines;
-	json_error_t		 err;
-	const char		*raw;
-	char			*s;
-	const char		*v[1];
-	int			 rc;
+	struct checkout_ctx *k = http_state_get(req);
+	json_t		    *quote, *short_lines;
+	json_error_t	     err;
+	const char	    *raw;
+	char		    *s;
+	const char	    *v[1];
+	int		     rc;
 
 	s = json_dumps(k->items, JSON_COMPACT);
 	v[0] = s;
 	rc = db_poll(&k->c, "SELECT checkout_quote($1::jsonb)", 1, v);
 	free(s);
 	switch (rc) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem_internal(&k->c, "checkout: database error"));
 	}
@@ -338,11 +339,12 @@ checkout_quote(struct http_request *req)
 		return (problem_internal(&k->c, "checkout: cannot price"));
 	json_object_set_new(k->order, "address",
 	    json_incref(json_object_get(k->c.body, "address")));
-	json_object_set_new(k->order, "note", json_is_string(json_object_get(
-	    k->c.body, "note")) ? json_incref(json_object_get(k->c.body,
-	    "note")) : json_string(""));
-	json_object_set_new(k->order, "pay_timeout_s",
-	    json_integer(cfg.order_pay_timeout));
+	json_object_set_new(k->order, "note",
+	    json_is_string(json_object_get(k->c.body, "note"))
+		? json_incref(json_object_get(k->c.body, "note"))
+		: json_string(""));
+	json_object_set_new(
+	    k->order, "pay_timeout_s", json_integer(cfg.order_pay_timeout));
 	db_reset(&k->c.db);
 	return (call_next(&k->c, 4));
 }
@@ -350,10 +352,10 @@ checkout_quote(struct http_request *req)
 static int
 checkout_place(struct http_request *req)
 {
-	struct checkout_ctx	*k = http_state_get(req);
-	char			 uid[24], *s;
-	const char		*v[4], *st, *body;
-	int			 rc;
+	struct checkout_ctx *k = http_state_get(req);
+	char		     uid[24], *s;
+	const char	    *v[4], *st, *body;
+	int		     rc;
 
 	(void)snprintf(uid, sizeof(uid), "%lld", (long long)k->c.who.uid);
 	s = json_dumps(k->order, JSON_COMPACT);
@@ -361,12 +363,13 @@ checkout_place(struct http_request *req)
 	v[1] = k->has_key ? k->key : NULL;
 	v[2] = k->hash;
 	v[3] = s;
-	rc = db_poll(&k->c, "SELECT status, body FROM place_order($1::bigint, "
-	    "$2, $3, $4::jsonb)", 4, v);
+	rc = db_poll(&k->c,
+	    "SELECT status, body FROM place_order($1::bigint, "
+	    "$2, $3, $4::jsonb)",
+	    4, v);
 	free(s);
 	switch (rc) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem_internal(&k->c, "checkout: database error"));
 	}
@@ -391,9 +394,9 @@ checkout_place(struct http_request *req)
 static int
 checkout_clear(struct http_request *req)
 {
-	struct checkout_ctx	*k = http_state_get(req);
-	const char		*argv[2];
-	char			 key[64];
+	struct checkout_ctx *k = http_state_get(req);
+	const char	    *argv[2];
+	char		     key[64];
 
 	cart_user_key(k->c.who.uid, key, sizeof(key));
 	argv[0] = "DEL";
@@ -407,18 +410,19 @@ checkout_clear(struct http_request *req)
 static int
 orders_list(struct http_request *req)
 {
-	struct call	*c = http_state_get(req);
-	json_t		*errs = NULL;
-	int64_t		 page, per;
-	char		 uid[24], p[24], pp[24];
-	const char	*v[3];
+	struct call *c = http_state_get(req);
+	json_t	    *errs = NULL;
+	int64_t	     page, per;
+	char	     uid[24], p[24], pp[24];
+	const char  *v[3];
 
 	page = 1;
 	per = 20;
 	if (query_int(&c->qs, "page", 1, 100000, &page) == QUERY_INVALID)
 		problem_field_add(&errs, "page", "an integer from 1");
 	if (query_int(&c->qs, "per_page", 1, 100, &per) == QUERY_INVALID)
-		problem_field_add(&errs, "per_page", "an integer from 1 to 100");
+		problem_field_add(
+		    &errs, "per_page", "an integer from 1 to 100");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
 	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
@@ -427,12 +431,12 @@ orders_list(struct http_request *req)
 	v[0] = uid;
 	v[1] = p;
 	v[2] = pp;
-	switch (db_poll(c, "SELECT api_orders($1::bigint, $2::integer, "
-	    "$3::integer)", 3, v)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem_internal(c, "orders: database error"));
+	switch (db_poll(c,
+	    "SELECT api_orders($1::bigint, $2::integer, "
+	    "$3::integer)",
+	    3, v)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "orders: database error"));
 	}
 	return (db_json_reply(c, 200));
 }
@@ -440,18 +444,16 @@ orders_list(struct http_request *req)
 static int
 order_get(struct http_request *req)
 {
-	struct call	*c = http_state_get(req);
-	char		 uid[24];
-	const char	*v[2];
+	struct call *c = http_state_get(req);
+	char	     uid[24];
+	const char  *v[2];
 
 	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	switch (db_poll(c, "SELECT api_order($1::bigint, $2::bigint)", 2, v)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem_internal(c, "orders: database error"));
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "orders: database error"));
 	}
 	return (db_json_reply(c, 200));
 }
@@ -459,18 +461,18 @@ order_get(struct http_request *req)
 static int
 order_pay(struct http_request *req)
 {
-	struct call	*c = http_state_get(req);
-	json_t		*errs = NULL;
-	const char	*prov, *v[5];
-	char		 uid[24], key[130], hash[65];
-	int		 has;
+	struct call *c = http_state_get(req);
+	json_t	    *errs = NULL;
+	const char  *prov, *v[5];
+	char	     uid[24], key[130], hash[65];
+	int	     has;
 
 	prov = json_field_str(c->body, "provider");
 	if (prov == NULL || payment_provider(prov) == NULL)
 		problem_field_add(&errs, "provider", "sandbox");
 	if ((has = orders_idem_key(c, key, sizeof(key), hash)) < 0)
-		problem_field_add(&errs, "Idempotency-Key",
-		    "1 to 128 printable characters");
+		problem_field_add(
+		    &errs, "Idempotency-Key", "1 to 128 printable characters");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
 	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
@@ -479,12 +481,12 @@ order_pay(struct http_request *req)
 	v[2] = prov;
 	v[3] = has ? key : NULL;
 	v[4] = hash;
-	switch (db_poll(c, "SELECT status, body FROM create_payment($1::bigint, "
-	    "$2::bigint, $3, $4, $5)", 5, v)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem_internal(c, "payment: database error"));
+	switch (db_poll(c,
+	    "SELECT status, body FROM create_payment($1::bigint, "
+	    "$2::bigint, $3, $4, $5)",
+	    5, v)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "payment: database error"));
 	}
 	return (orders_sql_reply(c, "payment refused"));
 }
@@ -492,10 +494,10 @@ order_pay(struct http_request *req)
 static int
 order_action(struct http_request *req, int event)
 {
-	struct call	*c = http_state_get(req);
-	char		 uid[24], *om, *pm;
-	const char	*v[5];
-	int		 rc;
+	struct call *c = http_state_get(req);
+	char	     uid[24], *om, *pm;
+	const char  *v[5];
+	int	     rc;
 
 	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
 	om = fsm_map(0, event);
@@ -505,15 +507,15 @@ order_action(struct http_request *req, int event)
 	v[2] = order_event_name(event);
 	v[3] = om;
 	v[4] = pm;
-	rc = db_poll(c, "SELECT status, body FROM order_action($1::bigint, "
-	    "$2::bigint, $3, $4::jsonb, $5::jsonb)", 5, v);
+	rc = db_poll(c,
+	    "SELECT status, body FROM order_action($1::bigint, "
+	    "$2::bigint, $3, $4::jsonb, $5::jsonb)",
+	    5, v);
 	free(om);
 	free(pm);
 	switch (rc) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem_internal(c, "orders: database error"));
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "orders: database error"));
 	}
 	return (orders_sql_reply(c, "the order cannot do this now"));
 }
@@ -537,13 +539,13 @@ order_confirm(struct http_request *req)
 static int
 payment_notify(struct http_request *req)
 {
-	struct call			*c = http_state_get(req);
-	const struct payment_provider	*pp;
-	json_t				*body, *errs = NULL;
-	json_error_t			 err;
-	const char			*status, *v[5];
-	char				 pid[24], amt[24], *om, *pm;
-	int				 rc;
+	struct call		      *c = http_state_get(req);
+	const struct payment_provider *pp;
+	json_t			      *body, *errs = NULL;
+	json_error_t		       err;
+	const char		      *status, *v[5];
+	char			       pid[24], amt[24], *om, *pm;
+	int			       rc;
 
 	pp = payment_provider("sandbox");
 	if (c->db.phase == 0) {
@@ -551,15 +553,15 @@ payment_notify(struct http_request *req)
 			return (problem(c, 401, "invalid_signature",
 			    "the notification's signature does not hold"));
 	}
-	if (req->http_body == NULL || (body = json_loadb(
-	    (const char *)req->http_body->data, req->http_body_length,
-	    JSON_REJECT_DUPLICATES, &err)) == NULL)
+	if (req->http_body == NULL ||
+	    (body = json_loadb((const char *)req->http_body->data,
+		 req->http_body_length, JSON_REJECT_DUPLICATES, &err)) == NULL)
 		return (problem(c, 400, "invalid_json", "malformed JSON"));
 	status = json_field_str(body, "status");
 	if (!json_is_integer(json_object_get(body, "payment_id")))
 		problem_field_add(&errs, "payment_id", "an integer");
-	if (status == NULL || (strcmp(status, "succeeded") != 0 &&
-	    strcmp(status, "failed") != 0))
+	if (status == NULL ||
+	    (strcmp(status, "succeeded") != 0 && strcmp(status, "failed") != 0))
 		problem_field_add(&errs, "status", "succeeded or failed");
 	if (!json_is_integer(json_object_get(body, "amount_fen")))
 		problem_field_add(&errs, "amount_fen", "an integer");
@@ -567,10 +569,10 @@ payment_notify(struct http_request *req)
 		json_decref(body);
 		return (problem_validation(c, errs));
 	}
-	(void)snprintf(pid, sizeof(pid), "%lld", (long long)json_integer_value(
-	    json_object_get(body, "payment_id")));
-	(void)snprintf(amt, sizeof(amt), "%lld", (long long)json_integer_value(
-	    json_object_get(body, "amount_fen")));
+	(void)snprintf(pid, sizeof(pid), "%lld",
+	    (long long)json_integer_value(json_object_get(body, "payment_id")));
+	(void)snprintf(amt, sizeof(amt), "%lld",
+	    (long long)json_integer_value(json_object_get(body, "amount_fen")));
 	om = fsm_map(0, EV_PAY);
 	pm = fsm_map(1, EV_PAY);
 	v[0] = pid;
@@ -578,16 +580,16 @@ payment_notify(struct http_request *req)
 	v[2] = amt;
 	v[3] = om;
 	v[4] = pm;
-	rc = db_poll(c, "SELECT status, body FROM payment_notify($1::bigint, "
-	    "$2, $3::bigint, $4::jsonb, $5::jsonb)", 5, v);
+	rc = db_poll(c,
+	    "SELECT status, body FROM payment_notify($1::bigint, "
+	    "$2, $3::bigint, $4::jsonb, $5::jsonb)",
+	    5, v);
 	free(om);
 	free(pm);
 	json_decref(body);
 	switch (rc) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem_internal(c, "payment: database error"));
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "payment: database error"));
 	}
 	return (orders_sql_reply(c, "notification refused"));
 }
@@ -600,8 +602,8 @@ payment_notify(struct http_request *req)
 void
 orders_expire_tick(void *arg, u_int64_t now)
 {
-	char		*om, *pm;
-	const char	*v[2];
+	char	   *om, *pm;
+	const char *v[2];
 
 	(void)arg;
 	(void)now;

@@ -9,14 +9,13 @@
 
 #include "bangfu.h"
 
-static void	json_send(struct call *, int, const char *, const char *,
-		    size_t);
+static void json_send(struct call *, int, const char *, const char *, size_t);
 
 static uint64_t
 json_elapsed_us(const struct call *c)
 {
-	struct timespec		 now;
-	int64_t			 us;
+	struct timespec now;
+	int64_t		us;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	us = (now.tv_sec - c->started.tv_sec) * 1000000 +
@@ -25,15 +24,15 @@ json_elapsed_us(const struct call *c)
 }
 
 static void
-json_send(struct call *c, int status, const char *ctype, const char *body,
-    size_t len)
+json_send(
+    struct call *c, int status, const char *ctype, const char *body, size_t len)
 {
 	http_response_header(c->req, "content-type", ctype);
 	http_response_header(c->req, "cache-control", "no-store");
 	http_response(c->req, status, body, len);
 	c->status = status;
-	metrics_observe(c->route ? c->route->name : "other", status,
-	    json_elapsed_us(c));
+	metrics_observe(
+	    c->route ? c->route->name : "other", status, json_elapsed_us(c));
 }
 
 void
@@ -46,11 +45,11 @@ json_reply_raw(struct call *c, int status, const char *body, size_t len)
 void
 json_reply(struct call *c, int status, json_t *v)
 {
-	char		*s;
+	char *s;
 
 	if (v == NULL) {
-		json_send(c, status, "application/json; charset=utf-8",
-		    NULL, 0);
+		json_send(
+		    c, status, "application/json; charset=utf-8", NULL, 0);
 		return;
 	}
 	s = json_dumps(v, JSON_COMPACT);
@@ -64,8 +63,8 @@ json_reply(struct call *c, int status, json_t *v)
 }
 
 void
-json_reply_typed(struct call *c, int status, const char *ctype,
-    const char *body, size_t len)
+json_reply_typed(
+    struct call *c, int status, const char *ctype, const char *body, size_t len)
 {
 	json_send(c, status, ctype, body, len);
 }
@@ -74,7 +73,7 @@ json_reply_typed(struct call *c, int status, const char *ctype,
 const char *
 json_field_str(json_t *obj, const char *name)
 {
-	json_t		*v;
+	json_t *v;
 
 	if (obj == NULL || (v = json_object_get(obj, name)) == NULL ||
 	    !json_is_string(v))

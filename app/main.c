@@ -11,51 +11,40 @@
 
 #include "bangfu.h"
 
-void	kore_parent_configure(int, char **);
-void	kore_worker_configure(void);
-void	metrics_init(void);
-int	metrics_route_register(const char *);
+void kore_parent_configure(int, char **);
+void kore_worker_configure(void);
+void metrics_init(void);
+int  metrics_route_register(const char *);
 
-struct bangfu_config	cfg;
+struct bangfu_config cfg;
 
 /*
  * What Kore's own filter lacks on bookworm: stat calls of glibc, threads
  * for the task pool (Argon2id), and name resolution when a host is named.
  */
-KORE_SECCOMP_FILTER("bangfu",
-	KORE_SYSCALL_ALLOW(newfstatat),
-	KORE_SYSCALL_ALLOW(faccessat2),
-	KORE_SYSCALL_ALLOW(uname),
-	KORE_SYSCALL_ALLOW(clone3),
-	KORE_SYSCALL_ALLOW(rseq),
-	KORE_SYSCALL_ALLOW(getrandom),
-	KORE_SYSCALL_ALLOW(socket),
-	KORE_SYSCALL_ALLOW(connect),
-	KORE_SYSCALL_ALLOW(getsockopt),
-	KORE_SYSCALL_ALLOW(setsockopt),
-	KORE_SYSCALL_ALLOW(getsockname),
-	KORE_SYSCALL_ALLOW(getpeername),
-	KORE_SYSCALL_ALLOW(recvfrom),
-	KORE_SYSCALL_ALLOW(sendmsg),
-	KORE_SYSCALL_ALLOW(recvmsg),
-	KORE_SYSCALL_ALLOW(poll),
-	KORE_SYSCALL_ALLOW(sched_yield),
-	KORE_SYSCALL_ALLOW(futex),
-	KORE_SYSCALL_ALLOW(set_robust_list),
-	KORE_SYSCALL_ALLOW(sysinfo)
+KORE_SECCOMP_FILTER("bangfu", KORE_SYSCALL_ALLOW(newfstatat),
+    KORE_SYSCALL_ALLOW(faccessat2), KORE_SYSCALL_ALLOW(uname),
+    KORE_SYSCALL_ALLOW(clone3), KORE_SYSCALL_ALLOW(rseq),
+    KORE_SYSCALL_ALLOW(getrandom), KORE_SYSCALL_ALLOW(socket),
+    KORE_SYSCALL_ALLOW(connect), KORE_SYSCALL_ALLOW(getsockopt),
+    KORE_SYSCALL_ALLOW(setsockopt), KORE_SYSCALL_ALLOW(getsockname),
+    KORE_SYSCALL_ALLOW(getpeername), KORE_SYSCALL_ALLOW(recvfrom),
+    KORE_SYSCALL_ALLOW(sendmsg), KORE_SYSCALL_ALLOW(recvmsg),
+    KORE_SYSCALL_ALLOW(poll), KORE_SYSCALL_ALLOW(sched_yield),
+    KORE_SYSCALL_ALLOW(futex), KORE_SYSCALL_ALLOW(set_robust_list),
+    KORE_SYSCALL_ALLOW(sysinfo)
 #if defined(__SANITIZE_ADDRESS__)
-	/* The test build's AddressSanitizer runtime, on its threads. */
-	, KORE_SYSCALL_ALLOW(gettid),
-	KORE_SYSCALL_ALLOW(sched_getaffinity),
-	KORE_SYSCALL_ALLOW(sigaltstack),
-	KORE_SYSCALL_ALLOW(prctl)
+    /* The test build's AddressSanitizer runtime, on its threads. */
+    ,
+    KORE_SYSCALL_ALLOW(gettid), KORE_SYSCALL_ALLOW(sched_getaffinity),
+    KORE_SYSCALL_ALLOW(sigaltstack), KORE_SYSCALL_ALLOW(prctl)
 #endif
 );
 
 static char *
 env_str(const char *name, const char *def)
 {
-	const char	*v;
+	const char *v;
 
 	if ((v = getenv(name)) == NULL || *v == '\0')
 		v = def;
@@ -65,16 +54,16 @@ env_str(const char *name, const char *def)
 static int
 env_int(const char *name, int def, int min, int max)
 {
-	const char	*v;
-	char		*end;
-	long		 n;
+	const char *v;
+	char	   *end;
+	long	    n;
 
 	if ((v = getenv(name)) == NULL || *v == '\0')
 		return (def);
 	n = strtol(v, &end, 10);
 	if (*end != '\0' || n < min || n > max) {
-		kore_log(LOG_NOTICE, "%s=%s out of range, using %d", name, v,
-		    def);
+		kore_log(
+		    LOG_NOTICE, "%s=%s out of range, using %d", name, v, def);
 		return (def);
 	}
 	return ((int)n);
@@ -93,8 +82,8 @@ config_load(void)
 	cfg.trusted_proxies = env_str("TRUSTED_PROXIES", "127.0.0.1,::1");
 	/* The contract: access tokens live at most 15 minutes. */
 	cfg.access_ttl = env_int("ACCESS_TOKEN_TTL", 900, 10, 900);
-	cfg.refresh_ttl = env_int("REFRESH_TOKEN_TTL", 30 * 86400, 60,
-	    90 * 86400);
+	cfg.refresh_ttl =
+	    env_int("REFRESH_TOKEN_TTL", 30 * 86400, 60, 90 * 86400);
 	cfg.login_limit = env_int("RATE_LIMIT_LOGIN", 10, 1, 1000000);
 	cfg.register_limit = env_int("RATE_LIMIT_REGISTER", 5, 1, 1000000);
 	cfg.rate_window = env_int("RATE_LIMIT_WINDOW", 60, 1, 86400);
@@ -105,9 +94,8 @@ config_load(void)
 static void
 routes_register(void)
 {
-	static struct api_route	*tables[] = { routes_auth, routes_catalog,
-				    routes_cart, routes_orders, routes_vendor,
-				    routes_admin, NULL };
+	static struct api_route *tables[] = { routes_auth, routes_catalog,
+		routes_cart, routes_orders, routes_vendor, routes_admin, NULL };
 	struct api_route	*r;
 	int			 i;
 

@@ -12,37 +12,34 @@
 #include "bangfu.h"
 #include "histogram.h"
 
-#define METRICS_WORKERS		64
-#define METRICS_ROUTES		96
-#define METRICS_COUNTERS	8
+#define METRICS_WORKERS	 64
+#define METRICS_ROUTES	 96
+#define METRICS_COUNTERS 8
 
-static const int	metrics_codes[] = {
-	200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 422, 429, 500,
-	503, 0
-};
-#define METRICS_NCODES	(sizeof(metrics_codes) / sizeof(metrics_codes[0]))
+static const int metrics_codes[] = { 200, 201, 204, 400, 401, 403, 404, 405,
+	409, 413, 422, 429, 500, 503, 0 };
+#define METRICS_NCODES (sizeof(metrics_codes) / sizeof(metrics_codes[0]))
 
-static const char	*metrics_counter_names[METRICS_COUNTERS] = {
-	"cache_hits", "cache_misses", "db_errors", "redis_errors",
-	"auth_failures", "rate_limited", NULL, NULL
-};
+static const char *metrics_counter_names[METRICS_COUNTERS] = { "cache_hits",
+	"cache_misses", "db_errors", "redis_errors", "auth_failures",
+	"rate_limited", NULL, NULL };
 
 struct metrics_route {
-	struct histogram	h;
-	uint64_t		codes[METRICS_NCODES];
+	struct histogram h;
+	uint64_t	 codes[METRICS_NCODES];
 };
 
 struct metrics_worker {
-	struct metrics_route	route[METRICS_ROUTES];
-	uint64_t		counter[METRICS_COUNTERS];
+	struct metrics_route route[METRICS_ROUTES];
+	uint64_t	     counter[METRICS_COUNTERS];
 };
 
-static struct metrics_worker	*metrics_shm;
-static const char		*metrics_names[METRICS_ROUTES];
-static int			 metrics_nnames;
+static struct metrics_worker *metrics_shm;
+static const char	     *metrics_names[METRICS_ROUTES];
+static int		      metrics_nnames;
 
-void	metrics_init(void);
-int	metrics_route_register(const char *);
+void metrics_init(void);
+int  metrics_route_register(const char *);
 
 /* In the parent, before the workers exist. */
 void
@@ -59,7 +56,7 @@ metrics_init(void)
 int
 metrics_route_register(const char *name)
 {
-	int		 i;
+	int i;
 
 	for (i = 0; i < metrics_nnames; i++) {
 		if (strcmp(metrics_names[i], name) == 0)
@@ -83,10 +80,10 @@ metrics_mine(void)
 void
 metrics_observe(const char *route, int status, uint64_t us)
 {
-	struct metrics_worker	*w;
-	struct metrics_route	*r;
-	size_t			 i;
-	int			 idx;
+	struct metrics_worker *w;
+	struct metrics_route  *r;
+	size_t		       i;
+	int		       idx;
 
 	if ((w = metrics_mine()) == NULL)
 		return;
@@ -109,8 +106,8 @@ metrics_observe(const char *route, int status, uint64_t us)
 void
 metrics_count(const char *name)
 {
-	struct metrics_worker	*w;
-	int			 i;
+	struct metrics_worker *w;
+	int		       i;
 
 	if ((w = metrics_mine()) == NULL)
 		return;
@@ -125,13 +122,14 @@ metrics_count(const char *name)
 void
 metrics_render(struct kore_buf *b)
 {
-	struct metrics_route	 sum;
-	uint64_t		 total;
-	size_t			 k;
-	int			 i, n, wk;
+	struct metrics_route sum;
+	uint64_t	     total;
+	size_t		     k;
+	int		     i, n, wk;
 
 	kore_buf_appendf(b, "# TYPE bangfu_requests_total counter\n");
-	kore_buf_appendf(b, "# TYPE bangfu_request_duration_seconds "
+	kore_buf_appendf(b,
+	    "# TYPE bangfu_request_duration_seconds "
 	    "histogram\n");
 	for (i = 0; i < metrics_nnames; i++) {
 		memset(&sum, 0, sizeof(sum));
@@ -149,41 +147,51 @@ metrics_render(struct kore_buf *b)
 			if (sum.codes[k] == 0)
 				continue;
 			if (metrics_codes[k] == 0) {
-				kore_buf_appendf(b, "bangfu_requests_total"
+				kore_buf_appendf(b,
+				    "bangfu_requests_total"
 				    "{route=\"%s\",status=\"other\"} %lu\n",
 				    metrics_names[i], sum.codes[k]);
 			} else {
-				kore_buf_appendf(b, "bangfu_requests_total"
+				kore_buf_appendf(b,
+				    "bangfu_requests_total"
 				    "{route=\"%s\",status=\"%d\"} %lu\n",
 				    metrics_names[i], metrics_codes[k],
 				    sum.codes[k]);
 			}
 		}
 		for (n = 0; n < HISTOGRAM_BUCKETS; n++) {
-			kore_buf_appendf(b, "bangfu_request_duration_seconds_"
+			kore_buf_appendf(b,
+			    "bangfu_request_duration_seconds_"
 			    "bucket{route=\"%s\",le=\"%g\"} %lu\n",
 			    metrics_names[i],
 			    (double)histogram_bounds_us[n] / 1e6,
 			    histogram_cumulative(&sum.h, n));
 		}
-		kore_buf_appendf(b, "bangfu_request_duration_seconds_bucket"
-		    "{route=\"%s\",le=\"+Inf\"} %lu\n", metrics_names[i],
-		    sum.h.count);
-		kore_buf_appendf(b, "bangfu_request_duration_seconds_sum"
-		    "{route=\"%s\"} %.6f\n", metrics_names[i],
-		    (double)sum.h.sum_us / 1e6);
-		kore_buf_appendf(b, "bangfu_request_duration_seconds_count"
-		    "{route=\"%s\"} %lu\n", metrics_names[i], sum.h.count);
+		kore_buf_appendf(b,
+		    "bangfu_request_duration_seconds_bucket"
+		    "{route=\"%s\",le=\"+Inf\"} %lu\n",
+		    metrics_names[i], sum.h.count);
+		kore_buf_appendf(b,
+		    "bangfu_request_duration_seconds_sum"
+		    "{route=\"%s\"} %.6f\n",
+		    metrics_names[i], (double)sum.h.sum_us / 1e6);
+		kore_buf_appendf(b,
+		    "bangfu_request_duration_seconds_count"
+		    "{route=\"%s\"} %lu\n",
+		    metrics_names[i], sum.h.count);
 	}
 	for (i = 0; i < METRICS_COUNTERS && metrics_counter_names[i]; i++) {
 		total = 0;
 		for (wk = 0; wk < METRICS_WORKERS; wk++)
 			total += metrics_shm[wk].counter[i];
-		kore_buf_appendf(b, "# TYPE bangfu_%s_total counter\n"
-		    "bangfu_%s_total %lu\n", metrics_counter_names[i],
-		    metrics_counter_names[i], total);
+		kore_buf_appendf(b,
+		    "# TYPE bangfu_%s_total counter\n"
+		    "bangfu_%s_total %lu\n",
+		    metrics_counter_names[i], metrics_counter_names[i], total);
 	}
-	kore_buf_appendf(b, "# TYPE bangfu_pgsql_queue_limit gauge\n"
+	kore_buf_appendf(b,
+	    "# TYPE bangfu_pgsql_queue_limit gauge\n"
 	    "bangfu_pgsql_queue_limit %u\n# TYPE bangfu_pgsql_conn_max gauge\n"
-	    "bangfu_pgsql_conn_max %u\n", pgsql_queue_limit, pgsql_conn_max);
+	    "bangfu_pgsql_conn_max %u\n",
+	    pgsql_queue_limit, pgsql_conn_max);
 }

@@ -8,17 +8,17 @@
 #define ORDERS_H
 
 struct payment_provider {
-	const char	*name;
+	const char *name;
 	/* Whether the request carries the provider's valid signature. */
-	int		(*verify)(struct http_request *);
+	int (*verify)(struct http_request *);
 };
 
 const struct payment_provider *payment_provider(const char *);
 
-json_t	*orders_price(json_t *, json_t *, json_t **);
-int	 orders_phone_valid(const char *);
-char	*fsm_map(int, int);
-int	 orders_idem_key(struct call *, char *, size_t, char *);
-int	 orders_sql_reply(struct call *, const char *);
+json_t *orders_price(json_t *, json_t *, json_t **);
+int	orders_phone_valid(const char *);
+char   *fsm_map(int, int);
+int	orders_idem_key(struct call *, char *, size_t, char *);
+int	orders_sql_reply(struct call *, const char *);
 
 #endif

@@ -11,22 +11,22 @@
 #include "money.h"
 #include "orders.h"
 
-#define MAX_RULES	64
-#define MAX_CAPS	256
+#define MAX_RULES 64
+#define MAX_CAPS  256
 
 struct cap_use {
-	int64_t		rule_id;
-	int64_t		vendor_id;
-	int64_t		used;		/* before this order */
-	int64_t		taken;		/* by this order */
-	int64_t		cap;
+	int64_t rule_id;
+	int64_t vendor_id;
+	int64_t used; /* before this order */
+	int64_t taken; /* by this order */
+	int64_t cap;
 };
 
 static void
 pricing_copy(char *dst, size_t len, json_t *v)
 {
-	(void)snprintf(dst, len, "%s", json_is_string(v) ?
-	    json_string_value(v) : "");
+	(void)snprintf(
+	    dst, len, "%s", json_is_string(v) ? json_string_value(v) : "");
 }
 
 static int
@@ -42,12 +42,13 @@ pricing_flag(json_t *v)
 static int
 pricing_rules(json_t *arr, struct fee_rule *rules)
 {
-	json_t		*r, *m;
-	size_t		 i;
-	int		 n;
+	json_t *r, *m;
+	size_t	i;
+	int	n;
 
 	n = 0;
-	json_array_foreach(arr, i, r) {
+	json_array_foreach(arr, i, r)
+	{
 		if (n == MAX_RULES)
 			break;
 		memset(&rules[n], 0, sizeof(rules[n]));
@@ -55,29 +56,32 @@ pricing_rules(json_t *arr, struct fee_rule *rules)
 		rules[n].id = json_integer_value(json_object_get(r, "id"));
 		rules[n].commission_bps = (int)json_integer_value(
 		    json_object_get(r, "commission_bps"));
-		rules[n].waiver_bps = (int)json_integer_value(
-		    json_object_get(r, "waiver_bps"));
-		rules[n].priority = (int)json_integer_value(
-		    json_object_get(r, "priority"));
-		rules[n].match_qualified = pricing_flag(json_object_get(m,
-		    "qualified"));
-		rules[n].match_poverty_county = pricing_flag(json_object_get(m,
-		    "poverty_county"));
+		rules[n].waiver_bps =
+		    (int)json_integer_value(json_object_get(r, "waiver_bps"));
+		rules[n].priority =
+		    (int)json_integer_value(json_object_get(r, "priority"));
+		rules[n].match_qualified =
+		    pricing_flag(json_object_get(m, "qualified"));
+		rules[n].match_poverty_county =
+		    pricing_flag(json_object_get(m, "poverty_county"));
 		pricing_copy(rules[n].match_vendor_kind,
 		    sizeof(rules[n].match_vendor_kind),
 		    json_object_get(m, "vendor_kind"));
 		pricing_copy(rules[n].match_region,
-		    sizeof(rules[n].match_region), json_object_get(m, "region"));
+		    sizeof(rules[n].match_region),
+		    json_object_get(m, "region"));
 		pricing_copy(rules[n].match_category,
 		    sizeof(rules[n].match_category),
 		    json_object_get(m, "category"));
-		rules[n].cap_fen_per_month = json_is_integer(json_object_get(r,
-		    "cap_fen_per_month")) ? json_integer_value(json_object_get(r,
-		    "cap_fen_per_month")) : FEES_NO_CAP;
-		rules[n].valid_from = json_integer_value(json_object_get(r,
-		    "valid_from"));
-		rules[n].valid_to = json_integer_value(json_object_get(r,
-		    "valid_to"));
+		rules[n].cap_fen_per_month =
+		    json_is_integer(json_object_get(r, "cap_fen_per_month"))
+		    ? json_integer_value(
+			  json_object_get(r, "cap_fen_per_month"))
+		    : FEES_NO_CAP;
+		rules[n].valid_from =
+		    json_integer_value(json_object_get(r, "valid_from"));
+		rules[n].valid_to =
+		    json_integer_value(json_object_get(r, "valid_to"));
 		n++;
 	}
 	return (n);
@@ -87,9 +91,9 @@ static struct cap_use *
 pricing_cap(struct cap_use *caps, int *ncaps, json_t *usage, int64_t rule,
     int64_t vendor, int64_t cap)
 {
-	json_t		*u;
-	size_t		 i;
-	int		 k;
+	json_t *u;
+	size_t	i;
+	int	k;
 
 	for (k = 0; k < *ncaps; k++) {
 		if (caps[k].rule_id == rule && caps[k].vendor_id == vendor)
@@ -102,11 +106,13 @@ pricing_cap(struct cap_use *caps, int *ncaps, json_t *usage, int64_t rule,
 	caps[k].rule_id = rule;
 	caps[k].vendor_id = vendor;
 	caps[k].cap = cap;
-	json_array_foreach(usage, i, u) {
+	json_array_foreach(usage, i, u)
+	{
 		if (json_integer_value(json_object_get(u, "rule_id")) == rule &&
-		    json_integer_value(json_object_get(u, "vendor_id")) == vendor)
-			caps[k].used = json_integer_value(json_object_get(u,
-			    "waived_fen"));
+		    json_integer_value(json_object_get(u, "vendor_id")) ==
+			vendor)
+			caps[k].used = json_integer_value(
+			    json_object_get(u, "waived_fen"));
 	}
 	return (&caps[k]);
 }
@@ -119,14 +125,14 @@ pricing_cap(struct cap_use *caps, int *ncaps, json_t *usage, int64_t rule,
 json_t *
 orders_price(json_t *quote, json_t *items, json_t **short_lines)
 {
-	struct fee_rule		 rules[MAX_RULES];
-	struct cap_use		 caps[MAX_CAPS], *cu;
-	struct fee_line		 fl;
-	struct fee_result	 fr;
-	json_t			*lines, *l, *it, *out, *outl, *capj, *usage;
-	size_t			 i, j;
-	int64_t			 now, qty, stock, total, amount, pid;
-	int			 nrules, ncaps, found;
+	struct fee_rule	  rules[MAX_RULES];
+	struct cap_use	  caps[MAX_CAPS], *cu;
+	struct fee_line	  fl;
+	struct fee_result fr;
+	json_t		 *lines, *l, *it, *out, *outl, *capj, *usage;
+	size_t		  i, j;
+	int64_t		  now, qty, stock, total, amount, pid;
+	int		  nrules, ncaps, found;
 
 	*short_lines = NULL;
 	lines = json_object_get(quote, "lines");
@@ -137,91 +143,97 @@ orders_price(json_t *quote, json_t *items, json_t **short_lines)
 	total = 0;
 
 	/* Every cart line must be on sale in the quantity asked. */
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		pid = json_integer_value(json_object_get(it, "product_id"));
 		qty = json_integer_value(json_object_get(it, "qty"));
 		found = 0;
 		stock = 0;
-		json_array_foreach(lines, j, l) {
-			if (json_integer_value(json_object_get(l,
-			    "product_id")) != pid)
+		json_array_foreach(lines, j, l)
+		{
+			if (json_integer_value(
+				json_object_get(l, "product_id")) != pid)
 				continue;
 			found = json_is_true(json_object_get(l, "listed"));
 			stock = json_integer_value(json_object_get(l, "stock"));
 		}
 		if (!found || qty > stock) {
-			problem_field_add(short_lines, "items", "not enough stock");
-			json_object_update(json_array_get(*short_lines,
-			    json_array_size(*short_lines) - 1), json_pack(
-			    "{s:I, s:I, s:I}", "product_id", (json_int_t)pid,
-			    "requested", (json_int_t)qty, "available",
-			    (json_int_t)(found ? stock : 0)));
+			problem_field_add(
+			    short_lines, "items", "not enough stock");
+			json_object_update(
+			    json_array_get(*short_lines,
+				json_array_size(*short_lines) - 1),
+			    json_pack("{s:I, s:I, s:I}", "product_id",
+				(json_int_t)pid, "requested", (json_int_t)qty,
+				"available", (json_int_t)(found ? stock : 0)));
 		}
 	}
 	if (*short_lines != NULL)
 		return (NULL);
 
 	outl = json_array();
-	json_array_foreach(lines, i, l) {
+	json_array_foreach(lines, i, l)
+	{
 		memset(&fl, 0, sizeof(fl));
 		qty = json_integer_value(json_object_get(l, "qty"));
-		if (!money_mul(json_integer_value(json_object_get(l,
-		    "unit_price_fen")), qty, &amount) ||
+		if (!money_mul(json_integer_value(
+				   json_object_get(l, "unit_price_fen")),
+			qty, &amount) ||
 		    !money_add(total, amount, &total)) {
 			json_decref(outl);
 			return (NULL);
 		}
-		fl.vendor_id = json_integer_value(json_object_get(l,
-		    "vendor_id"));
+		fl.vendor_id =
+		    json_integer_value(json_object_get(l, "vendor_id"));
 		fl.qualified = json_is_true(json_object_get(l, "qualified"));
-		fl.poverty_county = json_is_true(json_object_get(l,
-		    "poverty_county"));
-		fl.vendor_kind = json_string_value(json_object_get(l,
-		    "vendor_kind"));
+		fl.poverty_county =
+		    json_is_true(json_object_get(l, "poverty_county"));
+		fl.vendor_kind =
+		    json_string_value(json_object_get(l, "vendor_kind"));
 		fl.region = json_string_value(json_object_get(l, "region"));
 		fl.category = json_string_value(json_object_get(l, "category"));
 		fl.amount_fen = amount;
 
 		cu = NULL;
 		{
-			const struct fee_rule *r = fees_select(rules, nrules,
-			    &fl, now);
+			const struct fee_rule *r =
+			    fees_select(rules, nrules, &fl, now);
 			if (r != NULL && r->cap_fen_per_month != FEES_NO_CAP)
 				cu = pricing_cap(caps, &ncaps, usage, r->id,
 				    fl.vendor_id, r->cap_fen_per_month);
 		}
-		if (!fees_apply(rules, nrules, &fl, now, cu ? cu->cap -
-		    cu->used - cu->taken : 0, &fr)) {
+		if (!fees_apply(rules, nrules, &fl, now,
+			cu ? cu->cap - cu->used - cu->taken : 0, &fr)) {
 			json_decref(outl);
 			return (NULL);
 		}
 		if (cu != NULL)
 			cu->taken += fr.waived_fen;
 
-		json_array_append_new(outl, json_pack("{s:O, s:I, s:O, s:O, "
-		    "s:O, s:I, s:I, s:I, s:I, s:i, s:i}",
-		    "product_id", json_object_get(l, "product_id"),
-		    "qty", (json_int_t)qty,
-		    "unit_price_fen", json_object_get(l, "unit_price_fen"),
-		    "vendor_id", json_object_get(l, "vendor_id"),
-		    "qualified", json_object_get(l, "qualified"),
-		    "line_total_fen", (json_int_t)amount,
-		    "fee_fen", (json_int_t)fr.fee_fen,
-		    "fee_waived_fen", (json_int_t)fr.waived_fen,
-		    "fee_rule_id", (json_int_t)fr.rule_id,
-		    "commission_bps", fr.commission_bps,
-		    "waiver_bps", fr.waiver_bps));
+		json_array_append_new(outl,
+		    json_pack("{s:O, s:I, s:O, s:O, "
+			      "s:O, s:I, s:I, s:I, s:I, s:i, s:i}",
+			"product_id", json_object_get(l, "product_id"), "qty",
+			(json_int_t)qty, "unit_price_fen",
+			json_object_get(l, "unit_price_fen"), "vendor_id",
+			json_object_get(l, "vendor_id"), "qualified",
+			json_object_get(l, "qualified"), "line_total_fen",
+			(json_int_t)amount, "fee_fen", (json_int_t)fr.fee_fen,
+			"fee_waived_fen", (json_int_t)fr.waived_fen,
+			"fee_rule_id", (json_int_t)fr.rule_id, "commission_bps",
+			fr.commission_bps, "waiver_bps", fr.waiver_bps));
 	}
 
 	capj = json_array();
 	for (i = 0; i < (size_t)ncaps; i++) {
 		if (caps[i].taken == 0)
 			continue;
-		json_array_append_new(capj, json_pack("{s:I, s:I, s:I, s:I}",
-		    "rule_id", (json_int_t)caps[i].rule_id,
-		    "vendor_id", (json_int_t)caps[i].vendor_id,
-		    "waived_fen", (json_int_t)caps[i].taken,
-		    "cap_fen", (json_int_t)caps[i].cap));
+		json_array_append_new(capj,
+		    json_pack("{s:I, s:I, s:I, s:I}", "rule_id",
+			(json_int_t)caps[i].rule_id, "vendor_id",
+			(json_int_t)caps[i].vendor_id, "waived_fen",
+			(json_int_t)caps[i].taken, "cap_fen",
+			(json_int_t)caps[i].cap));
 	}
 	out = json_pack("{s:o, s:o, s:I}", "lines", outl, "caps", capj,
 	    "total_fen", (json_int_t)total);
@@ -232,7 +244,7 @@ orders_price(json_t *quote, json_t *items, json_t **short_lines)
 int
 orders_phone_valid(const char *s)
 {
-	size_t		 digits;
+	size_t digits;
 
 	if (s == NULL)
 		return (0);

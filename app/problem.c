@@ -27,28 +27,28 @@ problem_title(int status)
 
 /* Answers the problem; errors (may be NULL) is stolen. */
 int
-problem_fields(struct call *c, int status, const char *code,
-    const char *detail, json_t *errors)
+problem_fields(struct call *c, int status, const char *code, const char *detail,
+    json_t *errors)
 {
-	json_t		*o;
-	char		*s;
-	const char	*rid;
+	json_t	   *o;
+	char	   *s;
+	const char *rid;
 
-	o = json_pack("{s:s, s:s, s:i, s:s, s:s}",
-	    "type", "about:blank", "title", problem_title(status),
-	    "status", status, "detail", detail, "code", code);
+	o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank",
+	    "title", problem_title(status), "status", status, "detail", detail,
+	    "code", code);
 	if (errors != NULL)
 		json_object_set_new(o, "errors", errors);
 
 	rid = c->rid[0] ? c->rid : "-";
-	kore_log(status >= 500 ? LOG_ERR : LOG_INFO,
-	    "req %s %s %s: %d %s: %s", rid, http_method_text(c->req->method),
-	    c->req->path, status, code, detail);
+	kore_log(status >= 500 ? LOG_ERR : LOG_INFO, "req %s %s %s: %d %s: %s",
+	    rid, http_method_text(c->req->method), c->req->path, status, code,
+	    detail);
 
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	json_reply_typed(c, status, "application/problem+json", s,
-	    s ? strlen(s) : 0);
+	json_reply_typed(
+	    c, status, "application/problem+json", s, s ? strlen(s) : 0);
 	free(s);
 	return (HTTP_STATE_COMPLETE);
 }
@@ -65,8 +65,8 @@ problem_field_add(json_t **errs, const char *field, const char *message)
 {
 	if (*errs == NULL)
 		*errs = json_array();
-	json_array_append_new(*errs, json_pack("{s:s, s:s}", "field", field,
-	    "message", message));
+	json_array_append_new(
+	    *errs, json_pack("{s:s, s:s}", "field", field, "message", message));
 }
 
 /* 422 validation_failed when errs holds anything; else 0. */
@@ -75,8 +75,8 @@ problem_validation(struct call *c, json_t *errs)
 {
 	if (errs == NULL)
 		return (0);
-	return (problem_fields(c, 422, "validation_failed",
-	    "some fields are invalid", errs));
+	return (problem_fields(
+	    c, 422, "validation_failed", "some fields are invalid", errs));
 }
 
 int

@@ -21,9 +21,9 @@ static const char ratelimit_lua[] =
 int
 ratelimit_poll(struct call *c, const char *kind, int limit, int window)
 {
-	const char	*argv[5];
-	char		 key[128], addr[64], win[16], retry[24];
-	long long	 n, ttl;
+	const char *argv[5];
+	char	    key[128], addr[64], win[16], retry[24];
+	long long   n, ttl;
 
 	call_addr(c, addr, sizeof(addr));
 	(void)snprintf(key, sizeof(key), "rl:%s:%s", kind, addr);
@@ -34,11 +34,10 @@ ratelimit_poll(struct call *c, const char *kind, int limit, int window)
 	argv[3] = key;
 	argv[4] = win;
 	switch (redis_poll(c, 5, argv, NULL)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
+	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
-		return (problem(c, 503, "unavailable",
-		    "the rate limiter is unavailable"));
+		return (problem(
+		    c, 503, "unavailable", "the rate limiter is unavailable"));
 	}
 	if (c->rv->elements != 2)
 		return (problem_internal(c, "ratelimit: bad reply"));

@@ -14,60 +14,60 @@
 
 #include "bangfu.h"
 
-#define KORE_TYPE_REDIS		100
-#define RECONNECT_MS		500
-#define INVALIDATE_CHANNEL	"bangfu:invalidate"
+#define KORE_TYPE_REDIS	   100
+#define RECONNECT_MS	   500
+#define INVALIDATE_CHANNEL "bangfu:invalidate"
 
 struct redis_link {
-	struct kore_event	evt;	/* first: Kore dispatches on it */
-	const char		*name;
-	redisAsyncContext	*ac;
-	int			fd;
-	int			reading;
-	int			writing;
-	int			registered;
-	int			ready;
-	int			subscriber;
-	int			timer_armed;
+	struct kore_event  evt; /* first: Kore dispatches on it */
+	const char	  *name;
+	redisAsyncContext *ac;
+	int		   fd;
+	int		   reading;
+	int		   writing;
+	int		   registered;
+	int		   ready;
+	int		   subscriber;
+	int		   timer_armed;
 };
 
 /* A command in flight; the request may be gone before the reply comes. */
 struct redis_wait {
-	struct http_request	*req;
-	struct call		*call;
-	int			done;
-	struct redis_value	*value;
+	struct http_request *req;
+	struct call	    *call;
+	int		     done;
+	struct redis_value  *value;
 };
 
-static void	redis_link_open(struct redis_link *);
-static void	redis_link_update(struct redis_link *);
-static void	redis_event(void *, int);
-static void	redis_add_read(void *);
-static void	redis_del_read(void *);
-static void	redis_add_write(void *);
-static void	redis_del_write(void *);
-static void	redis_cleanup(void *);
-static void	redis_on_connect(const redisAsyncContext *, int);
-static void	redis_on_disconnect(const redisAsyncContext *, int);
-static void	redis_reconnect(void *, u_int64_t);
-static void	redis_reply(redisAsyncContext *, void *, void *);
-static void	redis_message(redisAsyncContext *, void *, void *);
-static void	redis_ignore(redisAsyncContext *, void *, void *);
+static void		   redis_link_open(struct redis_link *);
+static void		   redis_link_update(struct redis_link *);
+static void		   redis_event(void *, int);
+static void		   redis_add_read(void *);
+static void		   redis_del_read(void *);
+static void		   redis_add_write(void *);
+static void		   redis_del_write(void *);
+static void		   redis_cleanup(void *);
+static void		   redis_on_connect(const redisAsyncContext *, int);
+static void		   redis_on_disconnect(const redisAsyncContext *, int);
+static void		   redis_reconnect(void *, u_int64_t);
+static void		   redis_reply(redisAsyncContext *, void *, void *);
+static void		   redis_message(redisAsyncContext *, void *, void *);
+static void		   redis_ignore(redisAsyncContext *, void *, void *);
 static struct redis_value *redis_value_dup(const redisReply *);
 
-static struct redis_link	cmd_link = { .name = "command" };
-static struct redis_link	sub_link = { .name = "subscriber", .subscriber = 1 };
-static char			redis_host[256] = "127.0.0.1";
-static int			redis_port = 6379;
-static char			redis_pass[256];
-static int			redis_db;
+static struct redis_link cmd_link = { .name = "command" };
+static struct redis_link sub_link = { .name = "subscriber", .subscriber = 1 };
+static char		 redis_host[256] = "127.0.0.1";
+static int		 redis_port = 6379;
+static char		 redis_pass[256];
+static int		 redis_db;
 
 /* Parses redis://[:password@]host[:port][/db] and opens both links. */
 int
 redis_init(const char *url)
 {
-	const char	*p, *at, *slash, *colon;
-	size_t		 len;
+	const char *p, *at, *slash, *colon;
+	size_t	    len;
 
 	if (strncmp(url, "redis://", 8) != 0) {
 		kore_log(LOG_ERR, "redis: REDIS_URL must start with redis://");
@@ -112,9 +112,9 @@ redis_ready(void)
 static void
 redis_link_open(struct redis_link *l)
 {
-	redisAsyncContext	*ac;
-	char			 db[16];
-	const char		*argv[2];
+	redisAsyncContext *ac;
+	char		   db[16];
+	const char	  *argv[2];
 
 	l->timer_armed = 0;
 	ac = redisAsyncConnect(redis_host, redis_port);
@@ -175,7 +175,7 @@ redis_reconnect(void *arg, u_int64_t now)
 static void
 redis_link_update(struct redis_link *l)
 {
-	int		 mask;
+	int mask;
 
 	mask = (l->reading ? EPOLLIN : 0) | (l->writing ? EPOLLOUT : 0);
 	if (mask == 0) {
@@ -192,7 +192,7 @@ redis_link_update(struct redis_link *l)
 static void
 redis_add_read(void *arg)
 {
-	struct redis_link	*l = arg;
+	struct redis_link *l = arg;
 
 	l->reading = 1;
 	redis_link_update(l);
@@ -201,7 +201,7 @@ redis_add_read(void *arg)
 static void
 redis_del_read(void *arg)
 {
-	struct redis_link	*l = arg;
+	struct redis_link *l = arg;
 
 	l->reading = 0;
 	redis_link_update(l);
@@ -210,7 +210,7 @@ redis_del_read(void *arg)
 static void
 redis_add_write(void *arg)
 {
-	struct redis_link	*l = arg;
+	struct redis_link *l = arg;
 
 	l->writing = 1;
 	redis_link_update(l);
@@ -219,7 +219,7 @@ redis_add_write(void *arg)
 static void
 redis_del_write(void *arg)
 {
-	struct redis_link	*l = arg;
+	struct redis_link *l = arg;
 
 	l->writing = 0;
 	redis_link_update(l);
@@ -228,7 +228,7 @@ redis_del_write(void *arg)
 static void
 redis_cleanup(void *arg)
 {
-	struct redis_link	*l = arg;
+	struct redis_link *l = arg;
 
 	l->reading = l->writing = 0;
 	redis_link_update(l);
@@ -239,8 +239,8 @@ redis_cleanup(void *arg)
 static void
 redis_event(void *obj, int err)
 {
-	struct redis_link	*l = obj;
-	int			 flags;
+	struct redis_link *l = obj;
+	int		   flags;
 
 	flags = l->evt.flags;
 	l->evt.flags &= ~(KORE_EVENT_READ | KORE_EVENT_WRITE);
@@ -255,7 +255,7 @@ redis_event(void *obj, int err)
 static void
 redis_on_connect(const redisAsyncContext *ac, int status)
 {
-	struct redis_link	*l = ac->data;
+	struct redis_link *l = ac->data;
 
 	if (status != REDIS_OK) {
 		kore_log(LOG_NOTICE, "redis: %s link: connect: %s", l->name,
@@ -276,7 +276,7 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 static void
 redis_on_disconnect(const redisAsyncContext *ac, int status)
 {
-	struct redis_link	*l = ac->data;
+	struct redis_link *l = ac->data;
 
 	(void)status;
 	kore_log(LOG_NOTICE, "redis: %s link lost", l->name);
@@ -298,13 +298,13 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 static void
 redis_message(redisAsyncContext *ac, void *r, void *priv)
 {
-	struct redis_link	*l = ac->data;
-	redisReply		*reply = r;
+	struct redis_link *l = ac->data;
+	redisReply	  *reply = r;
 
 	(void)priv;
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements < 3 || reply->element[0]->type !=
-	    REDIS_REPLY_STRING)
+	    reply->elements < 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING)
 		return;
 	if (strcmp(reply->element[0]->str, "subscribe") == 0) {
 		cache_flush();
@@ -324,7 +324,7 @@ redis_subscribed(void)
 static void
 redis_ignore(redisAsyncContext *ac, void *r, void *priv)
 {
-	redisReply	*reply = r;
+	redisReply *reply = r;
 
 	(void)ac;
 	(void)priv;
@@ -336,7 +336,7 @@ redis_ignore(redisAsyncContext *ac, void *r, void *priv)
 void
 redis_publish(const char *channel, const char *msg)
 {
-	const char	*argv[3];
+	const char *argv[3];
 
 	if (cmd_link.ac == NULL || !cmd_link.ready) {
 		metrics_count("redis_errors");
@@ -356,8 +356,8 @@ redis_publish(const char *channel, const char *msg)
 int
 redis_poll(struct call *c, int argc, const char **argv, const size_t *lens)
 {
-	struct redis_wait	*w;
-	int			 rc;
+	struct redis_wait *w;
+	int		   rc;
 
 	if ((w = c->rw) == NULL) {
 		if (c->rv != NULL) {
@@ -372,7 +372,7 @@ redis_poll(struct call *c, int argc, const char **argv, const size_t *lens)
 		w->req = c->req;
 		w->call = c;
 		if (redisAsyncCommandArgv(cmd_link.ac, redis_reply, w, argc,
-		    argv, lens) != REDIS_OK) {
+			argv, lens) != REDIS_OK) {
 			kore_free(w);
 			metrics_count("redis_errors");
 			return (DB_ERROR);
@@ -400,7 +400,7 @@ redis_poll(struct call *c, int argc, const char **argv, const size_t *lens)
 static void
 redis_reply(redisAsyncContext *ac, void *r, void *priv)
 {
-	struct redis_wait	*w = priv;
+	struct redis_wait *w = priv;
 
 	(void)ac;
 	w->done = 1;
@@ -432,8 +432,8 @@ redis_wait_orphan(struct call *c)
 static struct redis_value *
 redis_value_dup(const redisReply *r)
 {
-	struct redis_value	*v;
-	size_t			 i;
+	struct redis_value *v;
+	size_t		    i;
 
 	v = kore_calloc(1, sizeof(*v));
 	v->type = r->type;
@@ -456,7 +456,7 @@ redis_value_dup(const redisReply *r)
 void
 redis_value_free(struct redis_value *v)
 {
-	size_t		 i;
+	size_t i;
 
 	if (v == NULL)
 		return;

@@ -20,7 +20,7 @@ cart_qty_valid(int64_t qty)
 int64_t
 cart_merge_qty(int64_t user_qty, int64_t guest_qty, int64_t stock)
 {
-	int64_t		 q;
+	int64_t q;
 
 	if (user_qty < 0)
 		user_qty = 0;
@@ -45,17 +45,17 @@ cart_merge_qty(int64_t user_qty, int64_t guest_qty, int64_t stock)
 int
 cart_price(struct cart_line *lines, int n, int64_t *subtotal, int64_t *count)
 {
-	int		 i;
-	int64_t		 sum, items;
+	int	i;
+	int64_t sum, items;
 
 	sum = 0;
 	items = 0;
 	for (i = 0; i < n; i++) {
 		if (!money_mul(lines[i].unit_price_fen, lines[i].qty,
-		    &lines[i].line_total_fen))
+			&lines[i].line_total_fen))
 			return (0);
-		lines[i].available = lines[i].listed &&
-		    lines[i].qty <= lines[i].stock;
+		lines[i].available =
+		    lines[i].listed && lines[i].qty <= lines[i].stock;
 		if (!lines[i].available)
 			continue;
 		if (!money_add(sum, lines[i].line_total_fen, &sum))

@@ -8,21 +8,21 @@
 
 #include <stdint.h>
 
-#define CART_MAX_QTY		9999
-#define CART_MAX_LINES		100
+#define CART_MAX_QTY   9999
+#define CART_MAX_LINES 100
 
 struct cart_line {
-	int64_t		product_id;
-	int64_t		qty;
-	int64_t		unit_price_fen;		/* from the catalog, never the cart */
-	int64_t		stock;
-	int		listed;
-	int64_t		line_total_fen;		/* out */
-	int		available;		/* out: listed and in stock */
+	int64_t product_id;
+	int64_t qty;
+	int64_t unit_price_fen; /* from the catalog, never the cart */
+	int64_t stock;
+	int	listed;
+	int64_t line_total_fen; /* out */
+	int	available; /* out: listed and in stock */
 };
 
 int	cart_qty_valid(int64_t);
-int64_t	cart_merge_qty(int64_t, int64_t, int64_t);
+int64_t cart_merge_qty(int64_t, int64_t, int64_t);
 int	cart_price(struct cart_line *, int, int64_t *, int64_t *);
 
 #endif

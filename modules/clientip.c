@@ -16,8 +16,8 @@
 
 #include "clientip.h"
 
-static int	clientip_in(const char *, const char *, size_t);
-static int	clientip_parse(const char *, unsigned char *, int *);
+static int clientip_in(const char *, const char *, size_t);
+static int clientip_parse(const char *, unsigned char *, int *);
 
 static int
 clientip_parse(const char *s, unsigned char *out, int *family)
@@ -37,10 +37,10 @@ clientip_parse(const char *s, unsigned char *out, int *family)
 static int
 clientip_in(const char *addr, const char *ent, size_t len)
 {
-	char		 buf[64], *slash;
-	unsigned char	 a[16], n[16];
-	int		 fa, fn, bits, maxbits, i;
-	long		 v;
+	char	      buf[64], *slash;
+	unsigned char a[16], n[16];
+	int	      fa, fn, bits, maxbits, i;
+	long	      v;
 
 	if (len == 0 || len >= sizeof(buf))
 		return (0);
@@ -50,8 +50,9 @@ clientip_in(const char *addr, const char *ent, size_t len)
 	bits = -1;
 	if ((slash = strchr(buf, '/')) != NULL) {
 		*slash++ = '\0';
-		if (*slash == '\0' || strspn(slash, "0123456789") !=
-		    strlen(slash) || strlen(slash) > 3)
+		if (*slash == '\0' ||
+		    strspn(slash, "0123456789") != strlen(slash) ||
+		    strlen(slash) > 3)
 			return (0);
 		v = strtol(slash, NULL, 10);
 		bits = (int)v;
@@ -81,7 +82,7 @@ clientip_in(const char *addr, const char *ent, size_t len)
 int
 clientip_trusted(const char *addr, const char *list)
 {
-	size_t		 len;
+	size_t len;
 
 	if (addr == NULL || list == NULL)
 		return (0);
@@ -103,11 +104,11 @@ int
 clientip_resolve(const char *peer, const char *xff, const char *trusted,
     char *out, size_t outlen)
 {
-	const char	*last, *end;
-	char		 buf[CLIENTIP_MAX + 1];
-	unsigned char	 tmp[16];
-	size_t		 len;
-	int		 fam;
+	const char   *last, *end;
+	char	      buf[CLIENTIP_MAX + 1];
+	unsigned char tmp[16];
+	size_t	      len;
+	int	      fam;
 
 	if (peer == NULL || outlen < CLIENTIP_MAX)
 		return (0);

@@ -8,10 +8,9 @@
 
 #include <stddef.h>
 
-#define CLIENTIP_MAX	46	/* INET6_ADDRSTRLEN */
+#define CLIENTIP_MAX 46 /* INET6_ADDRSTRLEN */
 
-int	clientip_trusted(const char *, const char *);
-int	clientip_resolve(const char *, const char *, const char *, char *,
-	    size_t);
+int clientip_trusted(const char *, const char *);
+int clientip_resolve(const char *, const char *, const char *, char *, size_t);
 
 #endif

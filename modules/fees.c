@@ -43,8 +43,8 @@ fees_rule_valid(const struct fee_rule *r)
 
 /* Whether r applies to line l at time now. */
 int
-fees_rule_matches(const struct fee_rule *r, const struct fee_line *l,
-    int64_t now)
+fees_rule_matches(
+    const struct fee_rule *r, const struct fee_line *l, int64_t now)
 {
 	if (now < r->valid_from || (r->valid_to != 0 && now >= r->valid_to))
 		return (0);
@@ -56,11 +56,11 @@ fees_rule_matches(const struct fee_rule *r, const struct fee_line *l,
 }
 
 const struct fee_rule *
-fees_select(const struct fee_rule *rules, int n, const struct fee_line *l,
-    int64_t now)
+fees_select(
+    const struct fee_rule *rules, int n, const struct fee_line *l, int64_t now)
 {
-	const struct fee_rule	*best;
-	int			 i;
+	const struct fee_rule *best;
+	int		       i;
 
 	best = NULL;
 	for (i = 0; i < n; i++) {
@@ -69,7 +69,7 @@ fees_select(const struct fee_rule *rules, int n, const struct fee_line *l,
 			continue;
 		if (best == NULL || rules[i].priority > best->priority ||
 		    (rules[i].priority == best->priority &&
-		    rules[i].id < best->id))
+			rules[i].id < best->id))
 			best = &rules[i];
 	}
 	return (best);
@@ -84,8 +84,8 @@ int
 fees_apply(const struct fee_rule *rules, int n, const struct fee_line *l,
     int64_t now, int64_t cap_left, struct fee_result *res)
 {
-	const struct fee_rule	*r;
-	int64_t			 waived;
+	const struct fee_rule *r;
+	int64_t		       waived;
 
 	memset(res, 0, sizeof(*res));
 	if (l->amount_fen < 0)

@@ -5,15 +5,13 @@
 
 #include "histogram.h"
 
-const uint64_t histogram_bounds_us[HISTOGRAM_BUCKETS] = {
-	250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 250000,
-	500000, 1000000
-};
+const uint64_t histogram_bounds_us[HISTOGRAM_BUCKETS] = { 250, 500, 1000, 2000,
+	5000, 10000, 20000, 50000, 100000, 250000, 500000, 1000000 };
 
 void
 histogram_observe(struct histogram *h, uint64_t us)
 {
-	int		 i;
+	int i;
 
 	h->count++;
 	h->sum_us += us;
@@ -29,8 +27,8 @@ histogram_observe(struct histogram *h, uint64_t us)
 uint64_t
 histogram_cumulative(const struct histogram *h, int i)
 {
-	uint64_t	 n;
-	int		 k;
+	uint64_t n;
+	int	 k;
 
 	for (n = 0, k = 0; k <= i && k < HISTOGRAM_BUCKETS; k++)
 		n += h->bucket[k];
@@ -45,9 +43,9 @@ histogram_cumulative(const struct histogram *h, int i)
 uint64_t
 histogram_quantile_us(const struct histogram *h, double q)
 {
-	uint64_t	 rank;
-	double		 r;
-	int		 i;
+	uint64_t rank;
+	double	 r;
+	int	 i;
 
 	if (h->count == 0)
 		return (0);

@@ -8,18 +8,18 @@
 
 #include <stdint.h>
 
-#define HISTOGRAM_BUCKETS	12
+#define HISTOGRAM_BUCKETS 12
 
-extern const uint64_t	histogram_bounds_us[HISTOGRAM_BUCKETS];
+extern const uint64_t histogram_bounds_us[HISTOGRAM_BUCKETS];
 
 struct histogram {
-	uint64_t	bucket[HISTOGRAM_BUCKETS];	/* not cumulative */
-	uint64_t	count;
-	uint64_t	sum_us;
+	uint64_t bucket[HISTOGRAM_BUCKETS]; /* not cumulative */
+	uint64_t count;
+	uint64_t sum_us;
 };
 
-void		histogram_observe(struct histogram *, uint64_t);
-uint64_t	histogram_cumulative(const struct histogram *, int);
-uint64_t	histogram_quantile_us(const struct histogram *, double);
+void	 histogram_observe(struct histogram *, uint64_t);
+uint64_t histogram_cumulative(const struct histogram *, int);
+uint64_t histogram_quantile_us(const struct histogram *, double);
 
 #endif

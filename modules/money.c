@@ -14,8 +14,7 @@ money_in_range(int64_t v)
 int
 money_add(int64_t a, int64_t b, int64_t *out)
 {
-	if (!money_in_range(a) || !money_in_range(b) ||
-	    !money_in_range(a + b))
+	if (!money_in_range(a) || !money_in_range(b) || !money_in_range(a + b))
 		return (0);
 	*out = a + b;
 	return (1);
@@ -25,7 +24,7 @@ money_add(int64_t a, int64_t b, int64_t *out)
 int
 money_mul(int64_t amount, int64_t qty, int64_t *out)
 {
-	__int128	 r;
+	__int128 r;
 
 	if (!money_in_range(amount) || !money_in_range(qty))
 		return (0);

@@ -9,10 +9,10 @@
 #include <stdint.h>
 
 /* Large enough for any order, far from INT64_MAX. */
-#define MONEY_MAX_FEN	INT64_C(100000000000000)	/* 1e14 fen */
+#define MONEY_MAX_FEN INT64_C(100000000000000) /* 1e14 fen */
 
-int	money_add(int64_t, int64_t, int64_t *);
-int	money_mul(int64_t, int64_t, int64_t *);
-int	money_bps(int64_t, int, int64_t *);
+int money_add(int64_t, int64_t, int64_t *);
+int money_mul(int64_t, int64_t, int64_t *);
+int money_bps(int64_t, int, int64_t *);
 
 #endif

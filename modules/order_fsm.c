@@ -8,25 +8,22 @@
 
 #include "order_fsm.h"
 
-static const char *const order_names[ORDER_NSTATES] = {
-	"pending_payment", "paid", "shipped", "completed", "cancelled",
-	"refunded"
-};
+static const char *const order_names[ORDER_NSTATES] = { "pending_payment",
+	"paid", "shipped", "completed", "cancelled", "refunded" };
 
-static const char *const part_names[PART_NSTATES] = {
-	"pending", "paid", "shipped", "cancelled", "refunded"
-};
+static const char *const part_names[PART_NSTATES] = { "pending", "paid",
+	"shipped", "cancelled", "refunded" };
 
-static const char *const event_names[EV_NEVENTS] = {
-	"pay", "ship_all", "confirm", "cancel", "expire", "ship"
-};
+static const char *const event_names[EV_NEVENTS] = { "pay", "ship_all",
+	"confirm", "cancel", "expire", "ship" };
 
-#define X	(-1)
+#define X (-1)
 
 /* order_moves[state][event] */
 static const int order_moves[ORDER_NSTATES][EV_NEVENTS] = {
 	/*			pay	     ship_all	    confirm	     cancel	      expire	       ship */
-	[ORDER_PENDING_PAYMENT] = { ORDER_PAID, X, X, ORDER_CANCELLED, ORDER_CANCELLED, X },
+	[ORDER_PENDING_PAYMENT] = { ORDER_PAID, X, X, ORDER_CANCELLED,
+	    ORDER_CANCELLED, X },
 	[ORDER_PAID] = { X, ORDER_SHIPPED, X, ORDER_REFUNDED, X, X },
 	[ORDER_SHIPPED] = { X, X, ORDER_COMPLETED, X, X, X },
 	[ORDER_COMPLETED] = { X, X, X, X, X, X },
@@ -84,7 +81,7 @@ order_event_name(int e)
 static int
 fsm_lookup(const char *const *names, int n, const char *s)
 {
-	int		 i;
+	int i;
 
 	if (s == NULL)
 		return (-1);

@@ -7,7 +7,7 @@
 
 #include "query.h"
 
-static int	query_hex(int);
+static int query_hex(int);
 
 static int
 query_hex(int c)
@@ -29,9 +29,9 @@ query_hex(int c)
 int
 query_parse(struct query *q, const char *qs)
 {
-	size_t		 o;
-	char		*start;
-	int		 hi, lo, c, in_value;
+	size_t o;
+	char  *start;
+	int    hi, lo, c, in_value;
 
 	memset(q, 0, sizeof(*q));
 	if (qs == NULL || *qs == '\0')
@@ -50,8 +50,8 @@ query_parse(struct query *q, const char *qs)
 				if (q->npairs == QUERY_MAX_PAIRS)
 					return (QUERY_INVALID);
 				q->pair[q->npairs].name = start;
-				q->pair[q->npairs].value = in_value ?
-				    start + strlen(start) + 1 : "";
+				q->pair[q->npairs].value =
+				    in_value ? start + strlen(start) + 1 : "";
 				q->npairs++;
 			}
 			if (c == '\0')
@@ -85,7 +85,7 @@ query_parse(struct query *q, const char *qs)
 const char *
 query_get(const struct query *q, const char *name)
 {
-	int		 i;
+	int i;
 
 	for (i = 0; i < q->npairs; i++) {
 		if (strcmp(q->pair[i].name, name) == 0)
@@ -99,9 +99,9 @@ int
 query_int(const struct query *q, const char *name, int64_t min, int64_t max,
     int64_t *out)
 {
-	const char	*v, *p;
-	int64_t		 n;
-	int		 neg;
+	const char *v, *p;
+	int64_t	    n;
+	int	    neg;
 
 	if ((v = query_get(q, name)) == NULL)
 		return (QUERY_MISSING);
@@ -129,10 +129,10 @@ query_int(const struct query *q, const char *name, int64_t min, int64_t max,
 int
 query_date(const struct query *q, const char *name, char *out)
 {
-	static const int	 mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31,
-				    30, 31, 30, 31 };
-	const char		*v;
-	int			 i, y, m, d;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
+	const char	*v;
+	int		 i, y, m, d;
 
 	if ((v = query_get(q, name)) == NULL)
 		return (QUERY_MISSING);
@@ -148,8 +148,8 @@ query_date(const struct query *q, const char *name, char *out)
 	d = (v[8] - '0') * 10 + (v[9] - '0');
 	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
 		return (QUERY_INVALID);
-	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
-	    y % 400 == 0))
+	if (m == 2 && d == 29 &&
+	    !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return (QUERY_INVALID);
 	memcpy(out, v, 11);
 	return (QUERY_OK);

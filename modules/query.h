@@ -8,26 +8,25 @@
 
 #include <stdint.h>
 
-#define QUERY_MAX_PAIRS		32
-#define QUERY_MAX_BYTES		2048
+#define QUERY_MAX_PAIRS 32
+#define QUERY_MAX_BYTES 2048
 
-#define QUERY_OK		0
-#define QUERY_MISSING		1
-#define QUERY_INVALID		(-1)
+#define QUERY_OK      0
+#define QUERY_MISSING 1
+#define QUERY_INVALID (-1)
 
 struct query {
-	int		npairs;
-	char		buf[QUERY_MAX_BYTES];
+	int  npairs;
+	char buf[QUERY_MAX_BYTES];
 	struct {
-		const char	*name;
-		const char	*value;
+		const char *name;
+		const char *value;
 	} pair[QUERY_MAX_PAIRS];
 };
 
-int		 query_parse(struct query *, const char *);
-const char	*query_get(const struct query *, const char *);
-int		 query_int(const struct query *, const char *, int64_t,
-		    int64_t, int64_t *);
-int		 query_date(const struct query *, const char *, char *);
+int	    query_parse(struct query *, const char *);
+const char *query_get(const struct query *, const char *);
+int query_int(const struct query *, const char *, int64_t, int64_t, int64_t *);
+int query_date(const struct query *, const char *, char *);
 
 #endif

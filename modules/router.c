@@ -7,15 +7,15 @@
 
 #include "router.h"
 
-static int	router_segment(const char *, size_t, const char *, size_t,
-		    struct route_match *);
+static int router_segment(
+    const char *, size_t, const char *, size_t, struct route_match *);
 
 /* Returns 1 when path matches pattern, filling m; 0 otherwise. */
 int
 router_match(const char *pattern, const char *path, struct route_match *m)
 {
-	const char	*p, *s;
-	size_t		 plen, slen;
+	const char *p, *s;
+	size_t	    plen, slen;
 
 	memset(m, 0, sizeof(*m));
 	if (*pattern != '/' || *path != '/')
@@ -41,9 +41,9 @@ static int
 router_segment(const char *p, size_t plen, const char *s, size_t slen,
     struct route_match *m)
 {
-	int		 numeric, i;
-	int64_t		 v;
-	size_t		 k;
+	int	numeric, i;
+	int64_t v;
+	size_t	k;
 
 	if (plen < 2 || p[0] != '{' || p[plen - 1] != '}')
 		return (plen == slen && memcmp(p, s, plen) == 0);

@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#define ROUTE_MAX_PARAMS	4
-#define ROUTE_PARAM_MAX		128
+#define ROUTE_MAX_PARAMS 4
+#define ROUTE_PARAM_MAX	 128
 
 /*
  * "{name}" matches one non-empty segment of at most ROUTE_PARAM_MAX - 1
@@ -17,11 +17,11 @@
  * stored in ids[].
  */
 struct route_match {
-	int		nparams;
-	char		params[ROUTE_MAX_PARAMS][ROUTE_PARAM_MAX];
-	int64_t		ids[ROUTE_MAX_PARAMS];
+	int	nparams;
+	char	params[ROUTE_MAX_PARAMS][ROUTE_PARAM_MAX];
+	int64_t ids[ROUTE_MAX_PARAMS];
 };
 
-int	router_match(const char *, const char *, struct route_match *);
+int router_match(const char *, const char *, struct route_match *);
 
 #endif

@@ -15,26 +15,33 @@
 long
 validate_utf8_len(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i, n, k;
-	unsigned long		 cp, min;
-	long			 count;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t		     i, n, k;
+	unsigned long	     cp, min;
+	long		     count;
 
 	count = 0;
 	for (i = 0; i < len; count++) {
 		if (p[i] < 0x80) {
 			if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' &&
-			    p[i] != '\r') || p[i] == 0x7f)
+				p[i] != '\r') ||
+			    p[i] == 0x7f)
 				return (-1);
 			i++;
 			continue;
 		}
 		if ((p[i] & 0xe0) == 0xc0) {
-			n = 1; cp = p[i] & 0x1f; min = 0x80;
+			n = 1;
+			cp = p[i] & 0x1f;
+			min = 0x80;
 		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 2; cp = p[i] & 0x0f; min = 0x800;
+			n = 2;
+			cp = p[i] & 0x0f;
+			min = 0x800;
 		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 3; cp = p[i] & 0x07; min = 0x10000;
+			n = 3;
+			cp = p[i] & 0x07;
+			min = 0x10000;
 		} else {
 			return (-1);
 		}
@@ -56,8 +63,8 @@ validate_utf8_len(const char *s, size_t len)
 int
 validate_text(const char *s, long min, long max)
 {
-	long		 n;
-	size_t		 len;
+	long   n;
+	size_t len;
 
 	if (s == NULL)
 		return (0);
@@ -75,8 +82,8 @@ validate_text(const char *s, long min, long max)
 int
 validate_email(const char *s)
 {
-	const char	*at, *dot, *p;
-	size_t		 len;
+	const char *at, *dot, *p;
+	size_t	    len;
 
 	if (s == NULL || (len = strlen(s)) < 5 || len > 254)
 		return (0);
@@ -95,8 +102,7 @@ validate_email(const char *s)
 	/* No empty dot-separated part on either side of the '@'. */
 	if (s[0] == '.' || at[-1] == '.' || at[1] == '.' || strstr(s, ".."))
 		return (0);
-	if ((dot = strrchr(at, '.')) == NULL || dot == at + 1 ||
-	    dot[1] == '\0')
+	if ((dot = strrchr(at, '.')) == NULL || dot == at + 1 || dot[1] == '\0')
 		return (0);
 	return (1);
 }
@@ -104,8 +110,8 @@ validate_email(const char *s)
 int
 validate_password(const char *s)
 {
-	long		 n;
-	size_t		 len;
+	long   n;
+	size_t len;
 
 	if (s == NULL || (len = strlen(s)) > PASSWORD_MAX_BYTES)
 		return (0);

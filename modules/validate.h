@@ -8,13 +8,13 @@
 
 #include <stddef.h>
 
-#define PASSWORD_MIN_CHARS	10
-#define PASSWORD_MAX_BYTES	256
+#define PASSWORD_MIN_CHARS 10
+#define PASSWORD_MAX_BYTES 256
 
-long	validate_utf8_len(const char *, size_t);
-int	validate_text(const char *, long, long);
-int	validate_email(const char *);
-int	validate_password(const char *);
-int	validate_oneof(const char *, const char *const *);
+long validate_utf8_len(const char *, size_t);
+int  validate_text(const char *, long, long);
+int  validate_email(const char *);
+int  validate_password(const char *);
+int  validate_oneof(const char *, const char *const *);
 
 #endif

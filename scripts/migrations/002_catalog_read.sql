@@ -239,30 +239,42 @@ LANGUAGE sql STABLE AS $$
             AND (NOT cm.match ? 'bxbp' OR (cm.match->>'bxbp')::boolean = f.bxbp))
 $$;
 
-CREATE FUNCTION campaign_json(cm campaigns, with_products boolean, lim integer)
+CREATE FUNCTION campaign_json(cm campaigns, with_products boolean, lim integer,
+    all_named boolean)
 RETURNS json LANGUAGE sql STABLE AS $$
     SELECT json_build_object('slug', cm.slug, 'title', cm.title,
         'theme', cm.theme, 'starts_at', cm.starts_at, 'ends_at', cm.ends_at,
         'active', now() BETWEEN cm.starts_at AND cm.ends_at,
         'boost_weight', cm.boost_weight, 'match', cm.match,
+        -- The best sellers among its products, up to lim; with all_named
+        -- every product the campaign names comes first, whatever lim.
         'products', CASE WHEN with_products THEN coalesce((
-            SELECT json_agg(product_item_json(f) ORDER BY f.sales DESC, f.id)
-            FROM (SELECT * FROM product_facts f
+            SELECT json_agg(product_item_json(x.fact) ORDER BY
+                   CASE WHEN all_named THEN x.named END DESC, x.sales DESC, x.id)
+            FROM (SELECT f AS fact, f.sales, f.id,
+                         EXISTS (SELECT 1 FROM campaign_products cp
+                          WHERE cp.campaign_id = cm.id AND cp.product_id = f.id) AS named
+                  FROM product_facts f
                   WHERE f.status = 'listed' AND f.qualified
                     AND campaign_matches(cm, f)
-                  ORDER BY f.sales DESC, f.id LIMIT lim) f), '[]') END)
+                  ORDER BY CASE WHEN all_named THEN EXISTS (SELECT 1
+                           FROM campaign_products cp WHERE cp.campaign_id = cm.id
+                           AND cp.product_id = f.id) END DESC, f.sales DESC, f.id
+                  LIMIT CASE WHEN all_named THEN greatest(lim, (SELECT count(*)
+                             FROM campaign_products cp WHERE cp.campaign_id = cm.id))
+                        ELSE lim END) x), '[]') END)
 $$;
 
 CREATE FUNCTION api_campaigns() RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT json_build_object('items', coalesce(json_agg(
-        campaign_json(cm, false, 0) ORDER BY cm.starts_at DESC, cm.id), '[]'))
+        campaign_json(cm, false, 0, false) ORDER BY cm.starts_at DESC, cm.id), '[]'))
     FROM campaigns cm
 $$;
 
 CREATE FUNCTION api_campaign(p_slug text) RETURNS json
 LANGUAGE sql STABLE AS $$
-    SELECT campaign_json(cm, true, 100) FROM campaigns cm WHERE cm.slug = p_slug
+    SELECT campaign_json(cm, true, 100, true) FROM campaigns cm WHERE cm.slug = p_slug
 $$;
 
 -- The 扶贫频道: active campaigns, then sections, qualified vendors only.
@@ -271,7 +283,7 @@ LANGUAGE sql STABLE AS $$
     WITH q AS (SELECT * FROM product_facts f
                WHERE f.status = 'listed' AND f.qualified)
     SELECT json_build_object(
-        'campaigns', coalesce((SELECT json_agg(campaign_json(cm, true, 8)
+        'campaigns', coalesce((SELECT json_agg(campaign_json(cm, true, 8, false)
                 ORDER BY cm.starts_at, cm.id)
             FROM campaigns cm WHERE now() BETWEEN cm.starts_at AND cm.ends_at), '[]'),
         'sections', (

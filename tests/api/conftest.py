@@ -263,11 +263,6 @@ def api():
     return Api()
 
 
-@pytest.fixture(scope="session")
-def session_api():
-    return Api()
-
-
 def demo_login(role):
     email, pw = DEMO[role]
     return Api().login(email, pw).json()

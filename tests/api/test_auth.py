@@ -451,12 +451,6 @@ def raw_login(xff_lines):
     return r.status
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: with two X-Forwarded-For header lines the server takes the FIRST "
-    "line's address, so a client that sends its own X-Forwarded-For in front "
-    "of a proxy that appends a header line (HAProxy option forwardfor) picks "
-    "its rate-limit address; RFC 9110 joins the lines, the last address is "
-    "the proxy's"))
 def test_x_forwarded_for_last_entry_across_header_lines():
     a = fresh_addr()
     assert wrong_logins(a, LOGIN_LIMIT) == [401] * LOGIN_LIMIT

@@ -665,10 +665,6 @@ def test_campaign_detail_with_products(api, demo):
         assert it["region"]["code"] == "yunnan"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: GET /campaigns/yunpin-community lists only the 100 best-selling "
-    "matching products (LIMIT 100, no paging), so products attached to the "
-    "campaign by name are missing, e.g. the demo's 景迈山古树普洱生茶 357g 饼"))
 def test_campaign_detail_includes_its_named_products(api, demo):
     named = db_ids(
         "SELECT cp.product_id AS id FROM campaign_products cp "

@@ -126,10 +126,6 @@ def test_wrong_method_is_405_with_allow(api, demo, method, path, allowed):
     assert method not in allow, r.headers
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: /healthz, /readyz and /metrics answer 200 to any method "
-    "(e.g. DELETE /metrics -> 200 with the metrics text); the contract "
-    "defines them as GET and a wrong method is 405"))
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 def test_ops_routes_refuse_wrong_method(api, path):
     r = api.delete(url=BASE_URL + path)

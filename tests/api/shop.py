@@ -1,0 +1,491 @@
+"""Shared helpers of the shop tests: cart, checkout, payments, the order
+lifecycle, the vendor's order routes, the fee rules and the crash drill.
+
+The server under test is named by the environment (scripts/test.sh sets it):
+
+  BANGFU_URL              e.g. http://127.0.0.1:18080
+  BANGFU_PG               libpq conninfo of the server's database
+  BANGFU_ROOT, INSTANCE   where var/$INSTANCE/kore.pid is (crash drill)
+  PAYMENT_SANDBOX_SECRET  the sandbox provider's secret (bangfu-sandbox-secret)
+  ORDER_PAY_TIMEOUT       the server's payment deadline in seconds (10)
+
+Every call sends an X-Forwarded-For address of its own, so the per-address
+rate limits of login never interfere.  Tests share one database with each
+other and with the other suites, so each one makes its own users (through
+SQL, logging in with the demo citizen's password) and takes products no
+other test of this run uses (the `shop_products` fixture), and puts back
+what it changed in the catalog (price, stock, status, sales) when it ends.
+"""
+
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import random
+import re
+import subprocess
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+BASE_URL = os.environ.get("BANGFU_URL", "http://127.0.0.1:18080").rstrip("/")
+API_URL = BASE_URL + "/api/v1"
+PG = os.environ.get("BANGFU_PG",
+                    "host=127.0.0.1 port=55442 user=bangfu dbname=bangfu")
+SANDBOX_SECRET = os.environ.get("PAYMENT_SANDBOX_SECRET",
+                                "bangfu-sandbox-secret")
+PAY_TIMEOUT = int(os.environ.get("ORDER_PAY_TIMEOUT", "10"))
+ROOT = os.environ.get("BANGFU_ROOT") or os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))
+INSTANCE = os.environ.get("INSTANCE", "test")
+TIMEOUT = 60
+
+CITIZEN = ("citizen@demo.bangfu.cn", "bangfu-demo-citizen")
+VENDOR = ("vendor@demo.bangfu.cn", "bangfu-demo-vendor")
+ADMIN = ("admin@demo.bangfu.cn", "bangfu-demo-admin")
+OTHER_VENDOR_EMAIL = "v01@vendors.demo.bangfu.cn"
+DEMO_VENDOR_NAME = "澜沧景迈山古茶专业合作社"
+# Read by the catalog suite (its stock and price are asserted there).
+RESERVED_TITLES = ("景迈山古树普洱生茶 357g 饼",)
+
+ADDRESS = {"name": "张三", "phone": "13800138000", "province": "云南省",
+           "city": "普洱市", "district": "澜沧拉祜族自治县",
+           "line": "勐朗镇 1 号"}
+
+UTC_TIME_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:00)$")
+
+# ------------------------------------------------------------ HTTP
+
+_rng = random.SystemRandom()
+
+
+def client_addr():
+    """A random client address: every call is its own client."""
+    return "172.%d.%d.%d" % (_rng.randint(16, 31), _rng.randint(0, 255),
+                             _rng.randint(1, 254))
+
+
+def call(method, path, token=None, cart=None, headers=None, url=None, **kw):
+    """One request to /api/v1 + path (or url), from a fresh client address.
+
+    token: a bearer token; cart: an X-Cart-Token.  No connection is reused,
+    so threads share nothing.
+    """
+    h = {"X-Forwarded-For": client_addr()}
+    if token is not None:
+        h["Authorization"] = "Bearer " + token
+    if cart is not None:
+        h["X-Cart-Token"] = cart
+    if headers:
+        h.update(headers)
+    kw.setdefault("timeout", TIMEOUT)
+    return requests.request(method, url or API_URL + path, headers=h, **kw)
+
+
+def get(path, **kw):
+    return call("GET", path, **kw)
+
+
+def post(path, **kw):
+    return call("POST", path, **kw)
+
+
+def put(path, **kw):
+    return call("PUT", path, **kw)
+
+
+def patch(path, **kw):
+    return call("PATCH", path, **kw)
+
+
+def delete(path, **kw):
+    return call("DELETE", path, **kw)
+
+
+def ok(r, status=200):
+    """Asserts a JSON answer with that status; returns its body."""
+    assert r.status_code == status, (r.request.method, r.request.url,
+                                     r.status_code, r.text[:800])
+    assert r.headers.get("Content-Type", "").startswith(
+        "application/json"), r.headers.get("Content-Type")
+    return r.json()
+
+
+def problem(r, status, code=None):
+    """Asserts a problem+json answer of the contract; returns its body."""
+    assert r.status_code == status, (r.request.method, r.request.url,
+                                     r.status_code, r.text[:800])
+    ctype = r.headers.get("Content-Type", "")
+    assert ctype.startswith("application/problem+json"), ctype
+    body = r.json()
+    for k in ("type", "title", "status", "detail", "code"):
+        assert k in body, (k, body)
+    assert body["status"] == status, body
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+def error_fields(body):
+    errs = body.get("errors")
+    assert isinstance(errs, list) and errs, body
+    for e in errs:
+        assert isinstance(e.get("field"), str), e
+        assert isinstance(e.get("message"), str), e
+    return {e["field"] for e in errs}
+
+
+def run_parallel(fn, args, workers=16):
+    """fn(arg) for each arg in threads; the results in order."""
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(args)))) \
+            as ex:
+        return list(ex.map(fn, args))
+
+
+# ------------------------------------------------------------ database
+
+
+def psql(sql):
+    """Runs sql through psql -X -tA; returns its output (stripped)."""
+    out = subprocess.run(["psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1",
+                          PG, "-c", sql], capture_output=True, timeout=60,
+                         check=False)
+    assert out.returncode == 0, (sql, out.stderr.decode())
+    return out.stdout.decode().strip()
+
+
+def lit(v):
+    """A SQL literal of v (None, bool, int or text)."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def rows(sql):
+    """The rows of a SELECT as a list of dicts."""
+    return json.loads(psql(
+        "SELECT coalesce(json_agg(t), '[]'::json) FROM (%s) t" % sql))
+
+
+def row(sql):
+    r = rows(sql)
+    assert len(r) == 1, (sql, r)
+    return r[0]
+
+
+def val(sql):
+    """The single value of a one-row, one-column SELECT."""
+    r = row(sql)
+    assert len(r) == 1, r
+    return next(iter(r.values()))
+
+
+def stock_of(pid):
+    return val("SELECT stock FROM products WHERE id = %d" % pid)
+
+
+def stocks_of(pids):
+    return {r["id"]: r["stock"] for r in rows(
+        "SELECT id, stock FROM products WHERE id IN (%s)" %
+        ",".join(str(int(p)) for p in pids))}
+
+
+def set_stock(pid, n):
+    psql("UPDATE products SET stock = %d WHERE id = %d" % (n, pid))
+
+
+def vendor_of(pid):
+    return val("SELECT vendor_id FROM products WHERE id = %d" % pid)
+
+
+def vendor_user_id(vendor_id):
+    return val("SELECT user_id FROM vendors WHERE id = %d" % vendor_id)
+
+
+def demo_vendor_id():
+    return val("SELECT id FROM vendors WHERE name = %s" %
+               lit(DEMO_VENDOR_NAME))
+
+
+def order_row(oid):
+    return row("SELECT id, user_id, status, total_fen FROM orders "
+               "WHERE id = %d" % oid)
+
+
+# ------------------------------------------------------------ users
+
+
+class User:
+    def __init__(self, uid, email, password, token=None):
+        self.id = uid
+        self.email = email
+        self.password = password
+        self.token = token
+
+    def __repr__(self):
+        return "User(%s, %s)" % (self.id, self.email)
+
+
+def login(email, password, cart=None, expect=200):
+    r = post("/auth/login", json={"email": email, "password": password},
+             cart=cart)
+    if expect is not None:
+        assert r.status_code == expect, (email, r.status_code, r.text)
+    return r
+
+
+def login_token(email, password, cart=None):
+    return login(email, password, cart=cart).json()["access_token"]
+
+
+def make_users(n, role="citizen", tag="shop", do_login=True):
+    """n new users, made through SQL with the demo citizen's password and
+    logged in in parallel."""
+    tag = "%s-%s" % (tag, uuid.uuid4().hex[:10])
+    out = json.loads(psql(
+        "WITH ins AS (INSERT INTO users (email, password_hash, name, role) "
+        "SELECT %s || '-' || g || '@shoptest.bangfu.cn', "
+        "(SELECT password_hash FROM users WHERE email = %s), "
+        "'测试买家 ' || g, %s FROM generate_series(1, %d) g "
+        "RETURNING id, email) SELECT coalesce(json_agg(ins ORDER BY id), "
+        "'[]') FROM ins" % (lit(tag), lit(CITIZEN[0]), lit(role), n)))
+    assert len(out) == n
+    users = [User(r["id"], r["email"], CITIZEN[1]) for r in out]
+    if do_login:
+        def one(u):
+            u.token = login_token(u.email, u.password)
+            return u
+        run_parallel(one, users)
+    return users
+
+
+def make_user(role="citizen", tag="shop"):
+    return make_users(1, role=role, tag=tag)[0]
+
+
+_tok_lock = threading.Lock()
+_tokens = {}
+
+
+def demo_token(who):
+    """A session of a demo account (admin, vendor), one per run."""
+    creds = {"admin": ADMIN, "vendor": VENDOR, "citizen": CITIZEN}[who]
+    with _tok_lock:
+        if who not in _tokens:
+            _tokens[who] = login_token(*creds)
+        return _tokens[who]
+
+
+def other_vendor_token():
+    """A session of the vendor user of another demo vendor than the demo
+    vendor: v01's password is set to the demo citizen's for this."""
+    with _tok_lock:
+        if "other_vendor" not in _tokens:
+            psql("UPDATE users SET password_hash = (SELECT password_hash "
+                 "FROM users WHERE email = %s) WHERE email = %s" %
+                 (lit(CITIZEN[0]), lit(OTHER_VENDOR_EMAIL)))
+            _tokens["other_vendor"] = login_token(OTHER_VENDOR_EMAIL,
+                                                  CITIZEN[1])
+        return _tokens["other_vendor"]
+
+
+def other_vendor_id():
+    return val("SELECT v.id FROM vendors v JOIN users u ON u.id = v.user_id "
+               "WHERE u.email = %s" % lit(OTHER_VENDOR_EMAIL))
+
+
+# ------------------------------------------------------------ products
+
+_taken = set()
+_taken_lock = threading.Lock()
+
+
+class Products:
+    """Hands out listed products no other test of this run has taken, and
+    puts back their price, stock, status and sales when the test ends."""
+
+    def __init__(self):
+        self.saved = {}
+
+    def pick(self, n=1, where="true", stock=None, order="p.id"):
+        """n products (ids) of product_facts p matching where; stock sets
+        their stock."""
+        excl = " AND ".join("p.title <> %s" % lit(t) for t in RESERVED_TITLES)
+        with _taken_lock:
+            taken = ",".join(str(i) for i in _taken) or "0"
+            got = rows(
+                "SELECT p.id, p.price_fen, p.stock, p.status, p.sales "
+                "FROM product_facts p WHERE p.status = 'listed' AND %s "
+                "AND p.id NOT IN (%s) AND (%s) ORDER BY %s LIMIT %d" %
+                (excl, taken, where, order, n))
+            assert len(got) == n, ("not enough products", where, n, got)
+            for g in got:
+                _taken.add(g["id"])
+                self.saved[g["id"]] = g
+        ids = [g["id"] for g in got]
+        if stock is not None:
+            for pid in ids:
+                set_stock(pid, stock)
+        return ids
+
+    def one(self, where="true", stock=None):
+        return self.pick(1, where=where, stock=stock)[0]
+
+    def restore(self):
+        for pid, g in self.saved.items():
+            psql("UPDATE products SET price_fen = %d, stock = %d, "
+                 "status = %s, sales = %d WHERE id = %d" %
+                 (g["price_fen"], g["stock"], lit(g["status"]), g["sales"],
+                  pid))
+
+
+@pytest.fixture
+def shop_products():
+    p = Products()
+    yield p
+    p.restore()
+
+
+# Vendor kinds for the fee rules, as product_facts names them.
+WHERE_QUALIFIED_POVERTY = "p.qualified AND p.is_poverty_county"
+WHERE_COOP_NOT_POVERTY = ("p.vendor_kind = 'cooperative' AND "
+                          "NOT p.is_poverty_county")
+WHERE_ENTERPRISE_NOT_POVERTY = ("p.vendor_kind = 'enterprise' AND "
+                                "NOT p.is_poverty_county")
+
+
+def where_vendor(vendor_id):
+    return "p.vendor_id = %d" % vendor_id
+
+
+# ------------------------------------------------------------ cart, orders
+
+
+def cart_put(token, pid, qty, cart=None, expect=200):
+    r = put("/cart/items/%d" % pid, json={"qty": qty}, token=token,
+            cart=cart)
+    if expect is not None:
+        assert r.status_code == expect, (pid, qty, r.status_code, r.text)
+    return r
+
+
+def cart_get(token=None, cart=None):
+    return ok(get("/cart", token=token, cart=cart))
+
+
+def cart_lines(body):
+    return {it["product_id"]: it["qty"] for it in body["items"]}
+
+
+def checkout(token, address=None, note=None, key=None, body=None):
+    b = body if body is not None else {
+        "address": ADDRESS if address is None else address}
+    if note is not None and body is None:
+        b["note"] = note
+    h = {"Idempotency-Key": key} if key is not None else None
+    return post("/orders", json=b, token=token, headers=h)
+
+
+def buy(user, lines, **kw):
+    """Fills user's cart with lines [(pid, qty)] and checks out: the 201
+    order."""
+    for pid, qty in lines:
+        cart_put(user.token, pid, qty)
+    return ok(checkout(user.token, **kw), 201)
+
+
+def get_order(user, oid):
+    return ok(get("/orders/%d" % oid, token=user.token))
+
+
+def create_payment(user, oid, key=None, body=None):
+    h = {"Idempotency-Key": key} if key is not None else None
+    return post("/orders/%d/payments" % oid, token=user.token, headers=h,
+                json=body if body is not None else {"provider": "sandbox"})
+
+
+def sign(raw, secret=None):
+    """hex(HMAC-SHA256(secret, raw body)), the sandbox's signature."""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    key = (SANDBOX_SECRET if secret is None else secret).encode()
+    return hmac.new(key, raw, hashlib.sha256).hexdigest()
+
+
+def notify_raw(raw, signature="sign"):
+    """Posts the raw notification body; signature "sign" signs it, None
+    sends none, anything else is sent as is."""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    h = {"Content-Type": "application/json"}
+    if signature == "sign":
+        h["X-Sandbox-Signature"] = sign(raw)
+    elif signature is not None:
+        h["X-Sandbox-Signature"] = signature
+    return post("/payments/sandbox/notify", data=raw, headers=h)
+
+
+def notify_body(payment_id, status, amount_fen):
+    return json.dumps({"payment_id": payment_id, "status": status,
+                       "amount_fen": amount_fen}, separators=(",", ":"))
+
+
+def notify(payment_id, status, amount_fen, signature="sign"):
+    return notify_raw(notify_body(payment_id, status, amount_fen), signature)
+
+
+def pay(user, order):
+    """Pays order in full through the sandbox; returns the order after."""
+    p = ok(create_payment(user, order["id"]), 201)
+    ok(notify(p["payment_id"], "succeeded", p["amount_fen"]))
+    o = get_order(user, order["id"])
+    assert o["status"] == "paid", o
+    return o
+
+
+def ship(token, part_id, carrier="顺丰", tracking_no=None):
+    return post("/vendor/orders/%d/ship" % part_id, token=token,
+                json={"carrier": carrier,
+                      "tracking_no": tracking_no or uuid.uuid4().hex[:12]})
+
+
+def part_of(order, vendor_id):
+    parts = [p for p in order["parts"] if p["vendor_id"] == vendor_id]
+    assert len(parts) == 1, (vendor_id, order)
+    return parts[0]
+
+
+def order_lines_sum(pid, statuses_excluded=("cancelled", "refunded")):
+    """Units of pid held by orders not in the excluded statuses."""
+    return val("SELECT coalesce(sum(l.qty), 0) FROM order_lines l "
+               "JOIN orders o ON o.id = l.order_id WHERE l.product_id = %d "
+               "AND o.status NOT IN (%s)" %
+               (pid, ",".join(lit(s) for s in statuses_excluded)))
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def rfc3339(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def wait_until(pred, timeout, step=0.25):
+    """Polls pred() until true or timeout seconds; returns its last value."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(step)

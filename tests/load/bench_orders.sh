@@ -1,0 +1,20 @@
+# Sourced by scripts/bench.sh: add-to-cart, checkout, and pgbench's TPC-B
+# on the same PostgreSQL, for the ratios of the orders issue.
+export BANGFU_ROOT="$ROOT"
+TOKENS="$VAR/bench_tokens.txt"
+/usr/bin/python3 "$ROOT/scripts/bench_prepare.py" "${BENCH_USERS:-40000}" "$TOKENS" >&2
+CART_PID=$(psql_local -tA -c "SELECT id FROM products WHERE status = 'listed' AND kind = 'goods' ORDER BY id DESC LIMIT 1")
+bench add_to_cart "$BASE/api/v1/cart/items/$CART_PID" -s "$ROOT/tests/load/cart.lua" -- "$TOKENS" "$CART_PID"
+# The checkout script replaces report.lua as wrk's -s: bench() passes -s
+# first, wrk uses the last.
+bench checkout "$BASE/api/v1/orders" -s "$ROOT/tests/load/checkout.lua" -- "$TOKENS"
+
+# pgbench, TPC-B-like, 16 clients, in a database of its own.
+psql -X -q "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=postgres" \
+    -c "DROP DATABASE IF EXISTS pgbench" -c "CREATE DATABASE pgbench" >&2
+"$PGBIN/pgbench" -q -i -s 16 "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=pgbench" >/dev/null 2>&1
+tps=$("$PGBIN/pgbench" -c 16 -j 2 -T "${DURATION%s}" "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=pgbench" 2>/dev/null |
+    awk '/^tps/ { print int($3); exit }')
+lat=$("$PGBIN/pgbench" -c 16 -j 2 -T 3 -r "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=pgbench" 2>/dev/null |
+    awk '/latency average/ { print $4; exit }')
+echo "pgbench_tpcb BENCH rps=$tps p50_ms=$lat p99_ms=- errors=0"
