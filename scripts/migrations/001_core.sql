@@ -38,6 +38,10 @@ CREATE TABLE categories (
     sort            smallint NOT NULL DEFAULT 0
 );
 
+-- Helper functions that read tables are PL/pgSQL: PostgreSQL caches their
+-- plans per connection, where a SQL function that cannot be inlined is
+-- planned again on every call.
+--
 -- Qualified status is derived, never stored: approved, within its period and
 -- with a credit score at or above the threshold.  Anything that grants a
 -- privilege asks vendor_qualified(), so a lapse takes effect at once.
@@ -71,9 +75,11 @@ CREATE INDEX vendors_county ON vendors (county_id);
 CREATE INDEX vendors_status ON vendors (status);
 
 CREATE FUNCTION credit_threshold() RETURNS integer
-LANGUAGE sql STABLE AS $$
-    SELECT value::integer FROM settings WHERE key = 'credit_threshold'
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+    SELECT value::integer FROM settings WHERE key = 'credit_threshold');
+END $$;
 
 CREATE FUNCTION vendor_qualified(status text, until date, score integer)
 RETURNS boolean LANGUAGE sql STABLE AS $$

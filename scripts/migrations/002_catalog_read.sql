@@ -26,7 +26,9 @@ JOIN regions r ON r.id = c.region_id
 JOIN categories cat ON cat.id = p.category_id;
 
 CREATE FUNCTION product_labels(f product_facts) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT coalesce(json_agg(l), '[]') FROM (
         SELECT 'bxbp' AS l WHERE f.bxbp
         UNION ALL SELECT 'poverty_county' WHERE f.is_poverty_county
@@ -34,8 +36,8 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT c.kind FROM certifications c
             WHERE c.product_id = f.id
               AND c.valid_until >= (now() AT TIME ZONE 'Asia/Shanghai')::date
-    ) x
-$$;
+    ) x);
+END $$;
 
 CREATE FUNCTION product_item_json(f product_facts) RETURNS json
 LANGUAGE sql STABLE AS $$
@@ -53,7 +55,9 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE FUNCTION api_product(pid bigint) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object(
         'id', f.id, 'title', f.title, 'description', f.description,
         'category', json_build_object('code', f.category_code, 'name', f.category_name),
@@ -87,15 +91,17 @@ LANGUAGE sql STABLE AS $$
         'images', f.images,
         'sales', f.sales)
     FROM product_facts f
-    WHERE f.id = pid AND f.status = 'listed'
-$$;
+    WHERE f.id = pid AND f.status = 'listed');
+END $$;
 
 -- The list with every filter of the contract.  Relevance is a plain
 -- ranking here (text match, then sales); boost rules refine it later.
 CREATE FUNCTION api_products(p_region text, p_county text, p_category text,
     p_vendor bigint, p_q text, p_label text, p_cert text, p_min bigint,
     p_max bigint, p_sort text, p_page integer, p_per_page integer)
-RETURNS json LANGUAGE sql STABLE AS $$
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     WITH m AS (
         SELECT f AS fact, f.id, f.price_fen, f.created_at, f.sales, f.qualified,
                CASE WHEN p_q IS NULL THEN 0
@@ -137,36 +143,44 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'items', coalesce((SELECT json_agg(product_item_json(page.fact)
                  ORDER BY page.ord) FROM page), '[]'),
         'page', p_page, 'per_page', p_per_page,
-        'total', (SELECT count(*) FROM m))
-$$;
+        'total', (SELECT count(*) FROM m)));
+END $$;
 
 CREATE FUNCTION api_regions() RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object('items', coalesce(json_agg(json_build_object(
         'code', r.code, 'name', r.name, 'kind', r.kind,
         'county_count', (SELECT count(*) FROM counties c WHERE c.region_id = r.id),
         'product_count', (SELECT count(*) FROM product_facts f
                           WHERE f.region_pk = r.id AND f.status = 'listed'))
         ORDER BY r.sort, r.id), '[]'))
-    FROM regions r
-$$;
+    FROM regions r);
+END $$;
 
 CREATE FUNCTION region_json(r regions) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object('code', r.code, 'name', r.name, 'kind', r.kind,
         'intro', r.intro,
         'counties', coalesce((SELECT json_agg(json_build_object('code', c.code,
             'name', c.name, 'is_poverty_county', c.is_poverty_county)
-            ORDER BY c.id) FROM counties c WHERE c.region_id = r.id), '[]'))
-$$;
+            ORDER BY c.id) FROM counties c WHERE c.region_id = r.id), '[]')));
+END $$;
 
 CREATE FUNCTION api_region(p_code text) RETURNS json
-LANGUAGE sql STABLE AS $$
-    SELECT region_json(r) FROM regions r WHERE r.code = p_code
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+    SELECT region_json(r) FROM regions r WHERE r.code = p_code);
+END $$;
 
 CREATE FUNCTION vendor_json(v vendors) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object('id', v.id, 'name', v.name, 'kind', v.kind,
         'county', json_build_object('code', c.code, 'name', c.name),
         'region', json_build_object('code', r.code, 'name', r.name),
@@ -176,17 +190,21 @@ LANGUAGE sql STABLE AS $$
         'credit_level', credit_level(v.credit_score),
         'poor_households_linked', v.poor_households_linked)
     FROM counties c JOIN regions r ON r.id = c.region_id
-    WHERE c.id = v.county_id
-$$;
+    WHERE c.id = v.county_id);
+END $$;
 
 CREATE FUNCTION api_vendor(p_id bigint) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT vendor_json(v) FROM vendors v
-    WHERE v.id = p_id AND v.status = 'approved'
-$$;
+    WHERE v.id = p_id AND v.status = 'approved');
+END $$;
 
 CREATE FUNCTION api_region_shop(p_code text) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object(
         'region', region_json(r),
         'featured', coalesce((SELECT json_agg(product_item_json(f) ORDER BY
@@ -203,11 +221,13 @@ LANGUAGE sql STABLE AS $$
                   FROM product_facts f JOIN categories cat ON cat.id = f.category_id
                   WHERE f.region_pk = r.id AND f.status = 'listed'
                   GROUP BY cat.code, cat.name, cat.sort) x), '[]'))
-    FROM regions r WHERE r.code = p_code
-$$;
+    FROM regions r WHERE r.code = p_code);
+END $$;
 
 CREATE FUNCTION api_trace(p_code text) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object(
         'code', b.trace_code,
         'product', json_build_object('id', f.id, 'title', f.title,
@@ -223,8 +243,8 @@ LANGUAGE sql STABLE AS $$
                 'report_no', b.inspection_report_no,
                 'inspected_on', b.inspected_on)))
     FROM batches b JOIN product_facts f ON f.id = b.product_id
-    WHERE b.trace_code = upper(p_code)
-$$;
+    WHERE b.trace_code = upper(p_code));
+END $$;
 
 -- Products of a campaign: those named, plus those its match selects.
 CREATE FUNCTION campaign_matches(cm campaigns, f product_facts) RETURNS boolean
@@ -266,20 +286,26 @@ RETURNS json LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE FUNCTION api_campaigns() RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object('items', coalesce(json_agg(
         campaign_json(cm, false, 0, false) ORDER BY cm.starts_at DESC, cm.id), '[]'))
-    FROM campaigns cm
-$$;
+    FROM campaigns cm);
+END $$;
 
 CREATE FUNCTION api_campaign(p_slug text) RETURNS json
-LANGUAGE sql STABLE AS $$
-    SELECT campaign_json(cm, true, 100, true) FROM campaigns cm WHERE cm.slug = p_slug
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+    SELECT campaign_json(cm, true, 100, true) FROM campaigns cm WHERE cm.slug = p_slug);
+END $$;
 
 -- The 扶贫频道: active campaigns, then sections, qualified vendors only.
 CREATE FUNCTION api_channel() RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     WITH q AS (SELECT * FROM product_facts f
                WHERE f.status = 'listed' AND f.qualified)
     SELECT json_build_object(
@@ -306,5 +332,5 @@ LANGUAGE sql STABLE AS $$
                     FROM (SELECT * FROM q WHERE q.region_pk = r.id
                           ORDER BY q.sales DESC, q.id LIMIT 8) x), '[]'))
                 FROM regions r
-            ) s))
-$$;
+            ) s)));
+END $$;

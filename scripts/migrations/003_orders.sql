@@ -169,16 +169,20 @@ $$;
 -- The unit price a quantity reaches: the tier with the largest min_qty
 -- not above it, else the list price.
 CREATE FUNCTION tier_price(pid bigint, list_price bigint, qty bigint) RETURNS bigint
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT coalesce((SELECT t.unit_price_fen FROM price_tiers t
                      WHERE t.product_id = pid AND t.min_qty <= qty
-                     ORDER BY t.min_qty DESC LIMIT 1), list_price)
-$$;
+                     ORDER BY t.min_qty DESC LIMIT 1), list_price));
+END $$;
 
 -- What the server needs to price a cart and decide its fees: the lines'
 -- catalog facts, the rules valid now, and this month's use of the caps.
 CREATE FUNCTION checkout_quote(p_items jsonb) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     WITH items AS (
         SELECT (i->>'product_id')::bigint AS product_id,
                sum((i->>'qty')::bigint)::bigint AS qty
@@ -207,11 +211,13 @@ LANGUAGE sql STABLE AS $$
         'usage', coalesce((SELECT json_agg(json_build_object('rule_id', u.rule_id,
                  'vendor_id', u.vendor_id, 'waived_fen', u.waived_fen))
                  FROM fee_cap_usage u WHERE u.month = shanghai_month(now())
-                   AND u.vendor_id IN (SELECT vendor_id FROM lines)), '[]'))
-$$;
+                   AND u.vendor_id IN (SELECT vendor_id FROM lines)), '[]')));
+END $$;
 
 CREATE FUNCTION order_json(oid bigint) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object('id', o.id, 'order_no', o.order_no,
         'status', o.status, 'total_fen', o.total_fen,
         'address', o.address, 'note', o.note,
@@ -236,21 +242,23 @@ LANGUAGE sql STABLE AS $$
                 'recipient_id', l.recipient_id)
                 ORDER BY l.id) FROM order_lines l WHERE l.part_id = p.id))
             ORDER BY p.id) FROM order_parts p WHERE p.order_id = o.id), '[]'))
-    FROM orders o WHERE o.id = oid
-$$;
+    FROM orders o WHERE o.id = oid);
+END $$;
 
 -- The catalog facts of a cart's lines, priced at the tier each quantity
 -- reaches; products that no longer exist are simply absent.
 CREATE FUNCTION cart_lines(p_items jsonb) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT coalesce(json_agg(json_build_object('product_id', p.id,
         'title', p.title, 'vendor_id', p.vendor_id, 'listed', p.status = 'listed',
         'stock', p.stock,
         'unit_price_fen', tier_price(p.id, p.price_fen, (i->>'qty')::bigint))
         ORDER BY p.id), '[]')
     FROM jsonb_array_elements(p_items) i
-    JOIN products p ON p.id = (i->>'product_id')::bigint
-$$;
+    JOIN products p ON p.id = (i->>'product_id')::bigint);
+END $$;
 
 -- Looks up an idempotency key: NULL when new, else (status, response),
 -- or 422 when the key was used with another body.
@@ -536,20 +544,24 @@ BEGIN
 END $$;
 
 CREATE FUNCTION api_orders(p_user bigint, p_page integer, p_per_page integer)
-RETURNS json LANGUAGE sql STABLE AS $$
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object(
         'items', coalesce((SELECT json_agg(order_json(o.id) ORDER BY o.id DESC)
             FROM (SELECT id FROM orders WHERE user_id = p_user
                   ORDER BY id DESC LIMIT p_per_page
                   OFFSET (p_page - 1) * p_per_page) o), '[]'),
         'page', p_page, 'per_page', p_per_page,
-        'total', (SELECT count(*) FROM orders WHERE user_id = p_user))
-$$;
+        'total', (SELECT count(*) FROM orders WHERE user_id = p_user)));
+END $$;
 
 CREATE FUNCTION api_order(p_user bigint, oid bigint) RETURNS json
-LANGUAGE sql STABLE AS $$
-    SELECT order_json(o.id) FROM orders o WHERE o.id = oid AND o.user_id = p_user
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+    SELECT order_json(o.id) FROM orders o WHERE o.id = oid AND o.user_id = p_user);
+END $$;
 
 -- A payment for the whole of a pending order.
 CREATE FUNCTION create_payment(p_user bigint, oid bigint, p_provider text,
@@ -698,7 +710,9 @@ BEGIN
 END $$;
 
 CREATE FUNCTION vendor_part_json(pid bigint) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object('id', p.id, 'order_id', o.id, 'order_no', o.order_no,
         'status', p.status, 'order_status', o.status,
         'subtotal_fen', p.subtotal_fen, 'fee_fen', p.fee_fen,
@@ -713,12 +727,14 @@ LANGUAGE sql STABLE AS $$
         'shipments', coalesce((SELECT json_agg(json_build_object('carrier', s.carrier,
                 'tracking_no', s.tracking_no, 'shipped_at', s.shipped_at) ORDER BY s.id)
                 FROM shipments s WHERE s.part_id = p.id), '[]'))
-    FROM order_parts p JOIN orders o ON o.id = p.order_id WHERE p.id = pid
-$$;
+    FROM order_parts p JOIN orders o ON o.id = p.order_id WHERE p.id = pid);
+END $$;
 
 CREATE FUNCTION api_vendor_orders(p_user bigint, p_status text, p_page integer,
     p_per_page integer) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     WITH v AS (SELECT id FROM vendors WHERE user_id = p_user),
     m AS (SELECT p.id FROM order_parts p
           WHERE p.vendor_id = (SELECT id FROM v)
@@ -727,13 +743,15 @@ LANGUAGE sql STABLE AS $$
         'items', coalesce((SELECT json_agg(vendor_part_json(x.id) ORDER BY x.id DESC)
             FROM (SELECT id FROM m ORDER BY id DESC LIMIT p_per_page
                   OFFSET (p_page - 1) * p_per_page) x), '[]'),
-        'page', p_page, 'per_page', p_per_page, 'total', (SELECT count(*) FROM m))
-$$;
+        'page', p_page, 'per_page', p_per_page, 'total', (SELECT count(*) FROM m)));
+END $$;
 
 -- What a vendor earned over [from, to] (Shanghai dates, by payment time):
 -- gross, the platform's fee, what the rules waived, and the lines.
 CREATE FUNCTION api_vendor_statement(p_user bigint, p_from date, p_to date)
-RETURNS json LANGUAGE sql STABLE AS $$
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     WITH lines AS (
         SELECT l.*, o.order_no, o.paid_at, p.status AS part_status,
                pr.title, r.name AS fee_rule_name
@@ -759,14 +777,16 @@ RETURNS json LANGUAGE sql STABLE AS $$
             'fee_waived_fen', fee_waived_fen, 'fee_rule_id', fee_rule_id,
             'fee_rule_name', fee_rule_name, 'paid_at', paid_at)
             ORDER BY paid_at, id), '[]'))
-    FROM lines
-$$;
+    FROM lines);
+END $$;
 
 CREATE FUNCTION api_fee_rules() RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT json_build_object('items', coalesce(json_agg(fee_rule_json(r)
-        ORDER BY r.priority DESC, r.id), '[]')) FROM fee_rules r
-$$;
+        ORDER BY r.priority DESC, r.id), '[]')) FROM fee_rules r);
+END $$;
 
 -- Creates (p_id NULL) or updates a rule from validated JSON, keeping the
 -- version in the history.  Fields absent from an update keep their value.
