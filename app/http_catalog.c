@@ -5,10 +5,14 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bangfu.h"
+#include "ranking.h"
 #include "validate.h"
+
+#define RANK_MAX 5000
 
 static int regions_list(struct http_request *);
 static int region_get(struct http_request *);
@@ -71,6 +75,135 @@ catalog_query(struct http_request *req, const char *sql, int n, const char **v)
 	return (db_json_reply(c, 200));
 }
 
+/*
+ * Orders candidates ({id, text, sales, boost, pin, item}, from
+ * rank_candidates() in 006_vendors.sql) with modules/ranking and returns
+ * the items of [offset, offset + limit).
+ */
+static json_t *
+catalog_rank(json_t *cands, size_t offset, size_t limit)
+{
+	struct rank_item *r;
+	json_t		 *out, *c;
+	size_t		  i, n;
+
+	out = json_array();
+	if ((n = json_array_size(cands)) == 0)
+		return (out);
+	if (n > RANK_MAX)
+		n = RANK_MAX;
+	r = kore_calloc(n, sizeof(*r));
+	for (i = 0; i < n; i++) {
+		c = json_array_get(cands, i);
+		r[i].id = json_integer_value(json_object_get(c, "id"));
+		r[i].text = (int)json_integer_value(json_object_get(c, "text"));
+		r[i].sales = json_integer_value(json_object_get(c, "sales"));
+		r[i].boost = json_integer_value(json_object_get(c, "boost"));
+		r[i].pin = (int)json_integer_value(json_object_get(c, "pin"));
+		r[i].index = i;
+	}
+	ranking_sort(r, n);
+	for (i = offset; i < n && i < offset + limit; i++) {
+		json_array_append(out,
+		    json_object_get(json_array_get(cands, r[i].index), "item"));
+	}
+	kore_free(r);
+	return (out);
+}
+
+/* Answers (and caches) a ranked body built from the statement's JSON. */
+static int
+catalog_ranked_reply(
+    struct call *c, json_t *(*build)(json_t *, void *), void *arg)
+{
+	json_t	    *raw, *out;
+	json_error_t err;
+	const char  *v;
+	char	    *s;
+
+	if ((v = db_value(c, 0, 0)) == NULL)
+		return (problem(c, 404, "not_found", "no such resource"));
+	if ((raw = json_loads(v, 0, &err)) == NULL)
+		return (problem_internal(c, "catalog: bad JSON from SQL"));
+	out = build(raw, arg);
+	json_decref(raw);
+	s = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	cache_store(c, 200, s, strlen(s));
+	json_reply_raw(c, 200, s, strlen(s));
+	free(s);
+	return (HTTP_STATE_COMPLETE);
+}
+
+static int
+catalog_ranked_query(struct http_request *req, const char *sql, int n,
+    const char **v, json_t *(*build)(json_t *, void *), void *arg)
+{
+	struct call *c = http_state_get(req);
+
+	switch (db_poll(c, sql, n, v)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "catalog: database error"));
+	}
+	return (catalog_ranked_reply(c, build, arg));
+}
+
+struct list_page {
+	int64_t page;
+	int64_t per;
+};
+
+static json_t *
+build_list(json_t *cands, void *arg)
+{
+	struct list_page *lp = arg;
+
+	return (json_pack("{s:o, s:I, s:I, s:I}", "items",
+	    catalog_rank(
+		cands, (size_t)((lp->page - 1) * lp->per), (size_t)lp->per),
+	    "page", (json_int_t)lp->page, "per_page", (json_int_t)lp->per,
+	    "total", (json_int_t)json_array_size(cands)));
+}
+
+static json_t *
+build_shop(json_t *shop, void *arg)
+{
+	json_t *out;
+
+	(void)arg;
+	out = json_deep_copy(shop);
+	json_object_set_new(out, "featured",
+	    catalog_rank(json_object_get(shop, "candidates"), 0,
+		(size_t)json_integer_value(
+		    json_object_get(shop, "featured_limit"))));
+	json_object_del(out, "candidates");
+	json_object_del(out, "featured_limit");
+	return (out);
+}
+
+static json_t *
+build_channel(json_t *ch, void *arg)
+{
+	json_t *out, *sections, *sec;
+	size_t	i;
+
+	(void)arg;
+	sections = json_array();
+	json_array_foreach(json_object_get(ch, "sections"), i, sec)
+	{
+		json_array_append_new(sections,
+		    json_pack("{s:O, s:O, s:o}", "key",
+			json_object_get(sec, "key"), "title",
+			json_object_get(sec, "title"), "items",
+			catalog_rank(json_object_get(sec, "candidates"), 0,
+			    (size_t)json_integer_value(
+				json_object_get(sec, "limit")))));
+	}
+	out = json_pack("{s:O, s:o}", "campaigns",
+	    json_object_get(ch, "campaigns"), "sections", sections);
+	return (out);
+}
+
 static int
 regions_list(struct http_request *req)
 {
@@ -92,7 +225,8 @@ region_shop(struct http_request *req)
 	struct call *c = http_state_get(req);
 	const char  *v[] = { c->match.params[0] };
 
-	return (catalog_query(req, "SELECT api_region_shop($1)", 1, v));
+	return (catalog_ranked_query(
+	    req, "SELECT api_region_shop($1)", 1, v, build_shop, NULL));
 }
 
 static int
@@ -125,7 +259,8 @@ trace_get(struct http_request *req)
 static int
 channel_get(struct http_request *req)
 {
-	return (catalog_query(req, "SELECT api_channel()", 0, NULL));
+	return (catalog_ranked_query(
+	    req, "SELECT api_channel()", 0, NULL, build_channel, NULL));
 }
 
 static int
@@ -181,16 +316,20 @@ products_list(struct http_request *req)
 	static const char *const labels[] = { "bxbp", "poverty_county",
 		"qualified_vendor", NULL };
 	static const char *const certs[] = { "green", "organic", "gi", NULL };
-	static const char	 sql[] =
+	static const char	 rank_sql[] =
+	    "SELECT rank_candidates('search', $1, $2, $3, $4::bigint, $5, $6, "
+	    "$7, $8::bigint, $9::bigint, false, false, 5000)";
+	static const char sql[] =
 	    "SELECT api_products($1, $2, $3, "
 	    "$4::bigint, $5, $6, $7, $8::bigint, $9::bigint, $10, "
 	    "$11::integer, $12::integer)";
-	struct call *c = http_state_get(req);
-	json_t	    *errs = NULL;
-	const char  *v[12], *sort, *label, *cert;
-	char	     vendor[24], min[24], max[24], page[24], per[24];
-	int64_t	     n, lo, hi;
-	int	     has_lo, has_hi;
+	struct call	*c = http_state_get(req);
+	json_t		*errs = NULL;
+	const char	*v[12], *sort, *label, *cert;
+	char		 vendor[24], min[24], max[24], page[24], per[24];
+	int64_t		 n, lo, hi;
+	int		 has_lo, has_hi;
+	struct list_page lp = { 1, 20 };
 
 	/*
 	 * Parsed again on every entry: a query queued for a free connection
@@ -252,5 +391,11 @@ products_list(struct http_request *req)
 
 	if (errs != NULL)
 		return (problem_validation(c, errs));
+	if (strcmp(sort, "relevance") == 0) {
+		(void)query_int(&c->qs, "page", 1, 100000, &lp.page);
+		(void)query_int(&c->qs, "per_page", 1, 100, &lp.per);
+		return (
+		    catalog_ranked_query(req, rank_sql, 9, v, build_list, &lp));
+	}
 	return (catalog_query(req, sql, 12, v));
 }

@@ -150,6 +150,42 @@ orders_idem_key(struct call *c, char *key, size_t keylen, char *hash)
 	return (1);
 }
 
+/* What a (status, body) function's refusal means, for people. */
+static const char *
+orders_code_detail(const char *code, json_t *b, const char *what)
+{
+	static const struct {
+		const char *code;
+		const char *detail;
+	} details[] = {
+		{ "vendor_exists",
+		    "this account has applied as a vendor already" },
+		{ "credit_code_taken",
+		    "a vendor with this credit code exists" },
+		{ "bxbp_taken",
+		    "this county has its 百县百品 product already" },
+		{ "not_poverty_county",
+		    "百县百品 are designated in poverty counties only" },
+		{ "vendor_not_approved",
+		    "the vendor is not approved: it cannot publish" },
+		{ "no_vendor",
+		    "no vendor profile: apply first (POST /vendors)" },
+		{ "batch_exists", "this product has a batch with this code" },
+		{ "slug_taken", "a campaign with this slug exists" },
+		{ "insufficient_stock", "stock cannot go below zero" },
+	};
+	const char *d;
+	size_t	    i;
+
+	if ((d = json_string_value(json_object_get(b, "detail"))) != NULL)
+		return (d);
+	for (i = 0; i < sizeof(details) / sizeof(details[0]); i++) {
+		if (strcmp(details[i].code, code) == 0)
+			return (details[i].detail);
+	}
+	return (what);
+}
+
 /* The answer of a (status, body) SQL function. */
 int
 orders_sql_reply(struct call *c, const char *what)
@@ -191,10 +227,30 @@ orders_sql_reply(struct call *c, const char *what)
 		r = problem(c, 422, code,
 		    json_string_value(json_object_get(b, "detail")));
 	} else {
-		r = problem(c, status, code, what);
+		r = problem(c, status, code, orders_code_detail(code, b, what));
 	}
 	json_decref(b);
 	return (r);
+}
+
+/*
+ * Runs a (status, body) function and answers with its result; on success
+ * a catalog write empties the caches everywhere (see app/cache.c).
+ */
+int
+orders_sql_call(struct call *c, const char *sql, int n, const char **v,
+    int invalidate, const char *what)
+{
+	const char *st;
+
+	switch (db_poll(c, sql, n, v)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "database error"));
+	}
+	st = db_value(c, 0, 0);
+	if (invalidate && st != NULL && atoi(st) < 300)
+		cache_invalidate();
+	return (orders_sql_reply(c, what));
 }
 
 static int

@@ -28,6 +28,17 @@ if ! curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
 fi
 
 BASE="http://127.0.0.1:$PORT"
+
+# The ranking under realistic load: 50 active boost rules (the demo data
+# holds a live campaign), then the caches emptied as any rule write would.
+psql_local -q -c "INSERT INTO boost_rules (name, weight, pin_slots, placements, match)
+    SELECT 'bench boost ' || i, 10 + i % 40, CASE WHEN i % 10 = 0 THEN 2 ELSE 0 END,
+           ARRAY['search', 'region_shop', 'channel'],
+           jsonb_build_object('category', (ARRAY['tea', 'nuts', 'fruit', 'grain', 'meat',
+               'herbs', 'specialty', 'craft', 'tourism', 'wellness'])[1 + i % 10])
+    FROM generate_series(1, 50) i
+    WHERE (SELECT count(*) FROM boost_rules WHERE name LIKE 'bench boost %') = 0"
+redis-cli -p "$REDIS_PORT" publish bangfu:invalidate catalog >/dev/null
 PID=$(psql_local -tA -c "SELECT p.id FROM products p WHERE p.status = 'listed' ORDER BY p.sales DESC, p.id LIMIT 1")
 
 bench() {
