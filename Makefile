@@ -79,5 +79,10 @@ format:
 format-check:
 	@scripts/format-check.sh
 
+# The ledger against the orders of INSTANCE (run by default): exit 1 and
+# each disagreeing line when they differ.
+ledger-check:
+	@scripts/ledger_check.sh
+
 clean:
 	rm -rf build bangfu.so

@@ -143,6 +143,8 @@ int  auth_token_issue(const struct who *, char **, int *);
 int  auth_token_verify(const char *, struct who *);
 void auth_random_token(char *, size_t);
 void auth_body_digest(const void *, size_t, char *);
+int  auth_cert_issue(const char *, char **);
+int  auth_cert_verify(const char *, char **, long *);
 
 /* app/json.c */
 void json_reply(struct call *, int, json_t *);
@@ -204,5 +206,8 @@ extern struct api_route routes_cart[];
 extern struct api_route routes_orders[];
 extern struct api_route routes_vendor[];
 extern struct api_route routes_admin[];
+extern struct api_route routes_orgs[];
+extern struct api_route routes_bulk[];
+extern struct api_route routes_ledger[];
 
 #endif

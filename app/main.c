@@ -97,7 +97,8 @@ static void
 routes_register(void)
 {
 	static struct api_route *tables[] = { routes_auth, routes_catalog,
-		routes_cart, routes_orders, routes_vendor, routes_admin, NULL };
+		routes_cart, routes_orders, routes_vendor, routes_admin,
+		routes_ledger, routes_orgs, routes_bulk, NULL };
 	struct api_route	*r;
 	int			 i;
 

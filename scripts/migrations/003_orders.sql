@@ -326,14 +326,12 @@ CREATE FUNCTION place_order(p_user bigint, p_key text, p_hash text, p_order json
     OUT status integer, OUT body json)
 LANGUAGE plpgsql AS $$
 DECLARE
-    l jsonb;
     c jsonb;
     p record;
     short jsonb := '[]';
     stale boolean := false;
     oid bigint;
-    pid bigint;
-    v_total bigint := 0;
+    found_n integer := 0;
     route constant text := 'POST /orders';
 BEGIN
     SELECT i.status, i.body INTO status, body
@@ -353,6 +351,7 @@ BEGIN
         ORDER BY pr.id
         FOR UPDATE OF pr
     LOOP
+        found_n := found_n + 1;
         IF p.pstatus <> 'listed' OR p.stock < p.qty THEN
             short := short || jsonb_build_object('field', 'items.' || p.id,
                 'product_id', p.id, 'requested', p.qty,
@@ -365,9 +364,7 @@ BEGIN
         END IF;
     END LOOP;
 
-    IF (SELECT count(*) FROM jsonb_array_elements(p_order->'lines') x
-         JOIN products pr ON pr.id = (x->>'product_id')::bigint)
-       <> jsonb_array_length(p_order->'lines') THEN
+    IF found_n <> jsonb_array_length(p_order->'lines') THEN
         stale := true;
     END IF;
 
@@ -405,45 +402,54 @@ BEGIN
       FROM jsonb_array_elements(p_order->'lines') x
      WHERE pr.id = (x->>'product_id')::bigint;
 
+    -- The order, its parts (one a vendor), lines and events: set-based, so
+    -- the statement count does not grow with the number of vendors.
     oid := nextval('orders_id_seq');
     INSERT INTO orders (id, order_no, user_id, org_id, bulk_order_id, status,
                         total_fen, address, note, pay_before)
     VALUES (oid, 'BF' || to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD')
                  || lpad(oid::text, 8, '0'),
             p_user, (p_order->>'org_id')::bigint, (p_order->>'bulk_order_id')::bigint,
-            'pending_payment', 0, p_order->'address', coalesce(p_order->>'note', ''),
+            'pending_payment',
+            (SELECT sum((x->>'line_total_fen')::bigint)
+               FROM jsonb_array_elements(p_order->'lines') x),
+            p_order->'address', coalesce(p_order->>'note', ''),
             now() + make_interval(secs => (p_order->>'pay_timeout_s')::integer));
 
-    FOR l IN SELECT DISTINCT x->'vendor_id' FROM jsonb_array_elements(p_order->'lines') x
-    LOOP
-        INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen)
-        VALUES (oid, l::bigint, 'pending', 0) RETURNING id INTO pid;
+    WITH l AS (
+        SELECT (x->>'vendor_id')::bigint AS vendor_id,
+               (x->>'product_id')::bigint AS product_id,
+               (x->>'qty')::integer AS qty,
+               (x->>'unit_price_fen')::bigint AS unit_price_fen,
+               (x->>'line_total_fen')::bigint AS line_total_fen,
+               (x->>'fee_fen')::bigint AS fee_fen,
+               (x->>'fee_waived_fen')::bigint AS fee_waived_fen,
+               nullif((x->>'fee_rule_id')::bigint, 0) AS fee_rule_id,
+               coalesce((x->>'commission_bps')::integer, 0) AS commission_bps,
+               coalesce((x->>'waiver_bps')::integer, 0) AS waiver_bps,
+               (x->>'recipient_id')::bigint AS recipient_id,
+               ord
+        FROM jsonb_array_elements(p_order->'lines') WITH ORDINALITY AS t(x, ord)
+    ), parts AS (
+        INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, fee_fen,
+                                 fee_waived_fen)
+        SELECT oid, vendor_id, 'pending', sum(line_total_fen), sum(fee_fen),
+               sum(fee_waived_fen)
+        FROM l GROUP BY vendor_id ORDER BY vendor_id
+        RETURNING id, vendor_id
+    ), lines AS (
         INSERT INTO order_lines (order_id, part_id, product_id, qty, unit_price_fen,
             line_total_fen, fee_fen, fee_waived_fen, fee_rule_id, commission_bps,
             waiver_bps, recipient_id)
-        SELECT oid, pid, (x->>'product_id')::bigint, (x->>'qty')::integer,
-               (x->>'unit_price_fen')::bigint, (x->>'line_total_fen')::bigint,
-               (x->>'fee_fen')::bigint, (x->>'fee_waived_fen')::bigint,
-               nullif((x->>'fee_rule_id')::bigint, 0),
-               coalesce((x->>'commission_bps')::integer, 0),
-               coalesce((x->>'waiver_bps')::integer, 0),
-               (x->>'recipient_id')::bigint
-        FROM jsonb_array_elements(p_order->'lines') x
-        WHERE x->'vendor_id' = l;
-        UPDATE order_parts op SET
-            subtotal_fen = s.sub, fee_fen = s.fee, fee_waived_fen = s.waived
-        FROM (SELECT sum(line_total_fen) AS sub, sum(fee_fen) AS fee,
-                     sum(fee_waived_fen) AS waived
-              FROM order_lines WHERE part_id = pid) s
-        WHERE op.id = pid;
-        INSERT INTO order_events (order_id, part_id, event, to_status, actor_id)
-        VALUES (oid, pid, 'create', 'pending', p_user);
-    END LOOP;
-
-    SELECT sum(line_total_fen) INTO v_total FROM order_lines WHERE order_id = oid;
-    UPDATE orders SET total_fen = v_total WHERE id = oid;
-    INSERT INTO order_events (order_id, event, to_status, actor_id)
-    VALUES (oid, 'create', 'pending_payment', p_user);
+        SELECT oid, parts.id, l.product_id, l.qty, l.unit_price_fen, l.line_total_fen,
+               l.fee_fen, l.fee_waived_fen, l.fee_rule_id, l.commission_bps,
+               l.waiver_bps, l.recipient_id
+        FROM l JOIN parts ON parts.vendor_id = l.vendor_id ORDER BY l.ord
+    )
+    INSERT INTO order_events (order_id, part_id, event, to_status, actor_id)
+    SELECT oid, NULL::bigint, 'create', 'pending_payment', p_user
+    UNION ALL
+    SELECT oid, parts.id, 'create', 'pending', p_user FROM parts;
 
     status := 201;
     body := order_json(oid);
