@@ -7,6 +7,7 @@ export INSTANCE=run
 
 "$ROOT/scripts/setup-db.sh"
 sed -e "s|bind 127.0.0.1 8080|bind 127.0.0.1 $PORT|" \
+    -e "s|pidfile kore.pid|pidfile $VAR/kore-parent.pid|" \
     "$ROOT/conf/bangfu.conf" > "$VAR/bangfu.conf"
 echo "bangfu: serving on http://127.0.0.1:$PORT (Ctrl-C to stop; make stop for the databases)"
 cd "$ROOT"

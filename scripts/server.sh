@@ -10,6 +10,7 @@ PIDFILE="$VAR/kore.pid"
 conf() {
 	sed -e "s|bind 127.0.0.1 8080|bind 127.0.0.1 $PORT|" \
 	    -e "s|load ./bangfu.so|load $SO|" \
+	    -e "s|pidfile kore.pid|pidfile $VAR/kore-parent.pid|" \
 	    "$ROOT/conf/bangfu.conf" > "$VAR/bangfu.conf"
 }
 
