@@ -166,10 +166,11 @@ void cache_bump(void);
 #define CACHE_MISS 0
 #define CACHE_HIT  1
 #define CACHE_WAIT 2
-int  cache_lookup(struct call *);
-void cache_flight_done(struct call *);
-void cache_store(struct call *, int, const char *, size_t);
-void cache_invalidate(void);
+int	 cache_lookup(struct call *);
+void	 cache_flight_done(struct call *);
+void	 cache_store(struct call *, int, const char *, size_t);
+void	 cache_invalidate(void);
+uint64_t cache_generation(void);
 
 /* app/metrics.c */
 void metrics_observe(const char *, int, uint64_t);

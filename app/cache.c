@@ -66,6 +66,13 @@ cache_flush(void)
 	cache_gen++;
 }
 
+/* The generation entries of this worker's caches must carry to be live. */
+uint64_t
+cache_generation(void)
+{
+	return (cache_gen);
+}
+
 void
 cache_invalidate(void)
 {

@@ -2,7 +2,8 @@
  * http_cart: carts in Redis, one hash per cart (product id -> quantity),
  * cart:u:<user id> for a signed-in user (30 days) and cart:g:<token> for a
  * guest (7 days, the token 128 random bits).  Prices are never kept in the
- * cart: every answer reads them from the catalog.
+ * cart: every answer prices it from the catalog's facts (app/facts.c), so
+ * on the hot path a cart request talks to Redis only.
  */
 
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "bangfu.h"
 #include "cart.h"
+#include "facts.h"
 #include "http_cart.h"
 
 #define GUEST_TTL (7 * 86400)
@@ -22,45 +24,48 @@ struct cart_ctx {
 	char	    token[TOKEN_LEN + 2];
 	int	    created;
 	int64_t	    qty;
-	long long   old_qty; /* -1: the line was not there */
-	int	    err_status;
+	int	    after_facts; /* the state after CART_FACTS */
 	json_t	   *items; /* [{product_id, qty}] from Redis */
 };
 
 static int  cart_get_read(struct http_request *);
-static int  cart_get_price(struct http_request *);
+static int  cart_facts(struct http_request *);
+static int  cart_answer(struct http_request *);
 static int  cart_put_check(struct http_request *);
+static int  cart_put_target(struct http_request *);
 static int  cart_put_write(struct http_request *);
-static int  cart_put_price(struct http_request *);
-static int  cart_put_revert(struct http_request *);
 static int  cart_del_item(struct http_request *);
 static int  cart_del_all(struct http_request *);
 static void cart_cleanup(struct call *);
 
 #define STATES(s) s, (sizeof(s) / sizeof(s[0]))
 
+/* clang-format off */
 static struct http_state cart_get_states[] = {
-	{ "CART_READ", cart_get_read },
-	{ "CART_PRICE", cart_get_price },
+	{ "CART_READ",		cart_get_read },
+	{ "CART_FACTS",		cart_facts },
+	{ "CART_ANSWER",		cart_answer },
 };
 static struct http_state cart_put_states[] = {
-	{ "CART_PUT_CHECK", cart_put_check },
-	{ "CART_PUT_WRITE", cart_put_write },
-	{ "CART_PUT_PRICE", cart_put_price },
-	{ "CART_PUT_REVERT", cart_put_revert },
-	{ "CART_PRICE", cart_get_price },
+	{ "CART_PUT_CHECK",	cart_put_check },
+	{ "CART_FACTS",		cart_facts },
+	{ "CART_PUT_TARGET",	cart_put_target },
+	{ "CART_PUT_WRITE",	cart_put_write },
+	{ "CART_FACTS",		cart_facts },
+	{ "CART_ANSWER",		cart_answer },
 };
 static struct http_state cart_del_item_states[] = {
-	{ "CART_DEL_ITEM", cart_del_item },
-	{ "CART_PRICE", cart_get_price },
+	{ "CART_DEL_ITEM",	cart_del_item },
+	{ "CART_FACTS",		cart_facts },
+	{ "CART_ANSWER",		cart_answer },
 };
 static struct http_state cart_del_states[] = {
-	{ "CART_DEL", cart_del_all },
+	{ "CART_DEL",		cart_del_all },
 };
 
-struct api_route routes_cart[] = { { HTTP_METHOD_GET, "/cart", "cart",
-				       AUTH_OPTIONAL, STATES(cart_get_states),
-				       sizeof(struct cart_ctx), cart_cleanup },
+struct api_route routes_cart[] = {
+	{ HTTP_METHOD_GET, "/cart", "cart", AUTH_OPTIONAL,
+	    STATES(cart_get_states), sizeof(struct cart_ctx), cart_cleanup },
 	{ HTTP_METHOD_DELETE, "/cart", "cart_clear", AUTH_OPTIONAL,
 	    STATES(cart_del_states), sizeof(struct cart_ctx), cart_cleanup },
 	{ HTTP_METHOD_PUT, "/cart/items/{#id}", "cart_item_put",
@@ -69,7 +74,9 @@ struct api_route routes_cart[] = { { HTTP_METHOD_GET, "/cart", "cart",
 	{ HTTP_METHOD_DELETE, "/cart/items/{#id}", "cart_item_delete",
 	    AUTH_OPTIONAL, STATES(cart_del_item_states),
 	    sizeof(struct cart_ctx), cart_cleanup },
-	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL } };
+	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
+};
+/* clang-format on */
 
 /* HSET unless the cart is full; keeps the TTL fresh; old value + cart. */
 static const char cart_put_lua[] =
@@ -82,11 +89,6 @@ static const char cart_put_lua[] =
 
 static const char cart_del_lua[] = "redis.call('HDEL', KEYS[1], ARGV[1]) "
 				   "return redis.call('HGETALL', KEYS[1])";
-
-/* Puts back what the failed write replaced. */
-static const char cart_revert_lua[] =
-    "if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) "
-    "else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1";
 
 static void
 cart_cleanup(struct call *c)
@@ -192,65 +194,50 @@ cart_lines_poll(struct call *c, json_t *items)
 }
 
 /*
- * The cart answer: catalog facts of the lines (the first column of the
- * last statement) joined with the quantities, priced by modules/cart.
- * qty_of is the Redis view of the cart.
+ * The cart answer: the Redis view of the cart priced from the facts, which
+ * CART_FACTS made sure are all present.
  */
 static int
 cart_reply(struct cart_ctx *k, int status)
 {
-	struct cart_line lines[CART_MAX_LINES];
-	json_t		*facts, *out, *arr, *f, *it;
-	json_error_t	 err;
-	const char	*raw;
-	size_t		 i, j, n;
-	int64_t		 subtotal, count;
+	struct cart_line	   lines[CART_MAX_LINES];
+	const struct product_fact *f[CART_MAX_LINES];
+	json_t			  *out, *arr, *it;
+	size_t			   i, n;
+	int64_t			   subtotal, count;
 
-	facts = NULL;
 	n = 0;
-	if ((raw = db_value(&k->c, 0, 0)) != NULL)
-		facts = json_loads(raw, 0, &err);
-	json_array_foreach(facts, i, f)
+	json_array_foreach(k->items, i, it)
 	{
 		if (n == CART_MAX_LINES)
 			break;
 		memset(&lines[n], 0, sizeof(lines[n]));
 		lines[n].product_id =
-		    json_integer_value(json_object_get(f, "product_id"));
-		lines[n].unit_price_fen =
-		    json_integer_value(json_object_get(f, "unit_price_fen"));
-		lines[n].stock =
-		    json_integer_value(json_object_get(f, "stock"));
-		lines[n].listed = json_is_true(json_object_get(f, "listed"));
-		json_array_foreach(k->items, j, it)
-		{
-			if (json_integer_value(json_object_get(
-				it, "product_id")) == lines[n].product_id)
-				lines[n].qty = json_integer_value(
-				    json_object_get(it, "qty"));
-		}
+		    json_integer_value(json_object_get(it, "product_id"));
+		lines[n].qty = json_integer_value(json_object_get(it, "qty"));
+		/* A product gone from the database leaves the cart. */
+		if ((f[n] = facts_get(lines[n].product_id)) == NULL)
+			continue;
+		lines[n].unit_price_fen = facts_unit_price(f[n], lines[n].qty);
+		lines[n].stock = f[n]->stock;
+		lines[n].listed = f[n]->listed;
 		n++;
 	}
-	if (!cart_price(lines, (int)n, &subtotal, &count)) {
-		json_decref(facts);
+	if (!cart_price(lines, (int)n, &subtotal, &count))
 		return (problem_internal(&k->c, "cart: amounts overflow"));
-	}
 
 	arr = json_array();
 	for (i = 0; i < n; i++) {
-		f = json_array_get(facts, i);
 		json_array_append_new(arr,
-		    json_pack("{s:I, s:O, s:O, s:I, s:I, "
+		    json_pack("{s:I, s:s, s:I, s:I, s:I, "
 			      "s:I, s:b}",
 			"product_id", (json_int_t)lines[i].product_id, "title",
-			json_object_get(f, "title"), "vendor_id",
-			json_object_get(f, "vendor_id"), "unit_price_fen",
-			(json_int_t)lines[i].unit_price_fen, "qty",
-			(json_int_t)lines[i].qty, "line_total_fen",
+			f[i]->title, "vendor_id", (json_int_t)f[i]->vendor_id,
+			"unit_price_fen", (json_int_t)lines[i].unit_price_fen,
+			"qty", (json_int_t)lines[i].qty, "line_total_fen",
 			(json_int_t)lines[i].line_total_fen, "available",
 			lines[i].available));
 	}
-	json_decref(facts);
 	out = json_pack("{s:o, s:I, s:I}", "items", arr, "item_count",
 	    (json_int_t)count, "subtotal_fen", (json_int_t)subtotal);
 	json_object_set_new(out, "cart_token",
@@ -276,6 +263,66 @@ cart_empty_reply(struct cart_ctx *k)
 	return (HTTP_STATE_COMPLETE);
 }
 
+/*
+ * Loads the facts the cart's lines (and, for a PUT, the product asked
+ * for) lack, in one statement; then moves on to k->after_facts.
+ */
+static int
+cart_facts(struct http_request *req)
+{
+	struct cart_ctx *k = http_state_get(req);
+	json_t		*ids, *it, *facts;
+	json_error_t	 err;
+	const char	*v[1], *raw;
+	char		*s;
+	size_t		 i;
+	int64_t		 id;
+	int		 rc;
+
+	ids = json_array();
+	json_array_foreach(k->items, i, it)
+	{
+		id = json_integer_value(json_object_get(it, "product_id"));
+		if (facts_get(id) == NULL)
+			json_array_append_new(ids, json_integer(id));
+	}
+	if (k->c.match.nparams > 0 && facts_get(k->c.match.ids[0]) == NULL)
+		json_array_append_new(ids, json_integer(k->c.match.ids[0]));
+	if (json_array_size(ids) == 0 && k->c.db.phase == 0) {
+		json_decref(ids);
+		return (call_next(&k->c, k->after_facts));
+	}
+	s = json_dumps(ids, JSON_COMPACT);
+	json_decref(ids);
+	/* A JSON array of integers is a valid bigint[] literal once bracketed. */
+	s[0] = '{';
+	s[strlen(s) - 1] = '}';
+	v[0] = s;
+	rc = db_poll(&k->c, "SELECT cart_facts($1::bigint[])", 1, v);
+	free(s);
+	switch (rc) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(&k->c, "cart: database error"));
+	}
+	if ((raw = db_value(&k->c, 0, 0)) != NULL &&
+	    (facts = json_loads(raw, 0, &err)) != NULL) {
+		facts_put(facts);
+		json_decref(facts);
+	}
+	db_reset(&k->c.db);
+	return (call_next(&k->c, k->after_facts));
+}
+
+static int
+cart_answer(struct http_request *req)
+{
+	struct cart_ctx *k = http_state_get(req);
+
+	if (json_array_size(k->items) == 0)
+		return (cart_empty_reply(k));
+	return (cart_reply(k, 200));
+}
+
 static int
 cart_get_read(struct http_request *req)
 {
@@ -295,21 +342,8 @@ cart_get_read(struct http_request *req)
 	k->items = cart_items_from_hash(k->c.rv);
 	if (json_array_size(k->items) == 0)
 		return (cart_empty_reply(k));
+	k->after_facts = 2;
 	return (call_next(&k->c, 1));
-}
-
-static int
-cart_get_price(struct http_request *req)
-{
-	struct cart_ctx *k = http_state_get(req);
-
-	if (json_array_size(k->items) == 0)
-		return (cart_empty_reply(k));
-	switch (cart_lines_poll(&k->c, k->items)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(&k->c, "cart: database error"));
-	}
-	return (cart_reply(k, 200));
 }
 
 static int
@@ -325,7 +359,27 @@ cart_put_check(struct http_request *req)
 	}
 	k->qty = json_integer_value(q);
 	(void)cart_identify(k, 1);
-	return (call_next(&k->c, k->qty == 0 ? 3 : 1));
+	k->after_facts = 2;
+	return (call_next(&k->c, 1));
+}
+
+/* The catalog decides before the cart changes: 404 or 409, nothing written. */
+static int
+cart_put_target(struct http_request *req)
+{
+	struct cart_ctx		  *k = http_state_get(req);
+	const struct product_fact *f;
+
+	if (k->qty > 0) {
+		f = facts_get(k->c.match.ids[0]);
+		if (f == NULL || !f->listed)
+			return (problem(&k->c, 404, "not_found",
+			    "no such product on sale"));
+		if (k->qty > f->stock)
+			return (problem(&k->c, 409, "insufficient_stock",
+			    "not enough stock for this quantity"));
+	}
+	return (call_next(&k->c, 3));
 }
 
 static int
@@ -341,117 +395,33 @@ cart_put_write(struct http_request *req)
 	    ttl, sizeof(ttl), "%d", k->c.authed ? USER_TTL : GUEST_TTL);
 	(void)snprintf(max, sizeof(max), "%d", CART_MAX_LINES);
 	argv[0] = "EVAL";
-	argv[1] = cart_put_lua;
+	argv[1] = k->qty > 0 ? cart_put_lua : cart_del_lua;
 	argv[2] = "1";
 	argv[3] = k->key;
 	argv[4] = k->c.match.params[0];
 	argv[5] = qty;
 	argv[6] = ttl;
 	argv[7] = max;
-	switch (redis_poll(&k->c, 8, argv, NULL)) {
+	switch (redis_poll(&k->c, k->qty > 0 ? 8 : 5, argv, NULL)) {
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem(&k->c, 503, "unavailable",
 		    "the cart store is unavailable"));
 	}
-	if (k->c.rv->elements != 2)
-		return (problem_internal(&k->c, "cart: bad reply"));
-	old = k->c.rv->element[0];
-	if (old->type == 3 /* INTEGER */ && old->integer == -1) {
-		return (problem(&k->c, 422, "cart_full",
-		    "a cart holds at most 100 different products"));
-	}
-	k->old_qty = old->str ? strtoll(old->str, NULL, 10) : -1;
-	k->items = cart_items_from_hash(k->c.rv->element[1]);
-	return (call_next(&k->c, 2));
-}
-
-static int
-cart_put_price(struct http_request *req)
-{
-	struct cart_ctx *k = http_state_get(req);
-	json_t		*facts, *f;
-	json_error_t	 err;
-	const char	*raw;
-	size_t		 i;
-	int		 found, listed;
-	int64_t		 stock;
-
-	switch (cart_lines_poll(&k->c, k->items)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(&k->c, "cart: database error"));
-	}
-	found = listed = 0;
-	stock = 0;
-	if ((raw = db_value(&k->c, 0, 0)) != NULL &&
-	    (facts = json_loads(raw, 0, &err)) != NULL) {
-		json_array_foreach(facts, i, f)
-		{
-			if (json_integer_value(json_object_get(
-				f, "product_id")) != k->c.match.ids[0])
-				continue;
-			found = 1;
-			listed = json_is_true(json_object_get(f, "listed"));
-			stock = json_integer_value(json_object_get(f, "stock"));
-		}
-		json_decref(facts);
-	}
-	if (!found || !listed)
-		k->err_status = 404;
-	else if (k->qty > stock)
-		k->err_status = 409;
-	if (k->err_status != 0)
-		return (call_next(&k->c, 3));
-	return (cart_reply(k, 200));
-}
-
-/*
- * Removes the line (qty 0), or undoes a write the catalog refused, then
- * answers: the cart, or the refusal.
- */
-static int
-cart_put_revert(struct http_request *req)
-{
-	struct cart_ctx *k = http_state_get(req);
-	const char	*argv[6];
-	char		 old[24];
-
-	if (k->err_status == 0) {
-		argv[0] = "EVAL";
-		argv[1] = cart_del_lua;
-		argv[2] = "1";
-		argv[3] = k->key;
-		argv[4] = k->c.match.params[0];
-		switch (redis_poll(&k->c, 5, argv, NULL)) {
-		case DB_PENDING: return (HTTP_STATE_RETRY);
-		case DB_ERROR:
-			return (problem(&k->c, 503, "unavailable",
-			    "the cart store is unavailable"));
-		}
+	if (k->qty == 0) {
 		k->items = cart_items_from_hash(k->c.rv);
-		return (call_next(&k->c, 4));
+	} else {
+		if (k->c.rv->elements != 2)
+			return (problem_internal(&k->c, "cart: bad reply"));
+		old = k->c.rv->element[0];
+		if (old->type == 3 /* INTEGER */ && old->integer == -1) {
+			return (problem(&k->c, 422, "cart_full",
+			    "a cart holds at most 100 different products"));
+		}
+		k->items = cart_items_from_hash(k->c.rv->element[1]);
 	}
-
-	old[0] = '\0';
-	if (k->old_qty > 0)
-		(void)snprintf(old, sizeof(old), "%lld", k->old_qty);
-	argv[0] = "EVAL";
-	argv[1] = cart_revert_lua;
-	argv[2] = "1";
-	argv[3] = k->key;
-	argv[4] = k->c.match.params[0];
-	argv[5] = old;
-	switch (redis_poll(&k->c, 6, argv, NULL)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem(&k->c, 503, "unavailable",
-		    "the cart store is unavailable"));
-	}
-	if (k->err_status == 404)
-		return (problem(
-		    &k->c, 404, "not_found", "no such product on sale"));
-	return (problem(&k->c, 409, "insufficient_stock",
-	    "not enough stock for this quantity"));
+	k->after_facts = 5;
+	return (call_next(&k->c, 4));
 }
 
 static int
@@ -474,6 +444,7 @@ cart_del_item(struct http_request *req)
 		    "the cart store is unavailable"));
 	}
 	k->items = cart_items_from_hash(k->c.rv);
+	k->after_facts = 2;
 	return (call_next(&k->c, 1));
 }
 

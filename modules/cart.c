@@ -66,3 +66,25 @@ cart_price(struct cart_line *lines, int n, int64_t *subtotal, int64_t *count)
 	*count = items;
 	return (1);
 }
+
+/*
+ * The unit price a quantity reaches: the tier with the largest min_qty not
+ * above qty (tiers need not be sorted), else the list price.
+ */
+int64_t
+cart_tier_price(int64_t list_price, const int64_t *min_qty,
+    const int64_t *unit_price, int ntiers, int64_t qty)
+{
+	int64_t best_qty, price;
+	int	i;
+
+	price = list_price;
+	best_qty = 0;
+	for (i = 0; i < ntiers; i++) {
+		if (min_qty[i] <= qty && min_qty[i] > best_qty) {
+			best_qty = min_qty[i];
+			price = unit_price[i];
+		}
+	}
+	return (price);
+}

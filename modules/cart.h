@@ -24,5 +24,7 @@ struct cart_line {
 int	cart_qty_valid(int64_t);
 int64_t cart_merge_qty(int64_t, int64_t, int64_t);
 int	cart_price(struct cart_line *, int, int64_t *, int64_t *);
+int64_t
+cart_tier_price(int64_t, const int64_t *, const int64_t *, int, int64_t);
 
 #endif

@@ -260,6 +260,19 @@ BEGIN
     JOIN products p ON p.id = (i->>'product_id')::bigint);
 END $$;
 
+-- The facts a cart needs of each product (app/facts.c keeps them).
+CREATE FUNCTION cart_facts(p_ids bigint[]) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(json_agg(json_build_object('product_id', p.id,
+        'title', p.title, 'vendor_id', p.vendor_id, 'listed', p.status = 'listed',
+        'stock', p.stock, 'list_price_fen', p.price_fen,
+        'tiers', coalesce((SELECT json_agg(json_build_object('min_qty', t.min_qty,
+            'unit_price_fen', t.unit_price_fen)) FROM price_tiers t
+            WHERE t.product_id = p.id), '[]')) ORDER BY p.id), '[]')
+    FROM products p WHERE p.id = ANY (p_ids));
+END $$;
+
 -- Looks up an idempotency key: NULL when new, else (status, response),
 -- or 422 when the key was used with another body.
 CREATE FUNCTION idem_lookup(p_user bigint, p_route text, p_key text, p_hash text,

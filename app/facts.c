@@ -1,0 +1,92 @@
+/*
+ * facts: what a cart needs to know of a product (listed, stock, prices,
+ * title, vendor), per worker, so that cart reads and writes touch Redis
+ * only.  Entries live in the catalog cache's generation (app/cache.c): a
+ * catalog write anywhere empties them, and none outlives FACTS_TTL_MS,
+ * which bounds how stale they can be even when an invalidation is missed.
+ * Stock may lag by as much; the checkout takes stock under a row lock, so a
+ * cart can never oversell.
+ */
+
+#include <string.h>
+#include <time.h>
+
+#include "bangfu.h"
+#include "cart.h"
+#include "facts.h"
+
+#define FACTS_SLOTS  8192 /* power of two */
+#define FACTS_TTL_MS 10000
+
+static struct product_fact facts[FACTS_SLOTS];
+
+static uint64_t
+facts_now(void)
+{
+	return ((uint64_t)time(NULL) * 1000);
+}
+
+/* The fresh facts of product id, or NULL. */
+const struct product_fact *
+facts_get(int64_t id)
+{
+	struct product_fact *f;
+
+	if (id <= 0)
+		return (NULL);
+	f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
+	if (f->id != id || f->gen != cache_generation() ||
+	    f->expires <= facts_now())
+		return (NULL);
+	return (f);
+}
+
+/* Stores the array that cart_facts() (003_orders.sql) returns. */
+void
+facts_put(json_t *arr)
+{
+	struct product_fact *f;
+	json_t		    *o, *tiers, *t;
+	size_t		     i, j;
+	int64_t		     id;
+
+	json_array_foreach(arr, i, o)
+	{
+		id = json_integer_value(json_object_get(o, "product_id"));
+		if (id <= 0)
+			continue;
+		f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
+		memset(f, 0, sizeof(*f));
+		f->id = id;
+		f->listed = json_is_true(json_object_get(o, "listed"));
+		f->stock = json_integer_value(json_object_get(o, "stock"));
+		f->price_fen =
+		    json_integer_value(json_object_get(o, "list_price_fen"));
+		f->vendor_id =
+		    json_integer_value(json_object_get(o, "vendor_id"));
+		(void)snprintf(f->title, sizeof(f->title), "%s",
+		    json_string_value(json_object_get(o, "title"))
+			? json_string_value(json_object_get(o, "title"))
+			: "");
+		tiers = json_object_get(o, "tiers");
+		json_array_foreach(tiers, j, t)
+		{
+			if (f->ntiers == FACTS_MAX_TIERS)
+				break;
+			f->tier_qty[f->ntiers] =
+			    json_integer_value(json_object_get(t, "min_qty"));
+			f->tier_price[f->ntiers] = json_integer_value(
+			    json_object_get(t, "unit_price_fen"));
+			f->ntiers++;
+		}
+		f->gen = cache_generation();
+		f->expires = facts_now() + FACTS_TTL_MS;
+	}
+}
+
+int64_t
+facts_unit_price(const struct product_fact *f, int64_t qty)
+{
+	return (cart_tier_price(
+	    f->price_fen, f->tier_qty, f->tier_price, f->ntiers, qty));
+}

@@ -1,0 +1,28 @@
+/*
+ * facts.h: the per-worker cache of cart-relevant product facts.
+ */
+
+#ifndef FACTS_H
+#define FACTS_H
+
+#define FACTS_MAX_TIERS 10
+
+struct product_fact {
+	int64_t	 id;
+	int	 listed;
+	int64_t	 stock;
+	int64_t	 price_fen;
+	int64_t	 vendor_id;
+	char	 title[400];
+	int	 ntiers;
+	int64_t	 tier_qty[FACTS_MAX_TIERS];
+	int64_t	 tier_price[FACTS_MAX_TIERS];
+	uint64_t gen;
+	uint64_t expires;
+};
+
+const struct product_fact *facts_get(int64_t);
+void			   facts_put(json_t *);
+int64_t facts_unit_price(const struct product_fact *, int64_t);
+
+#endif
