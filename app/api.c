@@ -14,8 +14,8 @@
 #include "bangfu.h"
 #include "clientip.h"
 
-#define PHASE_PARSE   0
-#define PHASE_SESSION 1
+#define PHASE_SESSION 0 /* authenticate first: no body work for strangers */
+#define PHASE_PARSE   1
 #define PHASE_CACHE   2
 #define PHASE_ROUTE   3
 
@@ -128,16 +128,16 @@ api_run(struct http_request *req, const struct api_route *r,
 
 	for (;;) {
 		switch (c->phase) {
-		case PHASE_PARSE:
-			if ((rc = api_prepare(c)) != HTTP_STATE_CONTINUE)
-				return (KORE_RESULT_OK);
-			c->phase = PHASE_SESSION;
-			break;
 		case PHASE_SESSION:
 			rc = api_authenticate(c);
 			if (rc == HTTP_STATE_RETRY)
 				return (KORE_RESULT_RETRY);
 			if (rc != HTTP_STATE_CONTINUE)
+				return (KORE_RESULT_OK);
+			c->phase = PHASE_PARSE;
+			break;
+		case PHASE_PARSE:
+			if ((rc = api_prepare(c)) != HTTP_STATE_CONTINUE)
 				return (KORE_RESULT_OK);
 			c->phase = PHASE_CACHE;
 			break;

@@ -235,23 +235,25 @@ auth_pw_poll(struct pw_job *job)
 /*
  * Certificates of 以购代捐 purchases: the facts as a JWT signed with
  * CERT_SECRET, a key kept apart from the access tokens' JWT_SECRET, with an
- * audience and a type of their own, so that an access token is never a
- * valid certificate nor a certificate an access token.
+ * audience and a typ claim of their own, so that an access token is never
+ * a valid certificate nor a certificate an access token.
  */
 #define CERT_AUDIENCE "bangfu-certificate"
-#define CERT_TYPE     "bangfu-certificate+jwt"
+#define CERT_TYPE     "bangfu-certificate"
 #define CERT_MAX_LEN  4096
 
 static int
 auth_cert_key(void)
 {
 	if (cfg.cert_secret == NULL || strlen(cfg.cert_secret) < 32) {
-		kore_log(LOG_ERR, "auth: CERT_SECRET must hold 32 bytes or more");
+		kore_log(
+		    LOG_ERR, "auth: CERT_SECRET must hold 32 bytes or more");
 		return (0);
 	}
 	if (cfg.jwt_secret != NULL &&
 	    strcmp(cfg.cert_secret, cfg.jwt_secret) == 0) {
-		kore_log(LOG_ERR, "auth: CERT_SECRET must differ from JWT_SECRET");
+		kore_log(
+		    LOG_ERR, "auth: CERT_SECRET must differ from JWT_SECRET");
 		return (0);
 	}
 	return (1);
@@ -287,8 +289,8 @@ auth_cert_issue(const char *facts, char **out)
 	ok = jwt_add_grants_json(jwt, grants) == 0 &&
 	    jwt_add_grant(jwt, "iss", JWT_ISSUER) == 0 &&
 	    jwt_add_grant(jwt, "aud", CERT_AUDIENCE) == 0 &&
+	    jwt_add_grant(jwt, "typ", CERT_TYPE) == 0 &&
 	    jwt_add_grant_int(jwt, "iat", time(NULL)) == 0 &&
-	    jwt_add_header(jwt, "typ", CERT_TYPE) == 0 &&
 	    jwt_set_alg(jwt, JWT_ALG_HS256,
 		(const unsigned char *)cfg.cert_secret,
 		(int)strlen(cfg.cert_secret)) == 0;
@@ -324,7 +326,8 @@ auth_cert_verify(const char *tok, char **facts, long *iat)
 	ok = 0;
 	if (jwt_get_alg(jwt) != JWT_ALG_HS256)
 		goto done;
-	typ = jwt_get_header(jwt, "typ");
+	/* libjwt 1.10 writes the header's typ itself: ours is a claim. */
+	typ = jwt_get_grant(jwt, "typ");
 	iss = jwt_get_grant(jwt, "iss");
 	aud = jwt_get_grant(jwt, "aud");
 	if (typ == NULL || iss == NULL || aud == NULL ||

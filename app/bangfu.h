@@ -171,6 +171,8 @@ void	 cache_flight_done(struct call *);
 void	 cache_store(struct call *, int, const char *, size_t);
 void	 cache_invalidate(void);
 uint64_t cache_generation(void);
+void	 cache_drop_product(int64_t);
+void	 cache_stock_moved(const int64_t *, size_t);
 
 /* app/metrics.c */
 void metrics_observe(const char *, int, uint64_t);

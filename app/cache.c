@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "bangfu.h"
+#include "facts.h"
 
 #define CACHE_SLOTS	  4096 /* power of two */
 #define CACHE_PROBES	  8
@@ -64,6 +65,44 @@ void
 cache_flush(void)
 {
 	cache_gen++;
+}
+
+/*
+ * A product's stock moved (an order, a cancel): its facts and its detail
+ * answer go, the rest stays.  Lists show no stock and keep their entries.
+ */
+void
+cache_drop_product(int64_t id)
+{
+	struct cache_entry *e;
+	char		    key[64];
+	uint64_t	    h;
+	int		    i;
+
+	facts_drop(id);
+	(void)snprintf(
+	    key, sizeof(key), "%s/products/%lld?", API_PREFIX, (long long)id);
+	h = cache_hash(key);
+	for (i = 0; i < CACHE_PROBES; i++) {
+		e = &cache_slots[(h + (uint64_t)i) & (CACHE_SLOTS - 1)];
+		if (e->key != NULL && strcmp(e->key, key) == 0)
+			e->gen = 0;
+	}
+}
+
+/* Tells every worker and node that these products' stock moved. */
+void
+cache_stock_moved(const int64_t *ids, size_t n)
+{
+	char   msg[40];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		cache_drop_product(ids[i]);
+		(void)snprintf(
+		    msg, sizeof(msg), "product:%lld", (long long)ids[i]);
+		redis_publish(NULL, msg);
+	}
 }
 
 /* The generation entries of this worker's caches must carry to be live. */

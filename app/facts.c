@@ -90,3 +90,13 @@ facts_unit_price(const struct product_fact *f, int64_t qty)
 	return (cart_tier_price(
 	    f->price_fen, f->tier_qty, f->tier_price, f->ntiers, qty));
 }
+
+void
+facts_drop(int64_t id)
+{
+	struct product_fact *f;
+
+	f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
+	if (f->id == id)
+		f->id = 0;
+}

@@ -6,9 +6,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bangfu.h"
 #include "orders.h"
+#include "timefmt.h"
 #include "validate.h"
 
 static int fee_rules_list(struct http_request *);
@@ -82,6 +84,38 @@ struct api_route routes_admin[] = {
 };
 /* clang-format on */
 
+/*
+ * A period of two RFC 3339 times: each well formed when given (the end may
+ * be null where nullable), and the end after the start when both are.  A
+ * PATCH that moves one end only is checked by the table's constraint.
+ */
+static void
+admin_period(json_t *b, const char *from, const char *to, int required,
+    int nullable, json_t **errs)
+{
+	json_t *f, *t;
+	int64_t fs, ts;
+	int	has_f, has_t;
+
+	f = json_object_get(b, from);
+	t = json_object_get(b, to);
+	has_f = has_t = 0;
+	if (f != NULL || required) {
+		if (!(has_f = timefmt_rfc3339(json_string_value(f), &fs)))
+			problem_field_add(errs, from, "an RFC 3339 time");
+	}
+	if (t != NULL && !(nullable && json_is_null(t))) {
+		if (!(has_t = timefmt_rfc3339(json_string_value(t), &ts)))
+			problem_field_add(errs, to,
+			    nullable ? "null or an RFC 3339 time"
+				     : "an RFC 3339 time");
+	} else if (t == NULL && required && !nullable) {
+		problem_field_add(errs, to, "an RFC 3339 time");
+	}
+	if (has_f && has_t && ts <= fs)
+		problem_field_add(errs, to, "after the start of the period");
+}
+
 static int
 admin_int(json_t *body, const char *name, int64_t min, int64_t max,
     int required, json_t **errs, const char *msg)
@@ -135,13 +169,7 @@ fee_rule_check(json_t *b, int create)
 	if (v != NULL && !json_is_null(v))
 		(void)admin_int(b, "cap_fen_per_month", 0, 100000000000LL, 0,
 		    &errs, "null or a non-negative integer");
-	if ((v = json_object_get(b, "valid_from")) != NULL &&
-	    !json_is_string(v))
-		problem_field_add(&errs, "valid_from", "an RFC 3339 time");
-	if ((v = json_object_get(b, "valid_to")) != NULL &&
-	    !json_is_string(v) && !json_is_null(v))
-		problem_field_add(
-		    &errs, "valid_to", "null or an RFC 3339 time");
+	admin_period(b, "valid_from", "valid_to", 0, 1, &errs);
 	if ((m = json_object_get(b, "match")) != NULL) {
 		if (!json_is_object(m)) {
 			problem_field_add(&errs, "match", "an object");
@@ -267,6 +295,19 @@ vendors_list(struct http_request *req)
 	return (db_json_reply(c, 200));
 }
 
+/* Today's date in Shanghai, YYYY-MM-DD, into buf (11 bytes). */
+static const char *
+admin_today(char *buf)
+{
+	time_t	  now;
+	struct tm tm;
+
+	now = time(NULL) + 8 * 3600;
+	(void)gmtime_r(&now, &tm);
+	(void)strftime(buf, 11, "%Y-%m-%d", &tm);
+	return (buf);
+}
+
 /* approve needs qualified_until (a date from today); reject a reason. */
 static int
 vendor_review(struct http_request *req)
@@ -275,7 +316,7 @@ vendor_review(struct http_request *req)
 	struct call		*c = http_state_get(req);
 	json_t			*errs = NULL;
 	const char		*d, *reason, *v[5];
-	char			 uid[24], until[11];
+	char			 uid[24], until[11], today[11];
 	struct query		 q;
 
 	d = json_field_str(c->body, "decision");
@@ -293,6 +334,9 @@ vendor_review(struct http_request *req)
 		if (query_date(&q, "u", until) != QUERY_OK)
 			problem_field_add(
 			    &errs, "qualified_until", "a date YYYY-MM-DD");
+		else if (strcmp(until, admin_today(today)) < 0)
+			problem_field_add(&errs, "qualified_until",
+			    "today or later (Asia/Shanghai)");
 	}
 	if (d != NULL && strcmp(d, "reject") == 0 &&
 	    !validate_text(reason, 1, 500))
@@ -460,13 +504,7 @@ boost_rule_save(struct http_request *req, int create)
 	}
 	if ((v = json_object_get(c->body, "match")) != NULL)
 		admin_match_check(v, &errs);
-	if ((v = json_object_get(c->body, "valid_from")) != NULL &&
-	    !json_is_string(v))
-		problem_field_add(&errs, "valid_from", "an RFC 3339 time");
-	if ((v = json_object_get(c->body, "valid_to")) != NULL &&
-	    !json_is_string(v) && !json_is_null(v))
-		problem_field_add(
-		    &errs, "valid_to", "null or an RFC 3339 time");
+	admin_period(c->body, "valid_from", "valid_to", 0, 1, &errs);
 	if (!create && json_object_size(c->body) == 0)
 		problem_field_add(&errs, "body", "at least one field");
 	if (errs != NULL)
@@ -534,12 +572,7 @@ campaign_save(struct http_request *req, int create)
 	    (!json_is_string(v) ||
 		!validate_text(json_string_value(v), 0, 500)))
 		problem_field_add(&errs, "theme", "at most 500 characters");
-	if (((v = json_object_get(c->body, "starts_at")) != NULL || create) &&
-	    !json_is_string(v))
-		problem_field_add(&errs, "starts_at", "an RFC 3339 time");
-	if (((v = json_object_get(c->body, "ends_at")) != NULL || create) &&
-	    !json_is_string(v))
-		problem_field_add(&errs, "ends_at", "an RFC 3339 time");
+	admin_period(c->body, "starts_at", "ends_at", create, 0, &errs);
 	(void)admin_int(c->body, "boost_weight", -1000, 1000, 0, &errs,
 	    "an integer from -1000 to 1000");
 	if ((v = json_object_get(c->body, "match")) != NULL)

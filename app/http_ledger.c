@@ -133,7 +133,7 @@ ledger_csv(struct call *c, const char *group, const char *from, const char *to)
 	return (HTTP_STATE_COMPLETE);
 }
 
-/* CSV when the client asks for it; JSON otherwise (no Accept, or * / *). */
+/* CSV when Accept names text/csv; JSON for anything else, or none. */
 static int
 ledger_wants_csv(struct http_request *req)
 {

@@ -191,7 +191,7 @@ int
 orders_sql_reply(struct call *c, const char *what)
 {
 	const char  *st, *body, *code;
-	json_t	    *b;
+	json_t	    *b, *errs;
 	json_error_t err;
 	int	     status, r;
 
@@ -224,8 +224,16 @@ orders_sql_reply(struct call *c, const char *what)
 		r = problem(
 		    c, 422, code, "the amount does not match the payment");
 	} else if (strcmp(code, "validation_failed") == 0) {
-		r = problem(c, 422, code,
-		    json_string_value(json_object_get(b, "detail")));
+		errs = NULL;
+		problem_field_add(&errs,
+		    json_string_value(json_object_get(b, "field"))
+			? json_string_value(json_object_get(b, "field"))
+			: "body",
+		    json_string_value(json_object_get(b, "detail"))
+			? json_string_value(json_object_get(b, "detail"))
+			: "invalid");
+		r = problem_fields(
+		    c, 422, code, "some fields are invalid", errs);
 	} else {
 		r = problem(c, status, code, orders_code_detail(code, b, what));
 	}
@@ -446,6 +454,24 @@ checkout_place(struct http_request *req)
 	return (call_next(&k->c, 5));
 }
 
+/* The stock of these lines' products moved: caches everywhere drop them. */
+static void
+orders_stock_moved(json_t *lines)
+{
+	int64_t ids[64];
+	json_t *l;
+	size_t	i, n;
+
+	n = 0;
+	json_array_foreach(lines, i, l)
+	{
+		if (n == sizeof(ids) / sizeof(ids[0]))
+			break;
+		ids[n++] = json_integer_value(json_object_get(l, "product_id"));
+	}
+	cache_stock_moved(ids, n);
+}
+
 /* After the commit only: a crash before this leaves a cart, never a lost order. */
 static int
 checkout_clear(struct http_request *req)
@@ -459,6 +485,7 @@ checkout_clear(struct http_request *req)
 	argv[1] = key;
 	if (redis_poll(&k->c, 2, argv, NULL) == DB_PENDING)
 		return (HTTP_STATE_RETRY);
+	orders_stock_moved(json_object_get(k->order, "lines"));
 	json_reply_raw(&k->c, 201, k->reply, strlen(k->reply));
 	return (HTTP_STATE_COMPLETE);
 }
@@ -547,6 +574,24 @@ order_pay(struct http_request *req)
 	return (orders_sql_reply(c, "payment refused"));
 }
 
+/* A cancelled order gave its stock back: its products' caches go. */
+static void
+orders_restocked(const char *order)
+{
+	json_t	    *o, *part, *items;
+	json_error_t err;
+	size_t	     i;
+
+	if (order == NULL || (o = json_loads(order, 0, &err)) == NULL)
+		return;
+	items = json_array();
+	json_array_foreach(json_object_get(o, "parts"), i, part)
+	    json_array_extend(items, json_object_get(part, "items"));
+	orders_stock_moved(items);
+	json_decref(items);
+	json_decref(o);
+}
+
 static int
 order_action(struct http_request *req, int event)
 {
@@ -573,6 +618,9 @@ order_action(struct http_request *req, int event)
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (problem_internal(c, "orders: database error"));
 	}
+	if (event == EV_CANCEL && db_value(c, 0, 0) != NULL &&
+	    atoi(db_value(c, 0, 0)) == 200)
+		orders_restocked(db_value(c, 0, 1));
 	return (orders_sql_reply(c, "the order cannot do this now"));
 }
 

@@ -10,7 +10,6 @@
 #define ORGS_YEAR_MAX 2100
 
 int orgs_sql_reply(struct call *);
-int orgs_db_error(struct call *, int);
-int orgs_page(struct call *, char *, char *, size_t);
+int orgs_page(struct call *, json_t **, char *, char *, size_t);
 
 #endif

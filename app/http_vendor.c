@@ -507,7 +507,7 @@ vendor_product_stock(struct http_request *req)
 	    "SELECT status, body FROM "
 	    "vendor_product_stock($1::bigint, $2::bigint, $3::integer, "
 	    "$4::integer)",
-	    4, v, 0, "no such listing"));
+	    4, v, 1, "no such listing"));
 }
 
 static int

@@ -310,7 +310,13 @@ redis_message(redisAsyncContext *ac, void *r, void *priv)
 		cache_flush();
 		l->ready = 1;
 	} else if (strcmp(reply->element[0]->str, "message") == 0) {
-		cache_flush();
+		/* "product:<id>": that product's stock moved; else everything. */
+		if (reply->element[2]->type == REDIS_REPLY_STRING &&
+		    strncmp(reply->element[2]->str, "product:", 8) == 0)
+			cache_drop_product(
+			    strtoll(reply->element[2]->str + 8, NULL, 10));
+		else
+			cache_flush();
 	}
 }
 

@@ -27,17 +27,28 @@ csv_put(struct csv_out *o, char ch)
 		o->buf[o->off++] = ch;
 }
 
+/*
+ * Ends the field that began at start.  Past a full buffer (an overlong
+ * record, already an error) fields are cut, never written beyond it.
+ */
 static void
 csv_end_field(
     struct csv_record *rec, struct csv_out *o, size_t start, int max_fields)
 {
 	if (rec->nfields < max_fields) {
-		if (o->off < o->len)
-			o->buf[o->off++] = '\0';
-		else if (o->len > 0)
-			o->buf[o->len - 1] = '\0';
-		rec->field[rec->nfields] = o->buf + start;
-		rec->flen[rec->nfields] = strlen(o->buf + start);
+		if (o->len == 0) {
+			rec->field[rec->nfields] = "";
+			rec->flen[rec->nfields] = 0;
+		} else {
+			if (o->off < o->len)
+				o->buf[o->off++] = '\0';
+			else
+				o->buf[o->len - 1] = '\0';
+			if (start >= o->len)
+				start = o->len - 1;
+			rec->field[rec->nfields] = o->buf + start;
+			rec->flen[rec->nfields] = strlen(o->buf + start);
+		}
 	}
 	rec->nfields++;
 }

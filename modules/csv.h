@@ -12,16 +12,19 @@
 
 #define CSV_MAX_FIELDS 16
 
-/* What csv_next() returns. */
-#define CSV_RECORD	 1
-#define CSV_END		 0
-#define CSV_ERR_TOO_LONG (-1) /* the record is longer than row_max */
-#define CSV_ERR_FIELDS	 (-2) /* more fields than max_fields */
-#define CSV_ERR_QUOTE \
-	(-3) /* a quote inside an unquoted field, or
-					text after a closing quote */
-#define CSV_ERR_UNTERMINATED (-4) /* a quoted field never closed */
-#define CSV_ERR_NUL	     (-5) /* a NUL byte */
+/*
+ * What csv_next() returns: a record, the end, or a bad record (consumed
+ * all the same): longer than row_max, more fields than max_fields, a quote
+ * inside an unquoted field or text after a closing one, a quoted field
+ * never closed (it took the rest of the input), a NUL byte.
+ */
+#define CSV_RECORD	     1
+#define CSV_END		     0
+#define CSV_ERR_TOO_LONG     (-1)
+#define CSV_ERR_FIELDS	     (-2)
+#define CSV_ERR_QUOTE	     (-3)
+#define CSV_ERR_UNTERMINATED (-4)
+#define CSV_ERR_NUL	     (-5)
 
 struct csv_reader {
 	const char *buf;

@@ -16,3 +16,27 @@ INSERT INTO fee_rule_history (rule_id, changed_by, snapshot)
 SELECT r.id, r.created_by, to_jsonb(r) FROM fee_rules r
 WHERE NOT EXISTS (SELECT 1 FROM fee_rule_history h WHERE h.rule_id = r.id);
 COMMIT;
+
+-- 以购代捐: the demo enterprise, its buyer, approver and admin, and this
+-- year's plan (budget ¥2,000,000, 30% reserved for paired-region products,
+-- approval above ¥50,000).  Safe to run again.
+BEGIN;
+INSERT INTO orgs (name, kind, credit_code, created_by)
+SELECT '上海联合发展集团有限公司', 'soe', '91310000132260859U', u.id
+FROM users u WHERE u.email = 'admin@demo.bangfu.cn'
+ON CONFLICT (credit_code) DO NOTHING;
+INSERT INTO org_members (org_id, user_id, role, added_by)
+SELECT o.id, u.id, m.role, o.created_by
+FROM orgs o, (VALUES ('buyer@demo.bangfu.cn', 'buyer'),
+                     ('approver@demo.bangfu.cn', 'approver'),
+                     ('admin@demo.bangfu.cn', 'admin')) AS m(email, role)
+JOIN users u ON u.email = m.email
+WHERE o.credit_code = '91310000132260859U'
+ON CONFLICT DO NOTHING;
+INSERT INTO procurement_plans (org_id, year, budget_fen, reserved_fen,
+    reserved_share_bps, reserved_basis, approval_threshold_fen, updated_by)
+SELECT o.id, shanghai_year(now()), 200000000, 60000000, 3000, 'share', 5000000,
+       o.created_by
+FROM orgs o WHERE o.credit_code = '91310000132260859U'
+ON CONFLICT (org_id, year) DO NOTHING;
+COMMIT;

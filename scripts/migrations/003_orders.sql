@@ -649,24 +649,39 @@ BEGIN
         UPDATE payments SET status = 'failed', settled_at = now() WHERE id = pay.id;
     ELSE
         UPDATE payments SET status = 'succeeded', settled_at = now() WHERE id = pay.id;
-        FOR oid IN SELECT o.id FROM orders o
-                    WHERE o.id = pay.order_id
-                       OR (pay.bulk_order_id IS NOT NULL AND o.bulk_order_id = pay.bulk_order_id)
-                    ORDER BY o.id
-        LOOP
-            was := order_move(oid, 'pay', p_omap, p_pmap, NULL);
-            IF was IS NULL THEN
-                -- Paid too late: the order had expired.  Give the money back.
-                UPDATE payments SET status = 'refunded' WHERE id = pay.id;
-                INSERT INTO refunds (payment_id, order_id, amount_fen, status, reason)
-                VALUES (pay.id, oid, pay.amount_fen, 'succeeded', 'order no longer payable');
-                EXIT;
-            END IF;
-            UPDATE products p SET sales = p.sales + l.qty
-              FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
-                    WHERE order_id = oid GROUP BY product_id ORDER BY product_id) l
-             WHERE p.id = l.product_id;
-        END LOOP;
+        -- All the payment's orders must still be payable, or none is paid:
+        -- money that arrives after an order expired goes back whole.  The
+        -- orders are locked first (in id order, as everywhere) so that the
+        -- expiry job cannot slip in between the check and the moves.
+        PERFORM 1 FROM orders o
+          WHERE o.id = pay.order_id
+             OR (pay.bulk_order_id IS NOT NULL AND o.bulk_order_id = pay.bulk_order_id)
+          ORDER BY o.id FOR UPDATE;
+        IF EXISTS (SELECT 1 FROM orders o
+                    WHERE (o.id = pay.order_id
+                       OR (pay.bulk_order_id IS NOT NULL
+                           AND o.bulk_order_id = pay.bulk_order_id))
+                      AND (p_omap->>o.status) IS NULL) THEN
+            UPDATE payments SET status = 'refunded' WHERE id = pay.id;
+            INSERT INTO refunds (payment_id, order_id, amount_fen, status, reason)
+            SELECT pay.id, min(o.id), pay.amount_fen, 'succeeded', 'order no longer payable'
+              FROM orders o
+             WHERE o.id = pay.order_id
+                OR (pay.bulk_order_id IS NOT NULL AND o.bulk_order_id = pay.bulk_order_id);
+        ELSE
+            FOR oid IN SELECT o.id FROM orders o
+                        WHERE o.id = pay.order_id
+                           OR (pay.bulk_order_id IS NOT NULL
+                               AND o.bulk_order_id = pay.bulk_order_id)
+                        ORDER BY o.id
+            LOOP
+                PERFORM order_move(oid, 'pay', p_omap, p_pmap, NULL);
+                UPDATE products p SET sales = p.sales + l.qty
+                  FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
+                        WHERE order_id = oid GROUP BY product_id ORDER BY product_id) l
+                 WHERE p.id = l.product_id;
+            END LOOP;
+        END IF;
     END IF;
     status := 200;
     body := json_build_object('payment_id', pay.id,
@@ -720,8 +735,8 @@ BEGIN
     INSERT INTO shipments (part_id, carrier, tracking_no) VALUES (p.id, p_carrier, p_tracking);
     INSERT INTO order_events (order_id, part_id, event, from_status, to_status, actor_id)
     VALUES (p.order_id, p.id, 'ship', p.status, nxt, p_user);
-    IF NOT EXISTS (SELECT 1 FROM order_parts WHERE order_id = p.order_id
-                   AND status NOT IN ('shipped', 'cancelled', 'refunded')) THEN
+    IF NOT EXISTS (SELECT 1 FROM order_parts op WHERE op.order_id = p.order_id
+                   AND op.status NOT IN ('shipped', 'cancelled', 'refunded')) THEN
         PERFORM order_move(p.order_id, 'ship_all', p_omap, '{}'::jsonb, p_user);
     END IF;
     status := 200;

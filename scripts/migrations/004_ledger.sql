@@ -5,10 +5,11 @@
 -- Written by a trigger on order_parts, so every path that moves a part
 -- (payment_notify, order_action, a bulk payment, a future one) writes the
 -- ledger in its own transaction without 003_orders.sql knowing.  Read from
--- ledger_daily, a summary kept by a statement trigger on the entries in the
--- same transaction: the operators' grouped queries and /impact aggregate a
--- few tens of thousands of summary rows instead of millions of entries
--- (scripts/ledger_bench.sh measures it), and nothing has to be refreshed.
+-- ledger_monthly and ledger_daily, summaries kept by a statement trigger on
+-- the entries in the same transaction: the operators' grouped queries and
+-- /impact aggregate a few thousand summary rows instead of millions of
+-- entries (scripts/ledger_bench.sh measures it), and nothing has to be
+-- refreshed.
 
 -- An entry copies every fact the ledger is queried by as it stood at that
 -- moment: a vendor that loses its qualification, a product that loses its
@@ -59,18 +60,20 @@ CREATE TABLE ledger_entries (
     CHECK (synthetic OR (order_line_id IS NOT NULL AND order_id IS NOT NULL
                          AND part_id IS NOT NULL AND user_id IS NOT NULL))
 );
--- At most one sale and one reversal per line, whatever runs twice.  The
--- dimension columns carry no foreign keys: they are snapshots, and the
--- bench's million inserts should not pay seven lookups each.
+-- At most one sale and one reversal per line, whatever runs twice.  Only
+-- the line has a foreign key (order and part follow from it): the other
+-- columns are snapshots, and the bench's million inserts should not pay
+-- seven lookups each.
 CREATE UNIQUE INDEX ledger_entries_line ON ledger_entries (order_line_id, kind)
     WHERE order_line_id IS NOT NULL;
 CREATE INDEX ledger_entries_order ON ledger_entries (order_id)
     WHERE order_id IS NOT NULL;
 
--- Entries are never updated or deleted: a mistake is corrected by another
--- entry.  The application's role owns the table, so REVOKE alone would not
--- hold; these triggers do, for every role but one that disables them.  The
--- one exception is the bench's synthetic entries, which a session that sets
+-- Entries are never updated, deleted or truncated: a mistake is corrected
+-- by another entry.  The application's role owns the table, so a REVOKE
+-- would not bind it; these triggers bind every role short of one allowed
+-- to disable triggers (the owner, by a deliberate ALTER TABLE).  The one
+-- exception is the bench's synthetic entries, which a session that sets
 -- bangfu.ledger_purge = 'synthetic' may delete (ledger_bench.sh purge).
 CREATE FUNCTION ledger_immutable() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -89,19 +92,23 @@ CREATE TRIGGER ledger_immutable BEFORE UPDATE OR DELETE ON ledger_entries
 CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger_entries
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_immutable();
 
--- The summary: the entries' sums per Shanghai day and every dimension
--- the ledger is grouped by (region, county, vendor, category, org; month is
--- a range of days).  Each row holds net lines, the four amounts, the five
--- order counts (sums of the entries' deltas) and the largest number of
--- households its vendor was recorded as linking.  Everything is additive,
--- so any period and grouping is a sum over rows; a distinct count of
--- vendors is a GROUP BY vendor_id, which is in the key.
+-- The summary: the entries' sums per Shanghai day (ledger_daily) and per
+-- Shanghai month (ledger_monthly, day = the month's first) and every
+-- dimension the ledger is grouped by: region, county, vendor, category,
+-- org.  Each row holds net lines, the four amounts, the five order counts
+-- (sums of the entries' deltas) and the largest number of households its
+-- vendor was recorded as linking.  Everything is additive, so any period
+-- and grouping is a sum over rows, and counting each vendor once is a
+-- GROUP BY vendor_id, which is in the key.  A period reads its whole
+-- months from ledger_monthly and only its ragged ends from ledger_daily,
+-- so a read touches at most two months of daily rows, however long the
+-- period (api_ledger).
 --
--- It is derived data: ledger_daily_rebuild() makes it again from the
--- entries, and ledger-check proves the two agree.  Kept in the transaction
--- that writes the entries, it costs a payment one upsert per (vendor,
+-- Derived data: ledger_summary_rebuild() makes both again from the
+-- entries, and ledger-check proves they agree.  Kept in the transaction
+-- that writes the entries, they cost a payment two upserts per (vendor,
 -- category) of each part, in key order, so concurrent payments lock the
--- shared rows in the same order.
+-- rows they share in the same order.
 CREATE TABLE ledger_daily (
     day                         date NOT NULL,
     region_id                   smallint NOT NULL,
@@ -126,15 +133,18 @@ CREATE UNIQUE INDEX ledger_daily_key ON ledger_daily
     (day, region_id, county_id, vendor_id, category_id, org_id, synthetic)
     NULLS NOT DISTINCT;
 
--- Adds the entries one INSERT wrote to the summary: one upsert per key,
+CREATE TABLE ledger_monthly (LIKE ledger_daily,
+    CHECK (day = date_trunc('month', day)::date));
+CREATE UNIQUE INDEX ledger_monthly_key ON ledger_monthly
+    (day, region_id, county_id, vendor_id, category_id, org_id, synthetic)
+    NULLS NOT DISTINCT;
+
+-- Adds the entries one INSERT wrote to both summaries: one upsert per key,
 -- however many entries (a part's lines, or the bench's million).
-CREATE FUNCTION ledger_daily_add() RETURNS trigger
+CREATE FUNCTION ledger_summary_add() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO ledger_daily AS d (day, region_id, county_id, vendor_id,
-        category_id, org_id, synthetic, lines, gmv_fen, poverty_county_gmv_fen,
-        qualified_vendor_gmv_fen, bxbp_gmv_fen, orders, region_orders,
-        county_orders, vendor_orders, category_orders, households_linked)
+    INSERT INTO ledger_daily AS d
     SELECT a.day, a.region_id, a.county_id, a.vendor_id, a.category_id,
            a.org_id, a.synthetic,
            sum(CASE WHEN a.kind = 'sale' THEN 1 ELSE -1 END), sum(a.amount_fen),
@@ -160,33 +170,64 @@ BEGIN
         vendor_orders = d.vendor_orders + EXCLUDED.vendor_orders,
         category_orders = d.category_orders + EXCLUDED.category_orders,
         households_linked = greatest(d.households_linked, EXCLUDED.households_linked);
+
+    INSERT INTO ledger_monthly AS m
+    SELECT date_trunc('month', a.day)::date, a.region_id, a.county_id,
+           a.vendor_id, a.category_id, a.org_id, a.synthetic,
+           sum(CASE WHEN a.kind = 'sale' THEN 1 ELSE -1 END), sum(a.amount_fen),
+           coalesce(sum(a.amount_fen) FILTER (WHERE a.poverty_county), 0),
+           coalesce(sum(a.amount_fen) FILTER (WHERE a.vendor_qualified), 0),
+           coalesce(sum(a.amount_fen) FILTER (WHERE a.bxbp), 0),
+           sum(a.orders_delta), sum(a.region_orders_delta),
+           sum(a.county_orders_delta), sum(a.vendor_orders_delta),
+           sum(a.category_orders_delta), max(a.households_linked)
+    FROM added a
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+    ORDER BY 1, 2, 3, 4, 5, 6, 7
+    ON CONFLICT (day, region_id, county_id, vendor_id, category_id, org_id,
+                 synthetic) DO UPDATE SET
+        lines = m.lines + EXCLUDED.lines,
+        gmv_fen = m.gmv_fen + EXCLUDED.gmv_fen,
+        poverty_county_gmv_fen = m.poverty_county_gmv_fen + EXCLUDED.poverty_county_gmv_fen,
+        qualified_vendor_gmv_fen = m.qualified_vendor_gmv_fen + EXCLUDED.qualified_vendor_gmv_fen,
+        bxbp_gmv_fen = m.bxbp_gmv_fen + EXCLUDED.bxbp_gmv_fen,
+        orders = m.orders + EXCLUDED.orders,
+        region_orders = m.region_orders + EXCLUDED.region_orders,
+        county_orders = m.county_orders + EXCLUDED.county_orders,
+        vendor_orders = m.vendor_orders + EXCLUDED.vendor_orders,
+        category_orders = m.category_orders + EXCLUDED.category_orders,
+        households_linked = greatest(m.households_linked, EXCLUDED.households_linked);
     RETURN NULL;
 END $$;
-CREATE TRIGGER ledger_daily_add AFTER INSERT ON ledger_entries
+CREATE TRIGGER ledger_summary_add AFTER INSERT ON ledger_entries
     REFERENCING NEW TABLE AS added
-    FOR EACH STATEMENT EXECUTE FUNCTION ledger_daily_add();
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_summary_add();
 
--- The summary made again from the entries (after a purge, or should
--- ledger-check ever find the two apart).
-CREATE FUNCTION ledger_daily_rebuild() RETURNS bigint
+-- Both summaries made again from the entries (after the bench's synthetic
+-- entries are purged, or should ledger-check ever find them apart).
+CREATE FUNCTION ledger_summary_rebuild() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    n bigint;
+    t record;
 BEGIN
     LOCK TABLE ledger_entries IN SHARE MODE;
-    DELETE FROM ledger_daily;
-    INSERT INTO ledger_daily
-    SELECT day, region_id, county_id, vendor_id, category_id, org_id, synthetic,
-           sum(CASE WHEN kind = 'sale' THEN 1 ELSE -1 END), sum(amount_fen),
-           coalesce(sum(amount_fen) FILTER (WHERE poverty_county), 0),
-           coalesce(sum(amount_fen) FILTER (WHERE vendor_qualified), 0),
-           coalesce(sum(amount_fen) FILTER (WHERE bxbp), 0),
-           sum(orders_delta), sum(region_orders_delta), sum(county_orders_delta),
-           sum(vendor_orders_delta), sum(category_orders_delta),
-           max(households_linked)
-    FROM ledger_entries GROUP BY 1, 2, 3, 4, 5, 6, 7;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
+    FOR t IN SELECT * FROM (VALUES ('ledger_daily', 'day'),
+                 ('ledger_monthly', 'date_trunc(''month'', day)::date')) v(tab, bucket)
+    LOOP
+        EXECUTE format('DELETE FROM %I', t.tab);
+        EXECUTE format($q$
+            INSERT INTO %I
+            SELECT %s, region_id, county_id, vendor_id, category_id, org_id,
+                   synthetic, sum(CASE WHEN kind = 'sale' THEN 1 ELSE -1 END),
+                   sum(amount_fen),
+                   coalesce(sum(amount_fen) FILTER (WHERE poverty_county), 0),
+                   coalesce(sum(amount_fen) FILTER (WHERE vendor_qualified), 0),
+                   coalesce(sum(amount_fen) FILTER (WHERE bxbp), 0),
+                   sum(orders_delta), sum(region_orders_delta),
+                   sum(county_orders_delta), sum(vendor_orders_delta),
+                   sum(category_orders_delta), max(households_linked)
+            FROM ledger_entries GROUP BY 1, 2, 3, 4, 5, 6, 7 $q$, t.tab, t.bucket);
+    END LOOP;
 END $$;
 
 -- 1 when an order starts to count in a group (its net amount there goes
@@ -379,8 +420,29 @@ BEGIN
     o_name := coalesce(o_name, '#' || k);
 END $$;
 
+-- The summary rows of the Shanghai dates [p_from, p_to]: the whole months
+-- from ledger_monthly, the days before the first and after the last whole
+-- month from ledger_daily.  A year is 12 monthly row sets or 11 and up to
+-- two months of days, instead of 365 days.
+CREATE FUNCTION ledger_summary(p_from date, p_to date) RETURNS SETOF ledger_daily
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    -- Whole months are [m_from, m_end): none when m_from >= m_end.
+    m_from date := (date_trunc('month', p_from - 1) + interval '1 month')::date;
+    m_end date := date_trunc('month', p_to + 1)::date;
+BEGIN
+    RETURN QUERY
+    SELECT * FROM ledger_monthly m WHERE m.day >= m_from AND m.day < m_end
+    UNION ALL
+    SELECT * FROM ledger_daily d
+    WHERE d.day BETWEEN p_from AND least(p_to, m_from - 1)
+    UNION ALL
+    SELECT * FROM ledger_daily d
+    WHERE d.day BETWEEN greatest(m_end, m_from) AND p_to;
+END $$;
+
 -- GET /admin/ledger: the ledger over the Shanghai dates [p_from, p_to]
--- grouped by p_group, with the totals, from the summary.  Per group:
+-- grouped by p_group, with the totals, from the summaries.  Per group:
 --   orders, lines      net flows (sales less reversals) in the period;
 --   *_gmv_fen          net amounts: refunds net out;
 --   households_linked  over the distinct vendors with a positive net
@@ -390,6 +452,8 @@ END $$;
 --                      the totals' figure (over all vendors of the period)
 --                      is not the sum of the rows' when a vendor sells in
 --                      several groups (categories, months, orgs).
+-- A group whose every figure nets to zero (sold and refunded within the
+-- period) is left out, as it would be had neither happened.
 CREATE FUNCTION api_ledger(p_from date, p_to date, p_group text) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -414,8 +478,7 @@ BEGIN
                    ELSE s.orders
                END AS orders,
                s.orders AS all_orders, s.households_linked
-        FROM ledger_daily s
-        WHERE s.day BETWEEN p_from AND p_to
+        FROM ledger_summary(p_from, p_to) s
     ), v AS (
         -- One row per group and vendor: the step that counts vendors once.
         SELECT d.k, d.vendor_id, sum(d.orders) AS orders,
@@ -430,6 +493,9 @@ BEGIN
                sum(v.qualified) AS qualified, sum(v.bxbp) AS bxbp,
                coalesce(sum(v.households) FILTER (WHERE v.gmv > 0), 0) AS households
         FROM v GROUP BY v.k
+        -- A group whose sales were all reversed in the period is no row.
+        HAVING sum(v.orders) <> 0 OR sum(v.lines) <> 0 OR sum(v.gmv) <> 0
+            OR sum(v.poverty) <> 0 OR sum(v.qualified) <> 0 OR sum(v.bxbp) <> 0
     ), vt AS (
         SELECT v.vendor_id, sum(v.all_orders) AS orders, sum(v.lines) AS lines,
                sum(v.gmv) AS gmv, sum(v.poverty) AS poverty,
@@ -476,9 +542,8 @@ BEGIN
         SELECT s.region_id, s.vendor_id, sum(s.gmv_fen) AS gmv,
                sum(s.poverty_county_gmv_fen) AS poverty,
                sum(s.region_orders) AS orders, max(s.households_linked) AS households
-        FROM ledger_daily s
-        WHERE s.day BETWEEN make_date(y, 1, 1) AND make_date(y, 12, 31)
-          AND NOT s.synthetic
+        FROM ledger_summary(make_date(y, 1, 1), make_date(y, 12, 31)) s
+        WHERE NOT s.synthetic
         GROUP BY s.region_id, s.vendor_id
     ), g AS (
         SELECT v.region_id, sum(v.gmv) AS gmv, sum(v.poverty) AS poverty,

@@ -141,6 +141,34 @@ END $$;
 CREATE TRIGGER shipments_fill_recipients BEFORE INSERT ON shipments
     FOR EACH ROW EXECUTE FUNCTION shipments_fill_recipients();
 
+-- The orders of a bulk order share one payment, which order_refund() of
+-- 003_orders.sql looks for by order: when such an order is refunded (a
+-- cancel after payment), its refund of its own total is recorded against
+-- the bulk payment here, and the payment is refunded with its last order.
+CREATE FUNCTION bulk_order_refund() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    pay payments;
+BEGIN
+    SELECT * INTO pay FROM payments
+     WHERE bulk_order_id = NEW.bulk_order_id AND status = 'succeeded'
+     ORDER BY id LIMIT 1 FOR UPDATE;
+    IF FOUND THEN
+        INSERT INTO refunds (payment_id, order_id, amount_fen, status, reason)
+        VALUES (pay.id, NEW.id, NEW.total_fen, 'succeeded',
+                'order of bulk order ' || NEW.bulk_order_id || ' refunded');
+        IF NOT EXISTS (SELECT 1 FROM orders o WHERE o.bulk_order_id = NEW.bulk_order_id
+                        AND o.id <> NEW.id AND o.status <> 'refunded') THEN
+            UPDATE payments SET status = 'refunded' WHERE id = pay.id;
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER bulk_order_refund AFTER UPDATE OF status ON orders
+    FOR EACH ROW WHEN (NEW.status = 'refunded' AND OLD.status <> 'refunded'
+                       AND NEW.bulk_order_id IS NOT NULL)
+    EXECUTE FUNCTION bulk_order_refund();
+
 -- ------------------------------------------------------------ helpers
 
 -- GET /me's org_ids (the placeholder of 002_catalog_read.sql).
@@ -434,11 +462,11 @@ CREATE FUNCTION bulk_product_errors(p_rows jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (
-    SELECT coalesce(jsonb_agg(jsonb_build_object('field', x->>'field',
-        'line', (x->>'line')::integer,
+    SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+        'field', x->>'field', 'line', (x->>'line')::integer,
         'message', CASE WHEN pr.id IS NULL
             THEN 'unknown product ' || (x->>'product_id')
-            ELSE 'product ' || pr.id || ' is not on sale' END)
+            ELSE 'product ' || pr.id || ' is not on sale' END))
         ORDER BY (x->>'line')::integer, ord), '[]')
     FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(x, ord)
     LEFT JOIN products pr ON pr.id = (x->>'product_id')::bigint
@@ -1001,9 +1029,9 @@ BEGIN
         body := bulk_bad_status(b, 'placed');
     END IF;
     IF status IS NULL THEN
-        PERFORM 1 FROM orders WHERE bulk_order_id = p_bid ORDER BY id FOR UPDATE;
-        IF EXISTS (SELECT 1 FROM orders WHERE bulk_order_id = p_bid
-                    AND (status <> 'pending_payment' OR pay_before <= now())) THEN
+        PERFORM 1 FROM orders o WHERE o.bulk_order_id = p_bid ORDER BY o.id FOR UPDATE;
+        IF EXISTS (SELECT 1 FROM orders o WHERE o.bulk_order_id = p_bid
+                    AND (o.status <> 'pending_payment' OR o.pay_before <= now())) THEN
             status := 409;
             body := json_build_object('code', 'invalid_transition',
                 'detail', 'the orders of this bulk order are no longer awaiting payment');

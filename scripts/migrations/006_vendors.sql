@@ -178,6 +178,24 @@ BEGIN
     FROM regions r WHERE r.code = p_code);
 END $$;
 
+-- A campaign's match reads the same keys as a boost rule's (without the
+-- qualified gate, which the callers apply).
+CREATE OR REPLACE FUNCTION campaign_matches(cm campaigns, f product_facts)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM campaign_products cp
+                   WHERE cp.campaign_id = cm.id AND cp.product_id = f.id)
+        OR (cm.match <> '{}'::jsonb
+            AND (NOT cm.match ? 'qualified' OR (cm.match->>'qualified')::boolean = f.qualified)
+            AND (NOT cm.match ? 'vendor_kind' OR cm.match->>'vendor_kind' = f.vendor_kind)
+            AND (NOT cm.match ? 'region' OR cm.match->>'region' = f.region_code)
+            AND (NOT cm.match ? 'poverty_county'
+                 OR (cm.match->>'poverty_county')::boolean = f.is_poverty_county)
+            AND (NOT cm.match ? 'category' OR cm.match->>'category' = f.category_code)
+            AND (NOT cm.match ? 'vendor_id' OR (cm.match->>'vendor_id')::bigint = f.vendor_id)
+            AND (NOT cm.match ? 'bxbp' OR (cm.match->>'bxbp')::boolean = f.bxbp)
+            AND (NOT cm.match ? 'product_ids' OR cm.match->'product_ids' @> to_jsonb(f.id)))
+$$;
+
 -- Onboarding: a user with role vendor applies once.
 CREATE FUNCTION vendor_apply(p_user bigint, p jsonb, OUT status integer, OUT body json)
 LANGUAGE plpgsql AS $$
@@ -197,15 +215,18 @@ BEGIN
                                   'detail', 'no such county');
         RETURN;
     END IF;
+    -- Any conflict, so that a concurrent twin application is a 409 too.
     INSERT INTO vendors (user_id, name, kind, county_id, credit_code,
                          poor_households_linked, description)
     VALUES (p_user, p->>'name', p->>'kind', cid, upper(p->>'credit_code'),
             (p->>'poor_households_linked')::integer, coalesce(p->>'description', ''))
-    ON CONFLICT (credit_code) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING id INTO vid;
     IF vid IS NULL THEN
         status := 409;
-        body := json_build_object('code', 'credit_code_taken');
+        body := CASE WHEN EXISTS (SELECT 1 FROM vendors v WHERE v.user_id = p_user)
+                THEN json_build_object('code', 'vendor_exists')
+                ELSE json_build_object('code', 'credit_code_taken') END;
         RETURN;
     END IF;
     status := 201;
@@ -262,7 +283,7 @@ BEGIN
     -- A rejected vendor's listings come off sale.
     IF p_decision = 'reject' THEN
         UPDATE products SET status = 'unlisted', updated_at = now()
-         WHERE vendor_id = p_vendor AND status = 'listed';
+         WHERE vendor_id = p_vendor AND products.status = 'listed';
     END IF;
     status := 200;
     body := admin_vendor_json(v);
@@ -447,11 +468,14 @@ BEGIN
         status := 404;
         RETURN;
     END IF;
-    UPDATE products SET stock = coalesce(p_stock, stock + p_delta), updated_at = now()
-     WHERE id = pid AND coalesce(p_stock, stock + p_delta) >= 0;
+    -- bigint arithmetic: a huge delta is refused, never an overflow.
+    UPDATE products SET stock = coalesce(p_stock, stock::bigint + p_delta),
+           updated_at = now()
+     WHERE id = pid AND coalesce(p_stock, stock::bigint + p_delta) BETWEEN 0 AND 10000000;
     IF NOT FOUND THEN
         status := 409;
-        body := json_build_object('code', 'insufficient_stock');
+        body := json_build_object('code', 'insufficient_stock',
+            'detail', 'stock must stay between 0 and 10000000');
         RETURN;
     END IF;
     status := 200;

@@ -15,8 +15,15 @@ other and with the other suites, so each one makes its own users (through
 SQL, logging in with the demo citizen's password) and takes products no
 other test of this run uses (the `shop_products` fixture), and puts back
 what it changed in the catalog (price, stock, status, sales) when it ends.
+
+The server prices carts from facts each worker caches for up to 10 s
+(app/facts.c), refreshed at once only by catalog writes through the API.
+A product's stock set here through SQL is therefore set before any cart
+has read that product in this run (Products.pick), and prices or listings
+that a cart must see change through the vendor's API.
 """
 
+import atexit
 import datetime
 import hashlib
 import hmac
@@ -151,13 +158,85 @@ def run_parallel(fn, args, workers=16):
 # ------------------------------------------------------------ database
 
 
-def psql(sql):
-    """Runs sql through psql -X -tA; returns its output (stripped)."""
+def psql_once(sql):
+    """Runs sql through a psql of its own (psql -X -tA); its output."""
     out = subprocess.run(["psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1",
                           PG, "-c", sql], capture_output=True, timeout=60,
                          check=False)
     assert out.returncode == 0, (sql, out.stderr.decode())
     return out.stdout.decode().strip()
+
+
+_ERROR_RE = re.compile(r"^(psql:[^:]*:\d+: )?(ERROR|FATAL|PANIC):")
+
+
+class _Psql:
+    """One psql -X -tA session kept open for the run: a statement costs a
+    round trip instead of a process and a connection (which, on a loaded
+    machine, is a tenth of a second).  Each statement is followed by an
+    \\echo of a marker that ends its output."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.proc = None
+
+    def _start(self):
+        env = dict(os.environ, PGOPTIONS="-c client_min_messages=warning "
+                   "-c statement_timeout=60000")
+        self.proc = subprocess.Popen(
+            ["psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=0", PG],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, env=env, encoding="utf-8", bufsize=1)
+
+    def run(self, sql):
+        with self.lock:
+            for attempt in (1, 2):
+                if self.proc is None or self.proc.poll() is not None:
+                    self._start()
+                mark = "__shop_%s__" % uuid.uuid4().hex
+                try:
+                    self.proc.stdin.write("%s;\n\\echo %s\n" % (sql, mark))
+                    self.proc.stdin.flush()
+                    out = []
+                    while True:
+                        line = self.proc.stdout.readline()
+                        if line == "":
+                            raise EOFError("psql ended")
+                        line = line.rstrip("\n")
+                        if line == mark:
+                            break
+                        out.append(line)
+                except (OSError, EOFError):
+                    self.proc = None
+                    if attempt == 2:
+                        raise
+                    continue
+                errs = [x for x in out if _ERROR_RE.match(x)]
+                assert not errs, (sql, out)
+                return "\n".join(out).strip()
+
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+
+
+_psql = _Psql()
+atexit.register(_psql.close)
+
+
+def psql(sql):
+    """Runs one SQL statement (no trailing ';') as psql -X -tA "$BANGFU_PG"
+    would; returns its output (stripped).  Through the run's psql session
+    when it can, else a psql of its own."""
+    try:
+        return _psql.run(sql)
+    except (OSError, EOFError):
+        return psql_once(sql)
 
 
 def lit(v):
@@ -248,17 +327,50 @@ def login_token(email, password, cart=None):
     return login(email, password, cart=cart).json()["access_token"]
 
 
+_hash_lock = threading.Lock()
+_hash = []
+
+
+def password_hash():
+    """A hash of the demo citizen's password for new users.  Argon2id at
+    libsodium's smallest cost (the parameters travel in the hash, so the
+    server verifies it as any other), which makes a login take a
+    millisecond instead of ~80 ms; the demo citizen's own hash otherwise."""
+    with _hash_lock:
+        if not _hash:
+            h = None
+            try:
+                import ctypes
+                lib = ctypes.CDLL("libsodium.so.23")
+                if lib.sodium_init() >= 0:
+                    out = ctypes.create_string_buffer(128)
+                    pw = CITIZEN[1].encode()
+                    lib.crypto_pwhash_str_alg.argtypes = [
+                        ctypes.c_char_p, ctypes.c_char_p,
+                        ctypes.c_ulonglong, ctypes.c_ulonglong,
+                        ctypes.c_size_t, ctypes.c_int]
+                    if lib.crypto_pwhash_str_alg(out, pw, len(pw), 1, 8192,
+                                                 2) == 0:
+                        h = out.value.decode()
+            except (OSError, AttributeError):
+                h = None
+            if h is None:
+                h = val("SELECT password_hash FROM users WHERE email = %s"
+                        % lit(CITIZEN[0]))
+            _hash.append(h)
+        return _hash[0]
+
+
 def make_users(n, role="citizen", tag="shop", do_login=True):
-    """n new users, made through SQL with the demo citizen's password and
-    logged in in parallel."""
+    """n new users, made through SQL with the demo citizen's password (see
+    password_hash) and logged in in parallel."""
     tag = "%s-%s" % (tag, uuid.uuid4().hex[:10])
     out = json.loads(psql(
         "WITH ins AS (INSERT INTO users (email, password_hash, name, role) "
         "SELECT %s || '-' || g || '@shoptest.bangfu.cn', "
-        "(SELECT password_hash FROM users WHERE email = %s), "
-        "'测试买家 ' || g, %s FROM generate_series(1, %d) g "
+        "%s, '测试买家 ' || g, %s FROM generate_series(1, %d) g "
         "RETURNING id, email) SELECT coalesce(json_agg(ins ORDER BY id), "
-        "'[]') FROM ins" % (lit(tag), lit(CITIZEN[0]), lit(role), n)))
+        "'[]') FROM ins" % (lit(tag), lit(password_hash()), lit(role), n)))
     assert len(out) == n
     users = [User(r["id"], r["email"], CITIZEN[1]) for r in out]
     if do_login:
@@ -286,17 +398,28 @@ def demo_token(who):
         return _tokens[who]
 
 
-def other_vendor_token():
-    """A session of the vendor user of another demo vendor than the demo
-    vendor: v01's password is set to the demo citizen's for this."""
+def vendor_token(vendor_id):
+    """A session of the user of a demo vendor: that user's password is set
+    to the demo citizen's (demo vendor users other than vendor@demo have
+    none that works), once per run."""
+    key = "vendor-%d" % vendor_id
     with _tok_lock:
-        if "other_vendor" not in _tokens:
-            psql("UPDATE users SET password_hash = (SELECT password_hash "
-                 "FROM users WHERE email = %s) WHERE email = %s" %
-                 (lit(CITIZEN[0]), lit(OTHER_VENDOR_EMAIL)))
-            _tokens["other_vendor"] = login_token(OTHER_VENDOR_EMAIL,
-                                                  CITIZEN[1])
-        return _tokens["other_vendor"]
+        if key not in _tokens:
+            email = val("SELECT u.email FROM users u JOIN vendors v "
+                        "ON v.user_id = u.id WHERE v.id = %d" % vendor_id)
+            if email.lower() == VENDOR[0]:
+                _tokens[key] = login_token(*VENDOR)
+            else:
+                psql("UPDATE users SET password_hash = %s WHERE email = %s"
+                     % (lit(password_hash()), lit(email)))
+                _tokens[key] = login_token(email, CITIZEN[1])
+        return _tokens[key]
+
+
+def other_vendor_token():
+    """A session of v01, the user of another demo vendor than the demo
+    vendor."""
+    return vendor_token(other_vendor_id())
 
 
 def other_vendor_id():
@@ -310,47 +433,108 @@ _taken = set()
 _taken_lock = threading.Lock()
 
 
+_vendors = []
+
+
+def statement_vendor():
+    """The vendor whose statement is checked: a cooperative outside the
+    poverty counties (half its fee waived), with a user, the one with the
+    most listed products."""
+    return val(
+        "SELECT f.vendor_id FROM product_facts f JOIN vendors v ON "
+        "v.id = f.vendor_id WHERE f.vendor_kind = 'cooperative' AND NOT "
+        "f.is_poverty_county AND f.status = 'listed' AND "
+        "v.user_id IS NOT NULL GROUP BY f.vendor_id "
+        "ORDER BY count(*) DESC, f.vendor_id LIMIT 1")
+
+
+def signed_in_vendors():
+    """The demo vendor, v01's vendor and the statement vendor."""
+    with _tok_lock:
+        if not _vendors:
+            _vendors.extend([demo_vendor_id(), other_vendor_id(),
+                             statement_vendor()])
+        return list(_vendors)
+
+
 class Products:
     """Hands out listed products no other test of this run has taken, and
-    puts back their price, stock, status and sales when the test ends."""
+    puts back their price, stock, status and sales when the test ends.
+    Products of the vendors the tests sign in as come only when asked for
+    by where_vendor()."""
 
     def __init__(self):
         self.saved = {}
 
     def pick(self, n=1, where="true", stock=None, order="p.id"):
         """n products (ids) of product_facts p matching where; stock sets
-        their stock."""
+        their stock.  One statement: chosen, remembered, stocked."""
         excl = " AND ".join("p.title <> %s" % lit(t) for t in RESERVED_TITLES)
+        # Unpaid orders of earlier runs would put stock back when they
+        # expire, in the middle of a test.
+        excl += (" AND NOT EXISTS (SELECT 1 FROM order_lines l JOIN orders o "
+                 "ON o.id = l.order_id WHERE l.product_id = p.id AND "
+                 "o.status = 'pending_payment')")
+        if "p.vendor_id =" not in where:
+            # The vendors the tests sign in as have few products: they are
+            # kept for the tests that name them.
+            excl += " AND p.vendor_id NOT IN (%s)" % ",".join(
+                str(v) for v in signed_in_vendors())
         with _taken_lock:
             taken = ",".join(str(i) for i in _taken) or "0"
-            got = rows(
-                "SELECT p.id, p.price_fen, p.stock, p.status, p.sales "
-                "FROM product_facts p WHERE p.status = 'listed' AND %s "
-                "AND p.id NOT IN (%s) AND (%s) ORDER BY %s LIMIT %d" %
-                (excl, taken, where, order, n))
+            got = json.loads(psql(
+                "WITH c AS (SELECT p.id, p.price_fen, p.stock, p.status, "
+                "p.sales FROM product_facts p WHERE p.status = 'listed' "
+                "AND %s AND p.id NOT IN (%s) AND (%s) ORDER BY %s LIMIT %d), "
+                "u AS (UPDATE products x SET stock = coalesce(%s, x.stock) "
+                "FROM c WHERE x.id = c.id RETURNING x.id) "
+                "SELECT coalesce(json_agg(c ORDER BY c.id), '[]') FROM c "
+                "WHERE (SELECT count(*) FROM u) >= 0" %
+                (excl, taken, where, order, n, lit(stock))))
             assert len(got) == n, ("not enough products", where, n, got)
             for g in got:
                 _taken.add(g["id"])
                 self.saved[g["id"]] = g
-        ids = [g["id"] for g in got]
-        if stock is not None:
-            for pid in ids:
-                set_stock(pid, stock)
-        return ids
+        return [g["id"] for g in got]
 
     def one(self, where="true", stock=None):
         return self.pick(1, where=where, stock=stock)[0]
 
     def restore(self):
-        for pid, g in self.saved.items():
-            psql("UPDATE products SET price_fen = %d, stock = %d, "
-                 "status = %s, sales = %d WHERE id = %d" %
-                 (g["price_fen"], g["stock"], lit(g["status"]), g["sales"],
-                  pid))
+        if not self.saved:
+            return
+        psql("UPDATE products p SET price_fen = v.price_fen, "
+             "stock = v.stock, status = v.status, sales = v.sales "
+             "FROM (VALUES %s) v(id, price_fen, stock, status, sales) "
+             "WHERE p.id = v.id" % ",".join(
+                 "(%d, %d, %d, %s, %d)" % (pid, g["price_fen"], g["stock"],
+                                           lit(g["status"]), g["sales"])
+                 for pid, g in self.saved.items()))
+
+
+def free_products(n):
+    """n listed products with stock that no test of this run has taken, for
+    reading only (they are not taken, so change nothing about them): the
+    highest ids, as far as possible from those Products hands out."""
+    with _taken_lock:
+        taken = ",".join(str(i) for i in _taken) or "0"
+    got = [r["id"] for r in rows(
+        "SELECT id FROM products WHERE status = 'listed' AND stock >= 10 "
+        "AND id NOT IN (%s) ORDER BY id DESC LIMIT %d" % (taken, n))]
+    assert len(got) == n, ("not enough products", n)
+    return got
 
 
 @pytest.fixture
 def shop_products():
+    p = Products()
+    yield p
+    p.restore()
+
+
+@pytest.fixture(scope="module")
+def module_products():
+    """As shop_products, for products a whole module shares."""
     p = Products()
     yield p
     p.restore()

@@ -10,9 +10,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pytest  # noqa: E402
 
 from shop import (  # noqa: E402,F401
-    call, cart_get, cart_lines, cart_put, delete, error_fields, get, login,
-    make_user, make_users, ok, problem, put, psql, rows, set_stock,
-    shop_products, val)
+    call, cart_get, cart_lines, cart_put, checkout, delete, error_fields,
+    free_products, login, make_user, make_users, ok, other_vendor_id,
+    other_vendor_token, patch, post, problem, put, rows, set_stock,
+    shop_products, val, where_vendor)
 
 
 def token_of(r):
@@ -132,16 +133,24 @@ def test_unknown_product_is_404(shop_products):
 
 
 def test_product_unlisted_while_in_the_cart_cannot_be_raised(shop_products):
-    pid = shop_products.one(stock=50)
+    vendor = other_vendor_id()
+    pid = shop_products.one(where_vendor(vendor), stock=50)
     token = token_of(cart_put(None, pid, 2))
-    psql("UPDATE products SET status = 'unlisted' WHERE id = %d" % pid)
-    problem(cart_put(None, pid, 3, cart=token, expect=None), 404,
-            "not_found")
-    body = cart_get(cart=token)
-    # The line stays as it was, shown as not available.
-    assert cart_lines(body) == {pid: 2}
-    assert body["items"][0]["available"] is False
-    assert body["item_count"] == 0 and body["subtotal_fen"] == 0
+    ok(post("/vendor/products/%d/unpublish" % pid,
+            token=other_vendor_token()))
+    try:
+        problem(cart_put(None, pid, 3, cart=token, expect=None), 404,
+                "not_found")
+        body = cart_get(cart=token)
+        # The line stays as it was, shown as not available.
+        assert cart_lines(body) == {pid: 2}
+        assert body["items"][0]["available"] is False
+        assert body["item_count"] == 0 and body["subtotal_fen"] == 0
+        # It can still be removed.
+        assert ok(cart_put(None, pid, 0, cart=token))["items"] == []
+    finally:
+        ok(post("/vendor/products/%d/publish" % pid,
+                token=other_vendor_token()))
 
 
 def test_more_than_stock_is_409_and_the_cart_is_unchanged(shop_products):
@@ -173,20 +182,44 @@ def test_more_than_stock_for_a_signed_in_user(shop_products):
 
 
 def test_prices_come_from_the_catalog(shop_products):
-    pid = shop_products.one(stock=50)
-    token = token_of(cart_put(None, pid, 1))
+    """The cart keeps quantities only: a price the vendor changes is the
+    price of the cart at once, and of the checkout."""
+    vendor = other_vendor_id()
+    pid = shop_products.one(where_vendor(vendor), stock=50)
+    u = make_user()
+    ok(cart_put(u.token, pid, 1))
     price = val("SELECT price_fen FROM products WHERE id = %d" % pid)
-    body = cart_get(cart=token)
+    body = cart_get(u.token)
     assert body["items"][0]["unit_price_fen"] == price
     assert body["subtotal_fen"] == price
 
     new_price = price + 1234
-    psql("UPDATE products SET price_fen = %d WHERE id = %d" %
-         (new_price, pid))
-    body = cart_get(cart=token)
+    ok(patch("/vendor/products/%d" % pid, token=other_vendor_token(),
+             json={"price_fen": new_price}))
+    assert val("SELECT price_fen FROM products WHERE id = %d" % pid) == \
+        new_price
+    body = cart_get(u.token)
     assert body["items"][0]["unit_price_fen"] == new_price
     assert body["items"][0]["line_total_fen"] == new_price
     assert body["subtotal_fen"] == new_price
+    order = ok(checkout(u.token), 201)
+    assert order["total_fen"] == new_price
+    assert order["parts"][0]["items"][0]["unit_price_fen"] == new_price
+    ok(post("/orders/%d/cancel" % order["id"], token=u.token))
+
+
+def test_cart_write_sees_the_stock_a_checkout_took(shop_products):
+    pid = shop_products.one(stock=5)
+    # Carts of others read the product (on every worker).
+    for _ in range(12):
+        cart_put(None, pid, 1)
+    u = make_user()
+    cart_put(u.token, pid, 5)
+    ok(checkout(u.token), 201)
+    assert val("SELECT stock FROM products WHERE id = %d" % pid) == 0
+    codes = [cart_put(None, pid, 1, expect=None).status_code
+             for _ in range(6)]
+    assert codes == [409] * 6, codes
 
 
 def test_price_tiers_apply_to_the_quantity(shop_products):
@@ -260,6 +293,15 @@ def test_merge_at_login(shop_products):
     assert cart_get(cart=token)["items"] == []
 
 
+def test_merge_is_capped_at_9999(shop_products):
+    u = make_user()
+    pid = shop_products.one(stock=30000)
+    cart_put(u.token, pid, 6000)
+    token = token_of(cart_put(None, pid, 6000))
+    fresh = login(u.email, u.password, cart=token).json()["access_token"]
+    assert cart_lines(cart_get(fresh)) == {pid: 9999}
+
+
 def test_login_with_an_unknown_cart_token_changes_nothing(shop_products):
     u = make_user()
     pid = shop_products.one(stock=50)
@@ -316,10 +358,7 @@ def test_a_users_cart_is_private(shop_products):
 
 def test_the_101st_distinct_product_is_cart_full(shop_products):
     # Read only: any listed product with stock will do, none is changed.
-    ids = [r["id"] for r in rows(
-        "SELECT id FROM products WHERE status = 'listed' AND stock >= 1 "
-        "ORDER BY id DESC LIMIT 101")]
-    assert len(ids) == 101
+    ids = free_products(101)
     token = token_of(cart_put(None, ids[0], 1))
     for pid in ids[1:100]:
         cart_put(None, pid, 1, cart=token)

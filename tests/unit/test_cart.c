@@ -229,6 +229,26 @@ test_price_overflow(void **state)
 	assert_int_equal(cart_price(lines, 3, &subtotal, &count), 0);
 }
 
+/* The tier reached by the quantity, whatever order the tiers come in. */
+static void
+test_tier_price(void **state)
+{
+	const int64_t qty[] = { 50, 10, 200 };
+	const int64_t price[] = { 900, 950, 800 };
+
+	(void)state;
+	assert_int_equal(cart_tier_price(1000, qty, price, 3, 1), 1000);
+	assert_int_equal(cart_tier_price(1000, qty, price, 3, 9), 1000);
+	assert_int_equal(cart_tier_price(1000, qty, price, 3, 10), 950);
+	assert_int_equal(cart_tier_price(1000, qty, price, 3, 49), 950);
+	assert_int_equal(cart_tier_price(1000, qty, price, 3, 50), 900);
+	assert_int_equal(cart_tier_price(1000, qty, price, 3, 199), 900);
+	assert_int_equal(cart_tier_price(1000, qty, price, 3, 200), 800);
+	assert_int_equal(cart_tier_price(1000, qty, price, 3, 9999), 800);
+	assert_int_equal(cart_tier_price(1000, NULL, NULL, 0, 500), 1000);
+	assert_int_equal(cart_tier_price(1000, qty, price, 3, 0), 1000);
+}
+
 int
 main(void)
 {
@@ -241,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_price_empty),
 		cmocka_unit_test(test_price_large),
 		cmocka_unit_test(test_price_overflow),
+		cmocka_unit_test(test_tier_price),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
