@@ -10,7 +10,7 @@ CFLAGS_BASE	= -std=gnu11 -fPIC -D_GNU_SOURCE $(KORE_FEATURES) \
 OPT		?= -O2
 SAN		= -fsanitize=address,undefined -fno-sanitize-recover=all \
 		  -fno-omit-frame-pointer
-LIBS		= -lhiredis -ljwt -ljansson -lsodium -lpq
+LIBS		= -lhiredis -ljwt -ljansson -lsodium -lpq -lcrypto
 
 APP_SRC		= $(wildcard app/*.c)
 MOD_SRC		= $(wildcard modules/*.c)

@@ -6,12 +6,15 @@
  * cache_invalidate() after its commit, which empties this worker's cache and
  * publishes on Redis so every other worker and node empties its own.  The
  * cache answers only while this worker's subscription is live; a lost link
- * empties it.  Stock and sales counts change with every order and do not
- * invalidate: they may lag by CACHE_TTL_MS, while every write (cart,
- * checkout) checks the live stock.  Entries expire after CACHE_TTL_MS and
- * never outlive the
- * Shanghai day they were made in, since qualification and certification
- * validity are dates.
+ * empties it.  An order or a cancel moves stock: it publishes
+ * "product:<id>", which drops that product's detail and cart facts only.
+ * Sales counts (in lists) do not invalidate and may lag by CACHE_TTL_MS.
+ * Entries expire after CACHE_TTL_MS and never outlive the Shanghai day they
+ * were made in, since qualification and certification validity are dates.
+ *
+ * Misses are single-flight: while one request fetches a key, the others
+ * asking for it sleep and are woken when it is stored or abandoned; an
+ * entry that merely aged is served to them meanwhile.
  */
 
 #include <stdint.h>
@@ -23,6 +26,7 @@
 
 #define CACHE_SLOTS	  4096 /* power of two */
 #define CACHE_PROBES	  8
+#define CACHE_STALE_MS	  5000 /* serve-while-refreshing window */
 #define CACHE_TTL_MS	  10000
 #define CACHE_MAX_BODY	  (512 * 1024)
 #define SHANGHAI_OFFSET_S (8 * 3600)
@@ -172,7 +176,7 @@ cache_flight_find(const char *key)
 int
 cache_lookup(struct call *c)
 {
-	struct cache_entry  *e;
+	struct cache_entry  *e, *stale;
 	struct cache_flight *f;
 	uint64_t	     h, now;
 	int		     i;
@@ -182,21 +186,36 @@ cache_lookup(struct call *c)
 	cache_key(c);
 	h = cache_hash(c->cache_key);
 	now = (uint64_t)time(NULL) * 1000;
+	stale = NULL;
 	for (i = 0; i < CACHE_PROBES; i++) {
 		e = &cache_slots[(h + (uint64_t)i) & (CACHE_SLOTS - 1)];
 		if (e->key == NULL)
 			break;
-		if (e->gen != cache_gen || e->expires <= now)
+		if (e->gen != cache_gen || strcmp(e->key, c->cache_key) != 0)
 			continue;
-		if (strcmp(e->key, c->cache_key) == 0) {
+		if (e->expires > now) {
 			metrics_count("cache_hits");
 			json_reply_raw(c, e->status, e->body, e->len);
 			return (CACHE_HIT);
 		}
+		/* Expired by age only: nothing known changed. */
+		if (e->expires + CACHE_STALE_MS > now)
+			stale = e;
 	}
 	metrics_count("cache_misses");
 
-	if ((f = cache_flight_find(c->cache_key)) != NULL) {
+	/*
+	 * While one request refreshes an entry that merely aged, the others
+	 * get the old copy rather than queueing: staleness stays bounded by
+	 * CACHE_TTL_MS plus one refresh.  An invalidated entry is never served.
+	 */
+	f = cache_flight_find(c->cache_key);
+	if (f != NULL && stale != NULL) {
+		metrics_count("cache_hits");
+		json_reply_raw(c, stale->status, stale->body, stale->len);
+		return (CACHE_HIT);
+	}
+	if (f != NULL) {
 		if (f->nwaiters == f->cap) {
 			f->cap = f->cap ? f->cap * 2 : 16;
 			f->waiters = kore_realloc(

@@ -8,6 +8,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/sha.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,20 +40,21 @@ struct redis_wait {
 	struct redis_value  *value;
 };
 
-static void		   redis_link_open(struct redis_link *);
-static void		   redis_link_update(struct redis_link *);
-static void		   redis_event(void *, int);
-static void		   redis_add_read(void *);
-static void		   redis_del_read(void *);
-static void		   redis_add_write(void *);
-static void		   redis_del_write(void *);
-static void		   redis_cleanup(void *);
-static void		   redis_on_connect(const redisAsyncContext *, int);
-static void		   redis_on_disconnect(const redisAsyncContext *, int);
-static void		   redis_reconnect(void *, u_int64_t);
-static void		   redis_reply(redisAsyncContext *, void *, void *);
-static void		   redis_message(redisAsyncContext *, void *, void *);
-static void		   redis_ignore(redisAsyncContext *, void *, void *);
+static void redis_link_open(struct redis_link *);
+static void redis_link_update(struct redis_link *);
+static void redis_event(void *, int);
+static void redis_add_read(void *);
+static void redis_del_read(void *);
+static void redis_add_write(void *);
+static void redis_del_write(void *);
+static void redis_cleanup(void *);
+static void redis_on_connect(const redisAsyncContext *, int);
+static void redis_on_disconnect(const redisAsyncContext *, int);
+static void redis_reconnect(void *, u_int64_t);
+static void redis_reply(redisAsyncContext *, void *, void *);
+static void redis_message(redisAsyncContext *, void *, void *);
+static int  redis_send(struct call *, int, const char **, const size_t *, int);
+static void redis_ignore(redisAsyncContext *, void *, void *);
 static struct redis_value *redis_value_dup(const redisReply *);
 
 static struct redis_link cmd_link = { .name = "command" };
@@ -365,34 +367,19 @@ redis_poll(struct call *c, int argc, const char **argv, const size_t *lens)
 	struct redis_wait *w;
 	int		   rc;
 
-	if ((w = c->rw) == NULL) {
-		if (c->rv != NULL) {
-			redis_value_free(c->rv);
-			c->rv = NULL;
-		}
-		if (cmd_link.ac == NULL || !cmd_link.ready) {
-			metrics_count("redis_errors");
-			return (DB_ERROR);
-		}
-		w = kore_calloc(1, sizeof(*w));
-		w->req = c->req;
-		w->call = c;
-		if (redisAsyncCommandArgv(cmd_link.ac, redis_reply, w, argc,
-			argv, lens) != REDIS_OK) {
-			kore_free(w);
-			metrics_count("redis_errors");
-			return (DB_ERROR);
-		}
-		c->rw = w;
-		http_request_sleep(c->req);
-		return (DB_PENDING);
-	}
+	if ((w = c->rw) == NULL)
+		return (redis_send(c, argc, argv, lens, 1));
 	if (!w->done)
 		return (DB_PENDING);
 
 	c->rw = NULL;
 	c->rv = w->value;
 	kore_free(w);
+	/* Redis lost its scripts (a restart): send the script itself once. */
+	if (c->rv != NULL && c->rv->type == REDIS_REPLY_ERROR &&
+	    strncmp(c->rv->str, "NOSCRIPT", 8) == 0 &&
+	    strcmp(argv[0], "EVAL") == 0)
+		return (redis_send(c, argc, argv, lens, 0));
 	rc = DB_OK;
 	if (c->rv == NULL || c->rv->type == REDIS_REPLY_ERROR) {
 		if (c->rv != NULL)
@@ -401,6 +388,73 @@ redis_poll(struct call *c, int argc, const char **argv, const size_t *lens)
 		rc = DB_ERROR;
 	}
 	return (rc);
+}
+
+/*
+ * The SHA1 of a script, hex, kept by the script's address: our scripts are
+ * static strings, so EVAL becomes EVALSHA and the script text is sent only
+ * when Redis does not know it yet.
+ */
+static const char *
+redis_script_sha(const char *script)
+{
+	static struct {
+		const char *script;
+		char	    sha[41];
+	} shas[32];
+	static int    nshas;
+	unsigned char d[SHA_DIGEST_LENGTH];
+	int	      i;
+
+	for (i = 0; i < nshas; i++) {
+		if (shas[i].script == script)
+			return (shas[i].sha);
+	}
+	if (nshas == (int)(sizeof(shas) / sizeof(shas[0])))
+		return (NULL);
+	SHA1((const unsigned char *)script, strlen(script), d);
+	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+		(void)snprintf(&shas[nshas].sha[i * 2], 3, "%02x", d[i]);
+	shas[nshas].script = script;
+	return (shas[nshas++].sha);
+}
+
+static int
+redis_send(
+    struct call *c, int argc, const char **argv, const size_t *lens, int by_sha)
+{
+	struct redis_wait *w;
+	const char	  *args[64], *sha;
+	int		   i;
+
+	if (c->rv != NULL) {
+		redis_value_free(c->rv);
+		c->rv = NULL;
+	}
+	if (cmd_link.ac == NULL || !cmd_link.ready || argc > 64) {
+		metrics_count("redis_errors");
+		return (DB_ERROR);
+	}
+	for (i = 0; i < argc; i++)
+		args[i] = argv[i];
+	if (by_sha && lens == NULL && argc >= 2 &&
+	    strcmp(argv[0], "EVAL") == 0 &&
+	    (sha = redis_script_sha(argv[1])) != NULL) {
+		args[0] = "EVALSHA";
+		args[1] = sha;
+	}
+	w = kore_calloc(1, sizeof(*w));
+	w->req = c->req;
+	w->call = c;
+	if (redisAsyncCommandArgv(
+		cmd_link.ac, redis_reply, w, argc, args, lens) != REDIS_OK) {
+		kore_free(w);
+		metrics_count("redis_errors");
+		return (DB_ERROR);
+	}
+	c->rw = w;
+	http_request_sleep(c->req);
+	return (DB_PENDING);
 }
 
 static void

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="kore libpq-dev libhiredis-dev libjwt-dev libjansson-dev libsodium-dev
-libcmocka-dev redis-server postgresql postgresql-contrib wrk
+libcmocka-dev libssl-dev redis-server postgresql postgresql-contrib wrk
 python3-pytest python3-requests clang-format"
 
 missing=""
