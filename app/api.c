@@ -225,6 +225,16 @@ api_authenticate(struct call *c)
 		}
 	}
 
+	/*
+	 * A route that talks to Redis anyway checks the session inside its
+	 * own script (one round trip, same atomicity): see http_cart.c.
+	 */
+	if ((flags & AUTH_DEFER) && !(flags & (AUTH_ADMIN | AUTH_VENDOR))) {
+		c->authed = 1;
+		c->deferred = 1;
+		return (HTTP_STATE_CONTINUE);
+	}
+
 	(void)snprintf(key, sizeof(key), "sess:{%s}", c->who.sid);
 	argv[0] = "HMGET";
 	argv[1] = key;

@@ -30,6 +30,7 @@
 #define AUTH_VENDOR   0x08
 #define BODY_JSON     0x10 /* parse the body as a JSON object */
 #define CACHEABLE     0x20 /* public GET answered from the cache */
+#define AUTH_DEFER    0x40 /* the route checks the session in its own script */
 
 #define BODY_JSON_MAX (64 * 1024)
 
@@ -95,6 +96,7 @@ struct call {
 
 	struct who who;
 	int	   authed;
+	int	   deferred; /* session check left to the route */
 	char	  *token; /* bearer token, if any */
 
 	json_t *body; /* parsed JSON body, if any */

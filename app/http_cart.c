@@ -64,31 +64,49 @@ static struct http_state cart_del_states[] = {
 };
 
 struct api_route routes_cart[] = {
-	{ HTTP_METHOD_GET, "/cart", "cart", AUTH_OPTIONAL,
+	{ HTTP_METHOD_GET, "/cart", "cart", AUTH_OPTIONAL | AUTH_DEFER,
 	    STATES(cart_get_states), sizeof(struct cart_ctx), cart_cleanup },
-	{ HTTP_METHOD_DELETE, "/cart", "cart_clear", AUTH_OPTIONAL,
+	{ HTTP_METHOD_DELETE, "/cart", "cart_clear", AUTH_OPTIONAL | AUTH_DEFER,
 	    STATES(cart_del_states), sizeof(struct cart_ctx), cart_cleanup },
 	{ HTTP_METHOD_PUT, "/cart/items/{#id}", "cart_item_put",
-	    AUTH_OPTIONAL | BODY_JSON, STATES(cart_put_states),
+	    AUTH_OPTIONAL | AUTH_DEFER | BODY_JSON, STATES(cart_put_states),
 	    sizeof(struct cart_ctx), cart_cleanup },
 	{ HTTP_METHOD_DELETE, "/cart/items/{#id}", "cart_item_delete",
-	    AUTH_OPTIONAL, STATES(cart_del_item_states),
+	    AUTH_OPTIONAL | AUTH_DEFER, STATES(cart_del_item_states),
 	    sizeof(struct cart_ctx), cart_cleanup },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
 /* clang-format on */
 
+/*
+ * Every cart script starts with the session check the dispatcher left to
+ * it (AUTH_DEFER): KEYS[2] is the caller's session, ARGV[1] its user id;
+ * a guest has neither.  -2 means the session has ended.
+ */
+#define CART_GUARD \
+	"if KEYS[2] ~= '' and redis.call('HGET', KEYS[2], 'uid') ~= ARGV[1] " \
+	"then return -2 end "
+
+static const char cart_get_lua[] =
+    CART_GUARD "return redis.call('HGETALL', KEYS[1])";
+
 /* HSET unless the cart is full; keeps the TTL fresh; old value + cart. */
-static const char cart_put_lua[] =
-    "local old = redis.call('HGET', KEYS[1], ARGV[1]) "
-    "if not old and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then "
+static const char cart_put_lua[] = CART_GUARD
+    "local old = redis.call('HGET', KEYS[1], ARGV[2]) "
+    "if not old and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then "
     "return {-1, {}} end "
-    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
-    "redis.call('EXPIRE', KEYS[1], ARGV[3]) "
+    "redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) "
+    "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
     "return {old or false, redis.call('HGETALL', KEYS[1])}";
 
-static const char cart_del_lua[] = "redis.call('HDEL', KEYS[1], ARGV[1]) "
-				   "return redis.call('HGETALL', KEYS[1])";
+static const char cart_del_lua[] =
+    CART_GUARD "redis.call('HDEL', KEYS[1], ARGV[2]) "
+	       "return redis.call('HGETALL', KEYS[1])";
+
+static const char cart_clear_lua[] =
+    CART_GUARD "redis.call('DEL', KEYS[1]) return 1";
+
+#define CART_NOSESSION 3
 
 static void
 cart_cleanup(struct call *c)
@@ -323,22 +341,57 @@ cart_answer(struct http_request *req)
 	return (cart_reply(k, 200));
 }
 
+/* Runs a cart script: DB_* as redis_poll, or CART_NOSESSION. */
+static int
+cart_eval(struct cart_ctx *k, const char *script, int nargs, const char **args)
+{
+	const char *argv[12];
+	char	    skey[96], uid[24];
+	int	    i, rc;
+
+	skey[0] = uid[0] = '\0';
+	if (k->c.deferred) {
+		(void)snprintf(skey, sizeof(skey), "sess:{%s}", k->c.who.sid);
+		(void)snprintf(
+		    uid, sizeof(uid), "%lld", (long long)k->c.who.uid);
+	}
+	argv[0] = "EVAL";
+	argv[1] = script;
+	argv[2] = "2";
+	argv[3] = k->key;
+	argv[4] = skey;
+	argv[5] = uid;
+	for (i = 0; i < nargs && i < 6; i++)
+		argv[6 + i] = args[i];
+	rc = redis_poll(&k->c, 6 + i, argv, NULL);
+	if (rc == DB_OK && k->c.rv->type == 3 /* INTEGER */ &&
+	    k->c.rv->integer == -2)
+		return (CART_NOSESSION);
+	return (rc);
+}
+
+static int
+cart_redis_failed(struct cart_ctx *k, int rc)
+{
+	if (rc == CART_NOSESSION)
+		return (problem(
+		    &k->c, 401, "unauthenticated", "the session has ended"));
+	return (problem(
+	    &k->c, 503, "unavailable", "the cart store is unavailable"));
+}
+
 static int
 cart_get_read(struct http_request *req)
 {
 	struct cart_ctx *k = http_state_get(req);
-	const char	*argv[2];
+	int		 rc;
 
 	if (!cart_identify(k, 0))
 		return (cart_empty_reply(k));
-	argv[0] = "HGETALL";
-	argv[1] = k->key;
-	switch (redis_poll(&k->c, 2, argv, NULL)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem(&k->c, 503, "unavailable",
-		    "the cart store is unavailable"));
-	}
+	if ((rc = cart_eval(k, cart_get_lua, 0, NULL)) == DB_PENDING)
+		return (HTTP_STATE_RETRY);
+	if (rc != DB_OK)
+		return (cart_redis_failed(k, rc));
 	k->items = cart_items_from_hash(k->c.rv);
 	if (json_array_size(k->items) == 0)
 		return (cart_empty_reply(k));
@@ -386,28 +439,25 @@ static int
 cart_put_write(struct http_request *req)
 {
 	struct cart_ctx	   *k = http_state_get(req);
-	const char	   *argv[8];
+	const char	   *args[4];
 	char		    qty[24], ttl[16], max[16];
 	struct redis_value *old;
+	int		    rc;
 
 	(void)snprintf(qty, sizeof(qty), "%lld", (long long)k->qty);
 	(void)snprintf(
 	    ttl, sizeof(ttl), "%d", k->c.authed ? USER_TTL : GUEST_TTL);
 	(void)snprintf(max, sizeof(max), "%d", CART_MAX_LINES);
-	argv[0] = "EVAL";
-	argv[1] = k->qty > 0 ? cart_put_lua : cart_del_lua;
-	argv[2] = "1";
-	argv[3] = k->key;
-	argv[4] = k->c.match.params[0];
-	argv[5] = qty;
-	argv[6] = ttl;
-	argv[7] = max;
-	switch (redis_poll(&k->c, k->qty > 0 ? 8 : 5, argv, NULL)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem(&k->c, 503, "unavailable",
-		    "the cart store is unavailable"));
-	}
+	args[0] = k->c.match.params[0];
+	args[1] = qty;
+	args[2] = ttl;
+	args[3] = max;
+	rc = cart_eval(k, k->qty > 0 ? cart_put_lua : cart_del_lua,
+	    k->qty > 0 ? 4 : 1, args);
+	if (rc == DB_PENDING)
+		return (HTTP_STATE_RETRY);
+	if (rc != DB_OK)
+		return (cart_redis_failed(k, rc));
 	if (k->qty == 0) {
 		k->items = cart_items_from_hash(k->c.rv);
 	} else {
@@ -428,21 +478,16 @@ static int
 cart_del_item(struct http_request *req)
 {
 	struct cart_ctx *k = http_state_get(req);
-	const char	*argv[5];
+	const char	*args[1];
+	int		 rc;
 
 	if (!cart_identify(k, 0))
 		return (cart_empty_reply(k));
-	argv[0] = "EVAL";
-	argv[1] = cart_del_lua;
-	argv[2] = "1";
-	argv[3] = k->key;
-	argv[4] = k->c.match.params[0];
-	switch (redis_poll(&k->c, 5, argv, NULL)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem(&k->c, 503, "unavailable",
-		    "the cart store is unavailable"));
-	}
+	args[0] = k->c.match.params[0];
+	if ((rc = cart_eval(k, cart_del_lua, 1, args)) == DB_PENDING)
+		return (HTTP_STATE_RETRY);
+	if (rc != DB_OK)
+		return (cart_redis_failed(k, rc));
 	k->items = cart_items_from_hash(k->c.rv);
 	k->after_facts = 2;
 	return (call_next(&k->c, 1));
@@ -452,17 +497,13 @@ static int
 cart_del_all(struct http_request *req)
 {
 	struct cart_ctx *k = http_state_get(req);
-	const char	*argv[2];
+	int		 rc;
 
 	if (!cart_identify(k, 0))
 		return (cart_empty_reply(k));
-	argv[0] = "DEL";
-	argv[1] = k->key;
-	switch (redis_poll(&k->c, 2, argv, NULL)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem(&k->c, 503, "unavailable",
-		    "the cart store is unavailable"));
-	}
+	if ((rc = cart_eval(k, cart_clear_lua, 0, NULL)) == DB_PENDING)
+		return (HTTP_STATE_RETRY);
+	if (rc != DB_OK)
+		return (cart_redis_failed(k, rc));
 	return (cart_empty_reply(k));
 }

@@ -10,8 +10,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pytest  # noqa: E402
 
 from shop import (  # noqa: E402,F401
-    call, cart_get, cart_lines, cart_put, checkout, delete, error_fields,
-    free_products, login, make_user, make_users, ok, other_vendor_id,
+    call, cart_get, get, cart_lines, cart_put, checkout, delete, error_fields,
+    free_products, login, login_token, make_user, make_users, ok,
+    other_vendor_id,
     other_vendor_token, patch, post, problem, put, rows, set_stock,
     shop_products, val, where_vendor)
 
@@ -372,3 +373,23 @@ def test_the_101st_distinct_product_is_cart_full(shop_products):
     # A line already in the cart can still change.
     assert cart_lines(ok(cart_put(None, ids[5], 1, cart=token)))[ids[5]] == 1
     ok(delete("/cart", cart=token))
+
+
+def test_a_revoked_session_reaches_no_cart(shop_products):
+    """The cart routes check the session inside their Redis script: after
+    logout the same (still unexpired) token is refused on every cart route,
+    and the cart is left as it was."""
+    pid = shop_products.one(stock=50)
+    u = make_user(tag="cartrevoke")
+    cart_put(u.token, pid, 2)
+    r = post("/auth/logout", token=u.token)
+    assert r.status_code == 204, r.text
+    problem(get("/cart", token=u.token), 401, "unauthenticated")
+    problem(put("/cart/items/%d" % pid, json={"qty": 5}, token=u.token),
+            401, "unauthenticated")
+    problem(delete("/cart/items/%d" % pid, token=u.token), 401,
+            "unauthenticated")
+    problem(delete("/cart", token=u.token), 401, "unauthenticated")
+    assert val("SELECT 1") == 1
+    fresh = login_token(u.email, u.password)
+    assert cart_lines(cart_get(fresh)) == {pid: 2}
