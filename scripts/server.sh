@@ -12,6 +12,9 @@ conf() {
 	    -e "s|load ./bangfu.so|load $SO|" \
 	    -e "s|pidfile kore.pid|pidfile $VAR/kore-parent.pid|" \
 	    "$ROOT/conf/bangfu.conf" > "$VAR/bangfu.conf"
+	if [ "${SECCOMP_TRACING:-no}" = yes ]; then
+		sed -i "s|^seccomp_tracing.*|seccomp_tracing yes|" "$VAR/bangfu.conf"
+	fi
 }
 
 case "${1:-}" in
