@@ -22,7 +22,9 @@ ranking_sales_points(int64_t sales)
 	v = (uint64_t)sales + 1;
 	lg = 63 - __builtin_clzll(v);
 	base = (uint64_t)1 << lg;
-	return (lg * 100 + (int64_t)((v - base) * 100 / base));
+	/* In 128 bits: (v - base) * 100 overflows 64 past 2^58 sales. */
+	return (
+	    lg * 100 + (int64_t)((unsigned __int128)(v - base) * 100 / base));
 }
 
 int64_t
@@ -61,6 +63,8 @@ ranking_sort(struct rank_item *items, size_t n)
 
 	for (i = 0; i < n; i++)
 		items[i].score = ranking_score(&items[i]);
+	if (n < 2)
+		return;
 	qsort(items, n, sizeof(*items), ranking_cmp);
 
 	/*

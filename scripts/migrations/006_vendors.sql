@@ -377,7 +377,7 @@ BEGIN
         IF cat IS NULL THEN
             status := 422;
             body := json_build_object('code', 'validation_failed',
-                                      'detail', 'category: no such category');
+                                      'field', 'category', 'detail', 'no such category');
             RETURN;
         END IF;
     END IF;
