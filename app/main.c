@@ -4,7 +4,9 @@
  * PostgreSQL and Redis.  Also the seccomp additions our libraries need.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <kore/seccomp.h>
@@ -13,6 +15,7 @@
 
 void kore_parent_configure(int, char **);
 void kore_worker_configure(void);
+void kore_worker_teardown(void);
 void metrics_init(void);
 int  metrics_route_register(const char *);
 
@@ -129,4 +132,19 @@ kore_worker_configure(void)
 	if (!auth_init() || !db_init() || !redis_init(cfg.redis_url))
 		fatal("bangfu: worker configuration failed");
 	(void)kore_timer_add(orders_expire_tick, 2000, NULL, 0);
+}
+
+/*
+ * A worker leaves with _exit(): exit() would run the shared libraries'
+ * destructors, and p11-kit's (pulled in through libpq) waits forever on
+ * glibc's locale lock in a forked worker, leaving it orphaned after the
+ * parent has gone.  Sockets and memory go with the process anyway; the
+ * log is flushed first.
+ */
+void
+kore_worker_teardown(void)
+{
+	(void)fflush(stdout);
+	(void)fflush(stderr);
+	_exit(0);
 }
