@@ -320,3 +320,33 @@ api_free(struct http_request *req)
 	}
 	db_reset(&c->db);
 }
+
+/* The caller's user id as text, for a statement's parameter. */
+void
+call_uid(struct call *c, char *out, size_t len)
+{
+	(void)snprintf(out, len, "%lld", (long long)c->who.uid);
+}
+
+/*
+ * ?page= (from 1, default 1) and ?per_page= (1 to 100, default 20) as text
+ * for SQL; a bad value adds its error to errs and returns 0.
+ */
+int
+call_paging(struct call *c, json_t **errs, char *page, char *per, size_t len)
+{
+	int64_t p = 1, pp = 20;
+	int	ok = 1;
+
+	if (query_int(&c->qs, "page", 1, 100000, &p) == QUERY_INVALID) {
+		problem_field_add(errs, "page", "an integer from 1");
+		ok = 0;
+	}
+	if (query_int(&c->qs, "per_page", 1, 100, &pp) == QUERY_INVALID) {
+		problem_field_add(errs, "per_page", "an integer from 1 to 100");
+		ok = 0;
+	}
+	(void)snprintf(page, len, "%lld", (long long)p);
+	(void)snprintf(per, len, "%lld", (long long)pp);
+	return (ok);
+}

@@ -116,6 +116,8 @@ int  api_run(struct http_request *, const struct api_route *,
      const struct route_match *);
 int  call_next(struct call *, int);
 void call_addr(struct call *, char *, size_t);
+void call_uid(struct call *, char *, size_t);
+int  call_paging(struct call *, json_t **, char *, char *, size_t);
 
 /* app/db.c */
 #define DB_PENDING 0

@@ -223,7 +223,7 @@ fee_rule_save(struct http_request *req, int create)
 
 	if ((errs = fee_rule_check(c->body, create)) != NULL)
 		return (problem_validation(c, errs));
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	s = json_dumps(c->body, JSON_COMPACT);
 	v[0] = create ? NULL : c->match.params[0];
 	v[1] = s;
@@ -252,12 +252,6 @@ fee_rule_update(struct http_request *req)
 	return (fee_rule_save(req, 0));
 }
 
-static void
-admin_uid(struct call *c, char *uid, size_t len)
-{
-	(void)snprintf(uid, len, "%lld", (long long)c->who.uid);
-}
-
 static int
 vendors_list(struct http_request *req)
 {
@@ -266,22 +260,15 @@ vendors_list(struct http_request *req)
 	struct call		*c = http_state_get(req);
 	json_t			*errs = NULL;
 	const char		*st, *v[3];
-	int64_t			 page = 1, per = 20;
 	char			 p[24], pp[24];
 
 	st = query_get(&c->qs, "status");
 	if (st != NULL && !validate_oneof(st, states))
 		problem_field_add(
 		    &errs, "status", "pending_review, approved or rejected");
-	if (query_int(&c->qs, "page", 1, 100000, &page) == QUERY_INVALID)
-		problem_field_add(&errs, "page", "an integer from 1");
-	if (query_int(&c->qs, "per_page", 1, 100, &per) == QUERY_INVALID)
-		problem_field_add(
-		    &errs, "per_page", "an integer from 1 to 100");
+	(void)call_paging(c, &errs, p, pp, sizeof(p));
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	(void)snprintf(p, sizeof(p), "%lld", (long long)page);
-	(void)snprintf(pp, sizeof(pp), "%lld", (long long)per);
 	v[0] = st;
 	v[1] = p;
 	v[2] = pp;
@@ -345,7 +332,7 @@ vendor_review(struct http_request *req)
 		problem_field_add(&errs, "reason", "at most 500 characters");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	admin_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = d;
@@ -377,7 +364,7 @@ vendor_credit(struct http_request *req)
 		problem_field_add(&errs, "note", "at most 500 characters");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	admin_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	(void)snprintf(
 	    p, sizeof(p), "%lld", (long long)json_integer_value(pts));
 	v[0] = uid;
@@ -509,7 +496,7 @@ boost_rule_save(struct http_request *req, int create)
 		problem_field_add(&errs, "body", "at least one field");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	admin_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	s = json_dumps(c->body, JSON_COMPACT);
 	args[0] = create ? NULL : c->match.params[0];
 	args[1] = s;
@@ -622,7 +609,7 @@ bxbp_set(struct http_request *req, const char *on)
 	const char  *v[3];
 	char	     uid[24];
 
-	admin_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = on;

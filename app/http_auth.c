@@ -552,7 +552,7 @@ me_query(struct http_request *req)
 	char	     uid[24];
 	const char  *v[1];
 
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	switch (db_poll(c, sql_me, 1, v)) {
 	case DB_PENDING: return (HTTP_STATE_RETRY);

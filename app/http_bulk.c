@@ -325,7 +325,7 @@ bulk_list(struct http_request *req)
 	if (st != NULL && !validate_oneof(st, bulk_statuses))
 		problem_field_add(&errs, "status",
 		    "draft, submitted, approved, rejected or placed");
-	(void)orgs_page(c, &errs, p, pp, sizeof(p));
+	(void)call_paging(c, &errs, p, pp, sizeof(p));
 	if (errs != NULL)
 		return (problem_validation(c, errs));
 	bulk_uid(c, uid, sizeof(uid));
@@ -373,7 +373,7 @@ bulk_recipients(struct http_request *req)
 	char	     uid[24], p[24], pp[24];
 	const char  *v[5];
 
-	if (!orgs_page(c, &errs, p, pp, sizeof(p)))
+	if (!call_paging(c, &errs, p, pp, sizeof(p)))
 		return (problem_validation(c, errs));
 	bulk_uid(c, uid, sizeof(uid));
 	v[0] = uid;

@@ -324,7 +324,7 @@ checkout_idem(struct http_request *req)
 	char		     uid[24];
 	const char	    *v[4];
 
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)k->c.who.uid);
+	call_uid(&k->c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = "POST /orders";
 	v[2] = k->key;
@@ -421,7 +421,7 @@ checkout_place(struct http_request *req)
 	const char	    *v[4], *st, *body;
 	int		     rc;
 
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)k->c.who.uid);
+	call_uid(&k->c, uid, sizeof(uid));
 	s = json_dumps(k->order, JSON_COMPACT);
 	v[0] = uid;
 	v[1] = k->has_key ? k->key : NULL;
@@ -495,22 +495,13 @@ orders_list(struct http_request *req)
 {
 	struct call *c = http_state_get(req);
 	json_t	    *errs = NULL;
-	int64_t	     page, per;
 	char	     uid[24], p[24], pp[24];
 	const char  *v[3];
 
-	page = 1;
-	per = 20;
-	if (query_int(&c->qs, "page", 1, 100000, &page) == QUERY_INVALID)
-		problem_field_add(&errs, "page", "an integer from 1");
-	if (query_int(&c->qs, "per_page", 1, 100, &per) == QUERY_INVALID)
-		problem_field_add(
-		    &errs, "per_page", "an integer from 1 to 100");
+	(void)call_paging(c, &errs, p, pp, sizeof(p));
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
-	(void)snprintf(p, sizeof(p), "%lld", (long long)page);
-	(void)snprintf(pp, sizeof(pp), "%lld", (long long)per);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = p;
 	v[2] = pp;
@@ -531,7 +522,7 @@ order_get(struct http_request *req)
 	char	     uid[24];
 	const char  *v[2];
 
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	switch (db_poll(c, "SELECT api_order($1::bigint, $2::bigint)", 2, v)) {
@@ -558,7 +549,7 @@ order_pay(struct http_request *req)
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = prov;
@@ -600,7 +591,7 @@ order_action(struct http_request *req, int event)
 	const char  *v[5];
 	int	     rc;
 
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	om = fsm_map(0, event);
 	pm = fsm_map(1, event);
 	v[0] = uid;

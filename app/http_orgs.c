@@ -112,26 +112,6 @@ orgs_sql_reply(struct call *c)
 	return (r);
 }
 
-/* ?page= and ?per_page= (at most 100) as text for SQL. */
-int
-orgs_page(struct call *c, json_t **errs, char *page, char *per, size_t len)
-{
-	int64_t p = 1, pp = 20;
-	int	ok = 1;
-
-	if (query_int(&c->qs, "page", 1, 100000, &p) == QUERY_INVALID) {
-		problem_field_add(errs, "page", "an integer from 1");
-		ok = 0;
-	}
-	if (query_int(&c->qs, "per_page", 1, 100, &pp) == QUERY_INVALID) {
-		problem_field_add(errs, "per_page", "an integer from 1 to 100");
-		ok = 0;
-	}
-	(void)snprintf(page, len, "%lld", (long long)p);
-	(void)snprintf(per, len, "%lld", (long long)pp);
-	return (ok);
-}
-
 /* The year of the path: ORGS_YEAR_MIN to ORGS_YEAR_MAX. */
 static int
 orgs_year_valid(struct call *c, int idx)
@@ -162,7 +142,7 @@ org_create(struct http_request *req)
 		    "valid check character");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = name;
 	v[2] = kind;
@@ -183,7 +163,7 @@ orgs_list(struct http_request *req)
 	char	     uid[24];
 	const char  *v[1];
 
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	switch (db_poll(c, "SELECT api_orgs($1::bigint)", 1, v)) {
 	case DB_PENDING: return (HTTP_STATE_RETRY);
@@ -199,7 +179,7 @@ org_get(struct http_request *req)
 	char	     uid[24];
 	const char  *v[2];
 
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	switch (db_poll(c,
@@ -226,7 +206,7 @@ org_member_add(struct http_request *req)
 		problem_field_add(&errs, "role", "buyer, approver or admin");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = email;
@@ -300,7 +280,7 @@ org_plan_put(struct http_request *req)
 	if (errs != NULL)
 		return (problem_validation(c, errs));
 
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	(void)snprintf(s[0], sizeof(s[0]), "%lld", (long long)p.budget_fen);
 	(void)snprintf(s[1], sizeof(s[1]), "%lld", (long long)p.reserved_fen);
 	(void)snprintf(
@@ -338,7 +318,7 @@ org_plan_get(struct http_request *req)
 		problem_field_add(&errs, "year", "a year from 2000 to 2100");
 		return (problem_validation(c, errs));
 	}
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = c->match.params[1];
@@ -371,7 +351,7 @@ orgs_year_facts(struct call *c, json_t **facts)
 		(void)problem_validation(c, errs);
 		return (DB_ERROR);
 	}
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = c->match.params[1];

@@ -10,6 +10,5 @@
 #define ORGS_YEAR_MAX 2100
 
 int orgs_sql_reply(struct call *);
-int orgs_page(struct call *, json_t **, char *, char *, size_t);
 
 #endif

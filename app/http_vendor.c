@@ -84,24 +84,15 @@ vendor_orders(struct http_request *req)
 	struct call		*c = http_state_get(req);
 	json_t			*errs = NULL;
 	const char		*st, *v[4];
-	int64_t			 page, per;
 	char			 uid[24], p[24], pp[24];
 
-	page = 1;
-	per = 20;
 	st = query_get(&c->qs, "status");
 	if (st != NULL && !validate_oneof(st, states))
 		problem_field_add(&errs, "status", "a part status");
-	if (query_int(&c->qs, "page", 1, 100000, &page) == QUERY_INVALID)
-		problem_field_add(&errs, "page", "an integer from 1");
-	if (query_int(&c->qs, "per_page", 1, 100, &per) == QUERY_INVALID)
-		problem_field_add(
-		    &errs, "per_page", "an integer from 1 to 100");
+	(void)call_paging(c, &errs, p, pp, sizeof(p));
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
-	(void)snprintf(p, sizeof(p), "%lld", (long long)page);
-	(void)snprintf(pp, sizeof(pp), "%lld", (long long)per);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = st;
 	v[2] = p;
@@ -133,7 +124,7 @@ vendor_ship(struct http_request *req)
 		problem_field_add(&errs, "tracking_no", "1 to 64 characters");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	pm = fsm_map(1, EV_SHIP);
 	om = fsm_map(0, EV_SHIP_ALL);
 	v[0] = uid;
@@ -173,7 +164,7 @@ vendor_statement(struct http_request *req)
 		problem_field_add(&errs, "to", "not before from");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	(void)snprintf(uid, sizeof(uid), "%lld", (long long)c->who.uid);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = from;
 	v[2] = to;
@@ -185,12 +176,6 @@ vendor_statement(struct http_request *req)
 	case DB_ERROR: return (problem_internal(c, "vendor: database error"));
 	}
 	return (db_json_reply(c, 200));
-}
-
-static void
-vendor_uid(struct call *c, char *uid, size_t len)
-{
-	(void)snprintf(uid, len, "%lld", (long long)c->who.uid);
 }
 
 static int
@@ -255,7 +240,7 @@ vendor_apply(struct http_request *req)
 	vendor_text(c->body, "description", 0, 2000, 0, &errs);
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	vendor_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	s = json_dumps(c->body, JSON_COMPACT);
 	v[0] = uid;
 	v[1] = s;
@@ -275,22 +260,15 @@ vendor_products(struct http_request *req)
 	struct call		*c = http_state_get(req);
 	json_t			*errs = NULL;
 	const char		*st, *v[4];
-	int64_t			 page = 1, per = 20;
 	char			 uid[24], p[24], pp[24];
 
 	st = query_get(&c->qs, "status");
 	if (st != NULL && !validate_oneof(st, states))
 		problem_field_add(&errs, "status", "draft, listed or unlisted");
-	if (query_int(&c->qs, "page", 1, 100000, &page) == QUERY_INVALID)
-		problem_field_add(&errs, "page", "an integer from 1");
-	if (query_int(&c->qs, "per_page", 1, 100, &per) == QUERY_INVALID)
-		problem_field_add(
-		    &errs, "per_page", "an integer from 1 to 100");
+	(void)call_paging(c, &errs, p, pp, sizeof(p));
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	vendor_uid(c, uid, sizeof(uid));
-	(void)snprintf(p, sizeof(p), "%lld", (long long)page);
-	(void)snprintf(pp, sizeof(pp), "%lld", (long long)per);
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = st;
 	v[2] = p;
@@ -312,7 +290,7 @@ vendor_product(struct http_request *req)
 	const char  *v[2];
 	char	     uid[24];
 
-	vendor_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	switch (db_poll(
@@ -422,7 +400,7 @@ vendor_product_save(struct http_request *req, int create)
 
 	if ((errs = vendor_product_check(c->body, create)) != NULL)
 		return (problem_validation(c, errs));
-	vendor_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	s = json_dumps(c->body, JSON_COMPACT);
 	v[0] = uid;
 	v[1] = create ? NULL : c->match.params[0];
@@ -454,7 +432,7 @@ vendor_publish(struct http_request *req, const char *on)
 	const char  *v[3];
 	char	     uid[24];
 
-	vendor_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = on;
@@ -494,7 +472,7 @@ vendor_product_stock(struct http_request *req)
 		problem_field_add(&errs, "stock", "either stock or delta");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	vendor_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	(void)snprintf(st, sizeof(st), "%lld",
 	    (long long)json_integer_value(json_object_get(c->body, "stock")));
 	(void)snprintf(d, sizeof(d), "%lld",
@@ -553,7 +531,7 @@ vendor_batch_add(struct http_request *req)
 	}
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	vendor_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	s = json_dumps(c->body, JSON_COMPACT);
 	v[0] = uid;
 	v[1] = c->match.params[0];
