@@ -79,9 +79,21 @@ problem_validation(struct call *c, json_t *errs)
 	    c, 422, "validation_failed", "some fields are invalid", errs));
 }
 
+/*
+ * A fault of ours is 500; a database connection lost (SQLSTATE classes 08
+ * and 57, e.g. PostgreSQL restarting) is 503 with Retry-After, since the
+ * next connection of the pool will do.
+ */
 int
 problem_internal(struct call *c, const char *why)
 {
+	const char *st = c->db.sqlstate;
+
 	kore_log(LOG_ERR, "internal: %s", why);
+	if ((st[0] == '0' && st[1] == '8') || (st[0] == '5' && st[1] == '7')) {
+		http_response_header(c->req, "retry-after", "1");
+		return (problem(c, 503, "unavailable",
+		    "the database connection was lost; try again"));
+	}
 	return (problem(c, 500, "internal", "internal error"));
 }
