@@ -40,7 +40,10 @@ api_lookup(struct http_request *req, const char *path, struct route_match *m,
 		for (r = api_tables[i]; r->pattern != NULL; r++) {
 			if (!router_match(r->pattern, path, m))
 				continue;
-			if (r->method == req->method)
+			/* HEAD is a GET whose body Kore does not send. */
+			if (r->method == req->method ||
+			    (req->method == HTTP_METHOD_HEAD &&
+				r->method == HTTP_METHOD_GET))
 				return (r);
 			*allow |= r->method;
 		}
@@ -55,7 +58,7 @@ api_allow_header(struct http_request *req, int allow)
 		int	    m;
 		const char *name;
 	} methods[] = {
-		{ HTTP_METHOD_GET, "GET" },
+		{ HTTP_METHOD_GET, "GET, HEAD" },
 		{ HTTP_METHOD_POST, "POST" },
 		{ HTTP_METHOD_PUT, "PUT" },
 		{ HTTP_METHOD_PATCH, "PATCH" },

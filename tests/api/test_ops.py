@@ -3,6 +3,8 @@ routes and wrong methods."""
 
 import re
 
+import requests
+
 import pytest
 
 from conftest import BASE_URL, assert_problem, ok_json
@@ -131,3 +133,14 @@ def test_ops_routes_refuse_wrong_method(api, path):
     r = api.delete(url=BASE_URL + path)
     assert r.status_code == 405, (r.status_code, r.text[:200])
     assert "GET" in r.headers.get("Allow", "")
+
+
+def test_head_is_a_get_without_body():
+    """HEAD on a GET route answers like GET, with no body; 405s offer it."""
+    r = requests.head(BASE_URL + "/api/v1/regions", timeout=10)
+    assert r.status_code == 200
+    assert r.content == b""
+    r = requests.delete(BASE_URL + "/api/v1/regions", timeout=10)
+    assert r.status_code == 405
+    allow = {m.strip() for m in r.headers.get("Allow", "").split(",")}
+    assert {"GET", "HEAD"} <= allow, r.headers
