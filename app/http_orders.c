@@ -706,7 +706,7 @@ orders_expire_tick(void *arg, u_int64_t now)
 	pm = fsm_map(1, EV_EXPIRE);
 	v[0] = om;
 	v[1] = pm;
-	db_background("SELECT expire_orders($1::jsonb, $2::jsonb, 200)", 2, v);
+	db_background("SELECT expire_orders($1::jsonb, $2::jsonb, 50)", 2, v);
 	free(om);
 	free(pm);
 }

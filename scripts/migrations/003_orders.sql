@@ -506,14 +506,26 @@ BEGIN
 END $$;
 
 -- Gives the stock of an order back (cancel, refund, expiry).
-CREATE FUNCTION order_restock(oid bigint, was_paid boolean) RETURNS void
-LANGUAGE sql AS $$
+CREATE FUNCTION order_restock_all(oids bigint[], was_paid boolean) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- Products are locked in id order, as checkout locks them: whatever
+    -- the orders, a restock and a checkout never wait on each other in a
+    -- cycle.
+    PERFORM 1 FROM products
+      WHERE id IN (SELECT product_id FROM order_lines WHERE order_id = ANY (oids))
+      ORDER BY id FOR UPDATE;
     UPDATE products p SET stock = p.stock + l.qty,
         sales = CASE WHEN was_paid THEN greatest(p.sales - l.qty, 0) ELSE p.sales END,
         updated_at = now()
     FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
-          WHERE order_id = oid GROUP BY product_id ORDER BY product_id) l
-    WHERE p.id = l.product_id
+          WHERE order_id = ANY (oids) GROUP BY product_id) l
+    WHERE p.id = l.product_id;
+END $$;
+
+CREATE FUNCTION order_restock(oid bigint, was_paid boolean) RETURNS void
+LANGUAGE sql AS $$
+    SELECT order_restock_all(ARRAY[oid], was_paid)
 $$;
 
 -- Refunds the succeeded payment of an order through the sandbox provider,
@@ -626,6 +638,7 @@ DECLARE
     pay payments;
     was text;
     oid bigint;
+    paid bigint[] := '{}';
 BEGIN
     SELECT * INTO pay FROM payments WHERE id = p_payment FOR UPDATE;
     IF NOT FOUND THEN
@@ -676,11 +689,17 @@ BEGIN
                         ORDER BY o.id
             LOOP
                 PERFORM order_move(oid, 'pay', p_omap, p_pmap, NULL);
-                UPDATE products p SET sales = p.sales + l.qty
-                  FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
-                        WHERE order_id = oid GROUP BY product_id ORDER BY product_id) l
-                 WHERE p.id = l.product_id;
+                paid := paid || oid;
             END LOOP;
+            -- Sales counts, products locked in id order as checkout does.
+            PERFORM 1 FROM products
+              WHERE id IN (SELECT product_id FROM order_lines
+                           WHERE order_id = ANY (paid))
+              ORDER BY id FOR UPDATE;
+            UPDATE products p SET sales = p.sales + l.qty
+              FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
+                    WHERE order_id = ANY (paid) GROUP BY product_id) l
+             WHERE p.id = l.product_id;
         END IF;
     END IF;
     status := 200;
@@ -696,18 +715,21 @@ CREATE FUNCTION expire_orders(p_omap jsonb, p_pmap jsonb, p_limit integer)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     oid bigint;
-    n integer := 0;
+    moved bigint[] := '{}';
 BEGIN
     FOR oid IN SELECT id FROM orders
                 WHERE status = 'pending_payment' AND pay_before < now()
                 ORDER BY pay_before LIMIT p_limit FOR UPDATE SKIP LOCKED
     LOOP
         IF order_move(oid, 'expire', p_omap, p_pmap, NULL) IS NOT NULL THEN
-            PERFORM order_restock(oid, false);
-            n := n + 1;
+            moved := moved || oid;
         END IF;
     END LOOP;
-    RETURN n;
+    -- One restock for the batch, locking its products in id order.
+    IF cardinality(moved) > 0 THEN
+        PERFORM order_restock_all(moved, false);
+    END IF;
+    RETURN cardinality(moved);
 END $$;
 
 -- A vendor ships its part; the order ships when its last part does.
