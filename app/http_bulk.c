@@ -130,12 +130,6 @@ bulk_cleanup(struct call *c)
 	k->order = NULL;
 }
 
-static void
-bulk_uid(struct call *c, char *uid, size_t len)
-{
-	(void)snprintf(uid, len, "%lld", (long long)c->who.uid);
-}
-
 /* A whole number from 1 to max, digits only. */
 static int
 bulk_posint(const char *s, int64_t max, int64_t *out)
@@ -296,7 +290,7 @@ bulk_create_save(struct http_request *req)
 	char		 uid[24];
 	const char	*v[4];
 
-	bulk_uid(&k->c, uid, sizeof(uid));
+	call_uid(&k->c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = k->c.match.params[0];
 	v[2] = json_field_str(k->c.body, "purpose");
@@ -328,7 +322,7 @@ bulk_list(struct http_request *req)
 	(void)call_paging(c, &errs, p, pp, sizeof(p));
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	bulk_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = st;
@@ -351,7 +345,7 @@ bulk_get(struct http_request *req)
 	char	     uid[24];
 	const char  *v[3];
 
-	bulk_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = c->match.params[1];
@@ -375,7 +369,7 @@ bulk_recipients(struct http_request *req)
 
 	if (!call_paging(c, &errs, p, pp, sizeof(p)))
 		return (problem_validation(c, errs));
-	bulk_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = c->match.params[1];
@@ -694,7 +688,7 @@ bulk_csv_save(struct http_request *req)
 	char		 uid[24], n[24];
 	const char	*v[6];
 
-	bulk_uid(&k->c, uid, sizeof(uid));
+	call_uid(&k->c, uid, sizeof(uid));
 	(void)snprintf(n, sizeof(n), "%d", k->nerr);
 	v[0] = uid;
 	v[1] = k->c.match.params[0];
@@ -721,7 +715,7 @@ bulk_action(struct http_request *req, const char *action, const char *reason)
 	char	     uid[24];
 	const char  *v[5];
 
-	bulk_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = c->match.params[1];
@@ -794,7 +788,7 @@ bulk_place_idem(struct http_request *req)
 	char		 uid[24];
 	const char	*v[4];
 
-	bulk_uid(&k->c, uid, sizeof(uid));
+	call_uid(&k->c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = k->route;
 	v[2] = k->key;
@@ -826,7 +820,7 @@ bulk_place_quote(struct http_request *req)
 	char		 uid[24];
 	size_t		 i;
 
-	bulk_uid(&k->c, uid, sizeof(uid));
+	call_uid(&k->c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = k->c.match.params[0];
 	v[2] = k->c.match.params[1];
@@ -878,7 +872,7 @@ bulk_place_write(struct http_request *req)
 	const char	*v[7], *st, *body;
 	int		 rc;
 
-	bulk_uid(&k->c, uid, sizeof(uid));
+	call_uid(&k->c, uid, sizeof(uid));
 	s = json_dumps(k->order, JSON_COMPACT);
 	v[0] = uid;
 	v[1] = k->c.match.params[0];
@@ -929,7 +923,7 @@ bulk_pay(struct http_request *req)
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	bulk_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	(void)snprintf(route, sizeof(route),
 	    "POST /orgs/%lld/bulk-orders/%lld/payments",
 	    (long long)c->match.ids[0], (long long)c->match.ids[1]);
@@ -958,7 +952,7 @@ bulk_vendor_recipients(struct http_request *req)
 	char	     uid[24];
 	const char  *v[2];
 
-	bulk_uid(c, uid, sizeof(uid));
+	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	switch (db_poll(c,
