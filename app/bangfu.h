@@ -130,7 +130,11 @@ const char *db_value(struct call *, int, int);
 int	    db_isnull(struct call *, int, int);
 int	    db_rows(struct call *);
 int	    db_json_reply(struct call *, int);
-void	    db_background(const char *, int, const char **);
+int	    db_json_call(struct call *, const char *, int, const char **);
+int	    db_status_reply(struct call *, const char *);
+int	    db_status_call(
+	    struct call *, const char *, int, const char **, int, const char *);
+void db_background(const char *, int, const char **);
 
 /* app/redis.c */
 int  redis_init(const char *);

@@ -4,6 +4,7 @@
  * keeps the whole result for the state that reads it.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "bangfu.h"
@@ -113,6 +114,16 @@ db_finish(struct call *c, int result)
 {
 	struct db_query *q = &c->db;
 
+	/*
+	 * A connection the server dropped (a restart) goes back to Kore's pool
+	 * after its first failure and would fail every request after it: the
+	 * next one finds it bad before sending, and reconnects it here, as
+	 * Kore connects its pool (blocking, bounded by connect_timeout).  It
+	 * was never scheduled, so no event is registered on the old socket.
+	 */
+	if (result == DB_ERROR && q->pg.conn != NULL &&
+	    PQstatus(q->pg.conn->db) == CONNECTION_BAD)
+		PQreset(q->pg.conn->db);
 	kore_pgsql_cleanup(&q->pg);
 	if (result == DB_ERROR && q->sqlstate[0] == '\0')
 		(void)snprintf(q->sqlstate, sizeof(q->sqlstate), "08000");
@@ -171,6 +182,122 @@ db_json_reply(struct call *c, int status)
 		cache_store(c, status, v, len);
 	json_reply_raw(c, status, v, len);
 	return (HTTP_STATE_COMPLETE);
+}
+
+/*
+ * Runs a statement that builds the whole JSON answer (NULL is 404) and
+ * answers with it: most read routes are this and nothing more.
+ */
+int
+db_json_call(struct call *c, const char *sql, int n, const char **v)
+{
+	switch (db_poll(c, sql, n, v)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "database error"));
+	}
+	return (db_json_reply(c, 200));
+}
+
+/* What a (status, body) function's refusal means, for people. */
+static const char *
+db_code_detail(const char *code, const char *what)
+{
+	static const struct {
+		const char *code;
+		const char *detail;
+	} details[] = {
+		{ "idempotency_key_reused",
+		    "this Idempotency-Key was used with another body" },
+		{ "idempotency_in_progress",
+		    "a request with this Idempotency-Key is still in progress" },
+		{ "insufficient_stock",
+		    "some lines are short of stock; nothing was taken" },
+		{ "invalid_transition",
+		    "the order's status does not allow this" },
+		{ "amount_mismatch", "the amount does not match the payment" },
+		{ "vendor_exists",
+		    "this account has applied as a vendor already" },
+		{ "credit_code_taken",
+		    "a vendor with this credit code exists" },
+		{ "bxbp_taken",
+		    "this county has its 百县百品 product already" },
+		{ "not_poverty_county",
+		    "百县百品 are designated in poverty counties only" },
+		{ "vendor_not_approved",
+		    "the vendor is not approved: it cannot publish" },
+		{ "no_vendor",
+		    "no vendor profile: apply first (POST /vendors)" },
+		{ "batch_exists", "this product has a batch with this code" },
+		{ "slug_taken", "a campaign with this slug exists" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(details) / sizeof(details[0]); i++) {
+		if (strcmp(details[i].code, code) == 0)
+			return (details[i].detail);
+	}
+	return (what);
+}
+
+/*
+ * The answer of a (status, body) function: the body itself below 300,
+ * else a problem with the body's code, its detail (or the code's, or
+ * what), and its errors; a validation failure that names one field gets
+ * that field as its errors list.
+ */
+int
+db_status_reply(struct call *c, const char *what)
+{
+	const char  *st, *raw, *code, *detail, *field;
+	json_t	    *b, *errs;
+	json_error_t err;
+	int	     status, r;
+
+	if ((st = db_value(c, 0, 0)) == NULL)
+		return (problem(c, 404, "not_found", "no such resource"));
+	status = atoi(st);
+	raw = db_value(c, 0, 1);
+	if (status < 300) {
+		json_reply_raw(
+		    c, status, raw ? raw : "{}", raw ? strlen(raw) : 2);
+		return (HTTP_STATE_COMPLETE);
+	}
+	b = raw ? json_loads(raw, 0, &err) : NULL;
+	if ((code = json_string_value(json_object_get(b, "code"))) == NULL)
+		code = status == 404 ? "not_found" : "conflict";
+	detail = json_string_value(json_object_get(b, "detail"));
+	if ((errs = json_object_get(b, "errors")) != NULL) {
+		json_incref(errs);
+	} else if (strcmp(code, "validation_failed") == 0) {
+		field = json_string_value(json_object_get(b, "field"));
+		problem_field_add(
+		    &errs, field ? field : "body", detail ? detail : "invalid");
+		detail = "some fields are invalid";
+	}
+	r = problem_fields(c, status, code,
+	    detail ? detail : db_code_detail(code, what), errs);
+	json_decref(b);
+	return (r);
+}
+
+/*
+ * Runs a (status, body) function and answers with its result; on success
+ * a catalog write empties the caches everywhere (see app/cache.c).
+ */
+int
+db_status_call(struct call *c, const char *sql, int n, const char **v,
+    int invalidate, const char *what)
+{
+	const char *st;
+
+	switch (db_poll(c, sql, n, v)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "database error"));
+	}
+	st = db_value(c, 0, 0);
+	if (invalidate && st != NULL && atoi(st) < 300)
+		cache_invalidate();
+	return (db_status_reply(c, what));
 }
 
 /*

@@ -205,11 +205,7 @@ fee_rules_list(struct http_request *req)
 {
 	struct call *c = http_state_get(req);
 
-	switch (db_poll(c, "SELECT api_fee_rules()", 0, NULL)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "admin: database error"));
-	}
-	return (db_json_reply(c, 200));
+	return (db_json_call(c, "SELECT api_fee_rules()", 0, NULL));
 }
 
 static int
@@ -237,7 +233,7 @@ fee_rule_save(struct http_request *req, int create)
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (problem_internal(c, "admin: database error"));
 	}
-	return (orders_sql_reply(c, "no such rule"));
+	return (db_status_reply(c, "no such rule"));
 }
 
 static int
@@ -272,14 +268,10 @@ vendors_list(struct http_request *req)
 	v[0] = st;
 	v[1] = p;
 	v[2] = pp;
-	switch (db_poll(c,
+	return (db_json_call(c,
 	    "SELECT api_admin_vendors($1, $2::integer, "
 	    "$3::integer)",
-	    3, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "admin: database error"));
-	}
-	return (db_json_reply(c, 200));
+	    3, v));
 }
 
 /* Today's date in Shanghai, YYYY-MM-DD, into buf (11 bytes). */
@@ -338,7 +330,7 @@ vendor_review(struct http_request *req)
 	v[2] = d;
 	v[3] = until[0] ? until : NULL;
 	v[4] = reason;
-	return (orders_sql_call(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM vendor_review("
 	    "$1::bigint, $2::bigint, $3, $4::date, $5)",
 	    5, v, 1, "no such vendor"));
@@ -372,7 +364,7 @@ vendor_credit(struct http_request *req)
 	v[2] = json_field_str(c->body, "kind");
 	v[3] = p;
 	v[4] = json_field_str(c->body, "note");
-	return (orders_sql_call(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM "
 	    "vendor_credit_event($1::bigint, $2::bigint, $3, $4::integer, $5)",
 	    5, v, 1, "no such vendor"));
@@ -383,11 +375,7 @@ admin_list(struct http_request *req, const char *sql)
 {
 	struct call *c = http_state_get(req);
 
-	switch (db_poll(c, sql, 0, NULL)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "admin: database error"));
-	}
-	return (db_json_reply(c, 200));
+	return (db_json_call(c, sql, 0, NULL));
 }
 
 static int
@@ -501,7 +489,7 @@ boost_rule_save(struct http_request *req, int create)
 	args[0] = create ? NULL : c->match.params[0];
 	args[1] = s;
 	args[2] = uid;
-	rc = orders_sql_call(c,
+	rc = db_status_call(c,
 	    "SELECT status, body FROM boost_rule_save("
 	    "$1::bigint, $2::jsonb, $3::bigint)",
 	    3, args, 1, "no such rule");
@@ -582,7 +570,7 @@ campaign_save(struct http_request *req, int create)
 	s = json_dumps(c->body, JSON_COMPACT);
 	args[0] = create ? NULL : c->match.params[0];
 	args[1] = s;
-	rc = orders_sql_call(c,
+	rc = db_status_call(c,
 	    "SELECT status, body FROM campaign_save($1, "
 	    "$2::jsonb)",
 	    2, args, 1, "no such campaign");
@@ -613,7 +601,7 @@ bxbp_set(struct http_request *req, const char *on)
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = on;
-	return (orders_sql_call(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM bxbp_designate("
 	    "$1::bigint, $2::bigint, $3::boolean)",
 	    3, v, 1, "no such product"));

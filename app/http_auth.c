@@ -373,7 +373,7 @@ login_merge_stock(struct http_request *req)
 
 	all = json_copy(a->guest);
 	json_array_extend(all, a->user);
-	switch (cart_lines_poll(&a->c, all)) {
+	switch (cart_facts_poll(&a->c, all)) {
 	case DB_PENDING: json_decref(all); return (HTTP_STATE_RETRY);
 	case DB_ERROR: json_decref(all); return (auth_tokens_reply(a, 200));
 	}
@@ -554,9 +554,5 @@ me_query(struct http_request *req)
 
 	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
-	switch (db_poll(c, sql_me, 1, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "me: database error"));
-	}
-	return (db_json_reply(c, 200));
+	return (db_json_call(c, sql_me, 1, v));
 }

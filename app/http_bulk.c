@@ -302,7 +302,7 @@ bulk_create_save(struct http_request *req)
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (problem_internal(&k->c, "bulk: database error"));
 	}
-	return (orgs_sql_reply(&k->c));
+	return (db_status_reply(&k->c, "refused"));
 }
 
 /* ------------------------------------------------------------ reads */
@@ -328,14 +328,10 @@ bulk_list(struct http_request *req)
 	v[2] = st;
 	v[3] = p;
 	v[4] = pp;
-	switch (db_poll(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM api_bulk_orders($1::bigint, "
 	    "$2::bigint, $3, $4::integer, $5::integer)",
-	    5, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "bulk: database error"));
-	}
-	return (orgs_sql_reply(c));
+	    5, v, 0, "refused"));
 }
 
 static int
@@ -349,14 +345,10 @@ bulk_get(struct http_request *req)
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = c->match.params[1];
-	switch (db_poll(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM api_bulk_order($1::bigint, "
 	    "$2::bigint, $3::bigint)",
-	    3, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "bulk: database error"));
-	}
-	return (orgs_sql_reply(c));
+	    3, v, 0, "refused"));
 }
 
 static int
@@ -375,14 +367,10 @@ bulk_recipients(struct http_request *req)
 	v[2] = c->match.params[1];
 	v[3] = p;
 	v[4] = pp;
-	switch (db_poll(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM api_bulk_recipients($1::bigint, "
 	    "$2::bigint, $3::bigint, $4::integer, $5::integer)",
-	    5, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "bulk: database error"));
-	}
-	return (orgs_sql_reply(c));
+	    5, v, 0, "refused"));
 }
 
 /* ------------------------------------------------------------ CSV */
@@ -703,7 +691,7 @@ bulk_csv_save(struct http_request *req)
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (problem_internal(&k->c, "bulk: database error"));
 	}
-	return (orgs_sql_reply(&k->c));
+	return (db_status_reply(&k->c, "refused"));
 }
 
 /* ------------------------------------------------------------ approval */
@@ -721,14 +709,10 @@ bulk_action(struct http_request *req, const char *action, const char *reason)
 	v[2] = c->match.params[1];
 	v[3] = action;
 	v[4] = reason;
-	switch (db_poll(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM bulk_action($1::bigint, "
 	    "$2::bigint, $3::bigint, $4, $5)",
-	    5, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "bulk: database error"));
-	}
-	return (orgs_sql_reply(c));
+	    5, v, 0, "refused"));
 }
 
 static int
@@ -800,7 +784,7 @@ bulk_place_idem(struct http_request *req)
 	case DB_ERROR: return (problem_internal(&k->c, "bulk: database error"));
 	}
 	if (db_value(&k->c, 0, 0) != NULL)
-		return (orgs_sql_reply(&k->c));
+		return (db_status_reply(&k->c, "refused"));
 	db_reset(&k->c.db);
 	return (call_next(&k->c, 2));
 }
@@ -832,7 +816,7 @@ bulk_place_quote(struct http_request *req)
 	case DB_ERROR: return (problem_internal(&k->c, "bulk: database error"));
 	}
 	if ((st = db_value(&k->c, 0, 0)) == NULL || atoi(st) != 200)
-		return (orgs_sql_reply(&k->c));
+		return (db_status_reply(&k->c, "refused"));
 	if ((in = json_loads(db_value(&k->c, 0, 1), 0, &err)) == NULL)
 		return (problem_internal(&k->c, "bulk: bad placement input"));
 
@@ -901,7 +885,7 @@ bulk_place_write(struct http_request *req)
 		db_reset(&k->c.db);
 		return (call_next(&k->c, 2));
 	}
-	return (orgs_sql_reply(&k->c));
+	return (db_status_reply(&k->c, "refused"));
 }
 
 /* ------------------------------------------------------------ payment */
@@ -934,14 +918,10 @@ bulk_pay(struct http_request *req)
 	v[4] = route;
 	v[5] = has ? key : NULL;
 	v[6] = hash;
-	switch (db_poll(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM bulk_create_payment($1::bigint, "
 	    "$2::bigint, $3::bigint, $4, $5, $6, $7)",
-	    7, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "bulk: database error"));
-	}
-	return (orgs_sql_reply(c));
+	    7, v, 0, "refused"));
 }
 
 /* The vendor's delivery list for its part of a bulk order. */
@@ -955,12 +935,8 @@ bulk_vendor_recipients(struct http_request *req)
 	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
-	switch (db_poll(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM api_vendor_part_recipients("
 	    "$1::bigint, $2::bigint)",
-	    2, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "bulk: database error"));
-	}
-	return (orgs_sql_reply(c));
+	    2, v, 0, "refused"));
 }

@@ -196,17 +196,33 @@ cart_items_from_hash(const struct redis_value *v)
 	return (items);
 }
 
-/* Sends SELECT cart_lines($items); DB_* as db_poll. */
+/*
+ * Sends SELECT cart_facts(ids) for the product ids of items (cart lines,
+ * [{product_id, qty}]); DB_* as db_poll.  A JSON array of integers is a
+ * bigint[] literal once bracketed.
+ */
 int
-cart_lines_poll(struct call *c, json_t *items)
+cart_facts_poll(struct call *c, json_t *items)
 {
+	json_t	   *ids, *it;
 	const char *v[1];
 	char	   *s;
+	size_t	    i;
 	int	    rc;
 
-	s = json_dumps(items, JSON_COMPACT);
+	ids = json_array();
+	json_array_foreach(items, i, it)
+	{
+		json_array_append(ids,
+		    json_is_integer(it) ? it
+					: json_object_get(it, "product_id"));
+	}
+	s = json_dumps(ids, JSON_COMPACT);
+	json_decref(ids);
+	s[0] = '{';
+	s[strlen(s) - 1] = '}';
 	v[0] = s;
-	rc = db_poll(c, "SELECT cart_lines($1::jsonb)", 1, v);
+	rc = db_poll(c, "SELECT cart_facts($1::bigint[])", 1, v);
 	free(s);
 	return (rc);
 }
@@ -291,8 +307,7 @@ cart_facts(struct http_request *req)
 	struct cart_ctx *k = http_state_get(req);
 	json_t		*ids, *it, *facts;
 	json_error_t	 err;
-	const char	*v[1], *raw;
-	char		*s;
+	const char	*raw;
 	size_t		 i;
 	int64_t		 id;
 	int		 rc;
@@ -310,14 +325,8 @@ cart_facts(struct http_request *req)
 		json_decref(ids);
 		return (call_next(&k->c, k->after_facts));
 	}
-	s = json_dumps(ids, JSON_COMPACT);
+	rc = cart_facts_poll(&k->c, ids);
 	json_decref(ids);
-	/* A JSON array of integers is a valid bigint[] literal once bracketed. */
-	s[0] = '{';
-	s[strlen(s) - 1] = '}';
-	v[0] = s;
-	rc = db_poll(&k->c, "SELECT cart_facts($1::bigint[])", 1, v);
-	free(s);
 	switch (rc) {
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (problem_internal(&k->c, "cart: database error"));

@@ -68,11 +68,7 @@ catalog_query(struct http_request *req, const char *sql, int n, const char **v)
 {
 	struct call *c = http_state_get(req);
 
-	switch (db_poll(c, sql, n, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "catalog: database error"));
-	}
-	return (db_json_reply(c, 200));
+	return (db_json_call(c, sql, n, v));
 }
 
 /*

@@ -188,9 +188,5 @@ impact_get(struct http_request *req)
 {
 	struct call *c = http_state_get(req);
 
-	switch (db_poll(c, "SELECT api_impact()", 0, NULL)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "impact: database error"));
-	}
-	return (db_json_reply(c, 200));
+	return (db_json_call(c, "SELECT api_impact()", 0, NULL));
 }

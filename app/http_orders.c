@@ -150,117 +150,6 @@ orders_idem_key(struct call *c, char *key, size_t keylen, char *hash)
 	return (1);
 }
 
-/* What a (status, body) function's refusal means, for people. */
-static const char *
-orders_code_detail(const char *code, json_t *b, const char *what)
-{
-	static const struct {
-		const char *code;
-		const char *detail;
-	} details[] = {
-		{ "vendor_exists",
-		    "this account has applied as a vendor already" },
-		{ "credit_code_taken",
-		    "a vendor with this credit code exists" },
-		{ "bxbp_taken",
-		    "this county has its 百县百品 product already" },
-		{ "not_poverty_county",
-		    "百县百品 are designated in poverty counties only" },
-		{ "vendor_not_approved",
-		    "the vendor is not approved: it cannot publish" },
-		{ "no_vendor",
-		    "no vendor profile: apply first (POST /vendors)" },
-		{ "batch_exists", "this product has a batch with this code" },
-		{ "slug_taken", "a campaign with this slug exists" },
-		{ "insufficient_stock", "stock cannot go below zero" },
-	};
-	const char *d;
-	size_t	    i;
-
-	if ((d = json_string_value(json_object_get(b, "detail"))) != NULL)
-		return (d);
-	for (i = 0; i < sizeof(details) / sizeof(details[0]); i++) {
-		if (strcmp(details[i].code, code) == 0)
-			return (details[i].detail);
-	}
-	return (what);
-}
-
-/* The answer of a (status, body) SQL function. */
-int
-orders_sql_reply(struct call *c, const char *what)
-{
-	const char  *st, *body, *code;
-	json_t	    *b, *errs;
-	json_error_t err;
-	int	     status, r;
-
-	if ((st = db_value(c, 0, 0)) == NULL)
-		return (problem(c, 404, "not_found", "no such resource"));
-	status = atoi(st);
-	body = db_value(c, 0, 1);
-	if (status < 300) {
-		json_reply_raw(
-		    c, status, body ? body : "{}", body ? strlen(body) : 2);
-		return (HTTP_STATE_COMPLETE);
-	}
-	if (body == NULL || (b = json_loads(body, 0, &err)) == NULL)
-		return (problem(
-		    c, status, status == 404 ? "not_found" : "conflict", what));
-	code = json_string_value(json_object_get(b, "code"));
-	if (code == NULL)
-		code = "conflict";
-	if (strcmp(code, "idempotency_key_reused") == 0) {
-		r = problem(c, 422, code,
-		    "this Idempotency-Key was used with another body");
-	} else if (strcmp(code, "insufficient_stock") == 0) {
-		r = problem_fields(c, 409, code,
-		    "some lines are short of stock; nothing was taken",
-		    json_incref(json_object_get(b, "errors")));
-	} else if (strcmp(code, "invalid_transition") == 0) {
-		r = problem(
-		    c, 409, code, "the order's status does not allow this");
-	} else if (strcmp(code, "amount_mismatch") == 0) {
-		r = problem(
-		    c, 422, code, "the amount does not match the payment");
-	} else if (strcmp(code, "validation_failed") == 0) {
-		errs = NULL;
-		problem_field_add(&errs,
-		    json_string_value(json_object_get(b, "field"))
-			? json_string_value(json_object_get(b, "field"))
-			: "body",
-		    json_string_value(json_object_get(b, "detail"))
-			? json_string_value(json_object_get(b, "detail"))
-			: "invalid");
-		r = problem_fields(
-		    c, 422, code, "some fields are invalid", errs);
-	} else {
-		r = problem(c, status, code, orders_code_detail(code, b, what));
-	}
-	json_decref(b);
-	return (r);
-}
-
-/*
- * Runs a (status, body) function and answers with its result; on success
- * a catalog write empties the caches everywhere (see app/cache.c).
- */
-int
-orders_sql_call(struct call *c, const char *sql, int n, const char **v,
-    int invalidate, const char *what)
-{
-	const char *st;
-
-	switch (db_poll(c, sql, n, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "database error"));
-	}
-	st = db_value(c, 0, 0);
-	if (invalidate && st != NULL && atoi(st) < 300)
-		cache_invalidate();
-	return (orders_sql_reply(c, what));
-}
-
 static int
 checkout_field(
     json_t *obj, const char *name, long max, json_t **errs, const char *label)
@@ -338,7 +227,7 @@ checkout_idem(struct http_request *req)
 		return (problem_internal(&k->c, "checkout: database error"));
 	}
 	if (db_value(&k->c, 0, 0) != NULL)
-		return (orders_sql_reply(&k->c, "replayed"));
+		return (db_status_reply(&k->c, "replayed"));
 	db_reset(&k->c.db);
 	return (call_next(&k->c, 2));
 }
@@ -449,7 +338,7 @@ checkout_place(struct http_request *req)
 		return (call_next(&k->c, 3));
 	}
 	if (st == NULL || atoi(st) != 201)
-		return (orders_sql_reply(&k->c, "checkout refused"));
+		return (db_status_reply(&k->c, "checkout refused"));
 	k->reply = strdup(body);
 	return (call_next(&k->c, 5));
 }
@@ -505,14 +394,10 @@ orders_list(struct http_request *req)
 	v[0] = uid;
 	v[1] = p;
 	v[2] = pp;
-	switch (db_poll(c,
+	return (db_json_call(c,
 	    "SELECT api_orders($1::bigint, $2::integer, "
 	    "$3::integer)",
-	    3, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "orders: database error"));
-	}
-	return (db_json_reply(c, 200));
+	    3, v));
 }
 
 static int
@@ -525,11 +410,8 @@ order_get(struct http_request *req)
 	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
-	switch (db_poll(c, "SELECT api_order($1::bigint, $2::bigint)", 2, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "orders: database error"));
-	}
-	return (db_json_reply(c, 200));
+	return (
+	    db_json_call(c, "SELECT api_order($1::bigint, $2::bigint)", 2, v));
 }
 
 static int
@@ -555,14 +437,10 @@ order_pay(struct http_request *req)
 	v[2] = prov;
 	v[3] = has ? key : NULL;
 	v[4] = hash;
-	switch (db_poll(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM create_payment($1::bigint, "
 	    "$2::bigint, $3, $4, $5)",
-	    5, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "payment: database error"));
-	}
-	return (orders_sql_reply(c, "payment refused"));
+	    5, v, 0, "payment refused"));
 }
 
 /* A cancelled order gave its stock back: its products' caches go. */
@@ -612,7 +490,7 @@ order_action(struct http_request *req, int event)
 	if (event == EV_CANCEL && db_value(c, 0, 0) != NULL &&
 	    atoi(db_value(c, 0, 0)) == 200)
 		orders_restocked(db_value(c, 0, 1));
-	return (orders_sql_reply(c, "the order cannot do this now"));
+	return (db_status_reply(c, "the order cannot do this now"));
 }
 
 static int
@@ -686,7 +564,7 @@ payment_notify(struct http_request *req)
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (problem_internal(c, "payment: database error"));
 	}
-	return (orders_sql_reply(c, "notification refused"));
+	return (db_status_reply(c, "notification refused"));
 }
 
 /*

@@ -68,50 +68,6 @@ static const char *const orgs_kinds[] = { "enterprise", "agency", "soe", "ngo",
 	NULL };
 static const char *const orgs_roles[] = { "buyer", "approver", "admin", NULL };
 
-/*
- * The answer of a (status, body) function of 005_orgs.sql: the body as is
- * below 300, else the problem its {code, detail, errors} names.
- */
-int
-orgs_sql_reply(struct call *c)
-{
-	const char  *st, *raw, *code, *detail;
-	json_t	    *b, *errs;
-	json_error_t err;
-	int	     status, r;
-
-	if ((st = db_value(c, 0, 0)) == NULL)
-		return (problem(c, 404, "not_found", "no such resource"));
-	status = atoi(st);
-	raw = db_value(c, 0, 1);
-	if (status < 300) {
-		json_reply_raw(
-		    c, status, raw ? raw : "{}", raw ? strlen(raw) : 2);
-		return (HTTP_STATE_COMPLETE);
-	}
-	b = raw ? json_loads(raw, 0, &err) : NULL;
-	code = json_string_value(json_object_get(b, "code"));
-	detail = json_string_value(json_object_get(b, "detail"));
-	if (code == NULL)
-		code = status == 404 ? "not_found" : "conflict";
-	if (detail == NULL) {
-		if (strcmp(code, "idempotency_key_reused") == 0)
-			detail =
-			    "this Idempotency-Key was used with another body";
-		else if (strcmp(code, "idempotency_in_progress") == 0)
-			detail = "a request with this Idempotency-Key is still "
-				 "in progress";
-		else
-			detail = "refused";
-	}
-	errs = json_object_get(b, "errors");
-	r = problem_fields(
-	    c, status, code, detail, errs ? json_incref(errs) : NULL);
-	if (b != NULL)
-		json_decref(b);
-	return (r);
-}
-
 /* The year of the path: ORGS_YEAR_MIN to ORGS_YEAR_MAX. */
 static int
 orgs_year_valid(struct call *c, int idx)
@@ -153,7 +109,7 @@ org_create(struct http_request *req)
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (problem_internal(c, "orgs: database error"));
 	}
-	return (orgs_sql_reply(c));
+	return (db_status_reply(c, "refused"));
 }
 
 static int
@@ -165,11 +121,7 @@ orgs_list(struct http_request *req)
 
 	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
-	switch (db_poll(c, "SELECT api_orgs($1::bigint)", 1, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "orgs: database error"));
-	}
-	return (db_json_reply(c, 200));
+	return (db_json_call(c, "SELECT api_orgs($1::bigint)", 1, v));
 }
 
 static int
@@ -182,12 +134,9 @@ org_get(struct http_request *req)
 	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
-	switch (db_poll(c,
-	    "SELECT status, body FROM api_org($1::bigint, $2::bigint)", 2, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "orgs: database error"));
-	}
-	return (orgs_sql_reply(c));
+	return (db_status_call(c,
+	    "SELECT status, body FROM api_org($1::bigint, $2::bigint)", 2, v, 0,
+	    "refused"));
 }
 
 static int
@@ -211,14 +160,10 @@ org_member_add(struct http_request *req)
 	v[1] = c->match.params[0];
 	v[2] = email;
 	v[3] = role;
-	switch (db_poll(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM org_member_add($1::bigint, "
 	    "$2::bigint, $3, $4)",
-	    4, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "orgs: database error"));
-	}
-	return (orgs_sql_reply(c));
+	    4, v, 0, "refused"));
 }
 
 /*
@@ -295,15 +240,11 @@ org_plan_put(struct http_request *req)
 	v[5] = s[2];
 	v[6] = p.basis_is_share ? "share" : "amount";
 	v[7] = s[3];
-	switch (db_poll(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM plan_put($1::bigint, $2::bigint, "
 	    "$3::integer, $4::bigint, $5::bigint, $6::integer, $7, "
 	    "$8::bigint)",
-	    8, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "orgs: database error"));
-	}
-	return (orgs_sql_reply(c));
+	    8, v, 0, "refused"));
 }
 
 static int
@@ -322,14 +263,10 @@ org_plan_get(struct http_request *req)
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = c->match.params[1];
-	switch (db_poll(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM api_plan($1::bigint, $2::bigint, "
 	    "$3::integer)",
-	    3, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "orgs: database error"));
-	}
-	return (orgs_sql_reply(c));
+	    3, v, 0, "refused"));
 }
 
 /*
@@ -365,7 +302,7 @@ orgs_year_facts(struct call *c, json_t **facts)
 		return (DB_ERROR);
 	}
 	if ((st = db_value(c, 0, 0)) == NULL || atoi(st) != 200) {
-		(void)orgs_sql_reply(c);
+		(void)db_status_reply(c, "refused");
 		return (DB_ERROR);
 	}
 	if ((*facts = json_loads(db_value(c, 0, 1), 0, &err)) == NULL) {

@@ -9,6 +9,4 @@
 #define ORGS_YEAR_MIN 2000
 #define ORGS_YEAR_MAX 2100
 
-int orgs_sql_reply(struct call *);
-
 #endif

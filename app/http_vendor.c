@@ -97,14 +97,10 @@ vendor_orders(struct http_request *req)
 	v[1] = st;
 	v[2] = p;
 	v[3] = pp;
-	switch (db_poll(c,
+	return (db_json_call(c,
 	    "SELECT api_vendor_orders($1::bigint, $2, "
 	    "$3::integer, $4::integer)",
-	    4, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "vendor: database error"));
-	}
-	return (db_json_reply(c, 200));
+	    4, v));
 }
 
 static int
@@ -143,7 +139,7 @@ vendor_ship(struct http_request *req)
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (problem_internal(c, "vendor: database error"));
 	}
-	return (orders_sql_reply(c, "only paid parts ship"));
+	return (db_status_reply(c, "only paid parts ship"));
 }
 
 static int
@@ -168,14 +164,10 @@ vendor_statement(struct http_request *req)
 	v[0] = uid;
 	v[1] = from;
 	v[2] = to;
-	switch (db_poll(c,
+	return (db_json_call(c,
 	    "SELECT api_vendor_statement($1::bigint, $2::date, "
 	    "$3::date)",
-	    3, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "vendor: database error"));
-	}
-	return (db_json_reply(c, 200));
+	    3, v));
 }
 
 static int
@@ -244,7 +236,7 @@ vendor_apply(struct http_request *req)
 	s = json_dumps(c->body, JSON_COMPACT);
 	v[0] = uid;
 	v[1] = s;
-	rc = orders_sql_call(c,
+	rc = db_status_call(c,
 	    "SELECT status, body FROM vendor_apply("
 	    "$1::bigint, $2::jsonb)",
 	    2, v, 0, "application refused");
@@ -273,14 +265,10 @@ vendor_products(struct http_request *req)
 	v[1] = st;
 	v[2] = p;
 	v[3] = pp;
-	switch (db_poll(c,
+	return (db_json_call(c,
 	    "SELECT api_vendor_products($1::bigint, $2, "
 	    "$3::integer, $4::integer)",
-	    4, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "vendor: database error"));
-	}
-	return (db_json_reply(c, 200));
+	    4, v));
 }
 
 static int
@@ -405,7 +393,7 @@ vendor_product_save(struct http_request *req, int create)
 	v[0] = uid;
 	v[1] = create ? NULL : c->match.params[0];
 	v[2] = s;
-	rc = orders_sql_call(c,
+	rc = db_status_call(c,
 	    "SELECT status, body FROM vendor_product_save("
 	    "$1::bigint, $2::bigint, $3::jsonb)",
 	    3, v, !create, "no such listing");
@@ -436,7 +424,7 @@ vendor_publish(struct http_request *req, const char *on)
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = on;
-	return (orders_sql_call(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM "
 	    "vendor_product_publish($1::bigint, $2::bigint, $3::boolean)",
 	    3, v, 1, "no such listing"));
@@ -481,7 +469,7 @@ vendor_product_stock(struct http_request *req)
 	v[1] = c->match.params[0];
 	v[2] = has_s ? st : NULL;
 	v[3] = has_d ? d : NULL;
-	return (orders_sql_call(c,
+	return (db_status_call(c,
 	    "SELECT status, body FROM "
 	    "vendor_product_stock($1::bigint, $2::bigint, $3::integer, "
 	    "$4::integer)",
@@ -536,7 +524,7 @@ vendor_batch_add(struct http_request *req)
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = s;
-	rc = orders_sql_call(c,
+	rc = db_status_call(c,
 	    "SELECT status, body FROM vendor_batch_add("
 	    "$1::bigint, $2::bigint, $3::jsonb)",
 	    3, v, 1, "no such listing");

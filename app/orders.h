@@ -19,7 +19,6 @@ json_t *orders_price(json_t *, json_t *, json_t **);
 int	orders_phone_valid(const char *);
 char   *fsm_map(int, int);
 int	orders_idem_key(struct call *, char *, size_t, char *);
-int	orders_sql_reply(struct call *, const char *);
 int	orders_sql_call(
 	struct call *, const char *, int, const char **, int, const char *);
 

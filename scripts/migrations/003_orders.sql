@@ -245,21 +245,6 @@ BEGIN
     FROM orders o WHERE o.id = oid);
 END $$;
 
--- The catalog facts of a cart's lines, priced at the tier each quantity
--- reaches; products that no longer exist are simply absent.
-CREATE FUNCTION cart_lines(p_items jsonb) RETURNS json
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-    SELECT coalesce(json_agg(json_build_object('product_id', p.id,
-        'title', p.title, 'vendor_id', p.vendor_id, 'listed', p.status = 'listed',
-        'stock', p.stock,
-        'unit_price_fen', tier_price(p.id, p.price_fen, (i->>'qty')::bigint))
-        ORDER BY p.id), '[]')
-    FROM jsonb_array_elements(p_items) i
-    JOIN products p ON p.id = (i->>'product_id')::bigint);
-END $$;
-
 -- The facts a cart needs of each product (app/facts.c keeps them).
 CREATE FUNCTION cart_facts(p_ids bigint[]) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
