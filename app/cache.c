@@ -72,8 +72,8 @@ cache_flush(void)
 }
 
 /*
- * A product's stock moved (an order, a cancel): its facts and its detail
- * answer go, the rest stays.  Lists show no stock and keep their entries.
+ * A product's stock moved (an order, a cancel): the stock in its facts and
+ * its detail answer go, the rest stays.  Lists show no stock and keep their entries.
  */
 void
 cache_drop_product(int64_t id)
@@ -83,7 +83,7 @@ cache_drop_product(int64_t id)
 	uint64_t	    h;
 	int		    i;
 
-	facts_drop(id);
+	facts_stock_moved(id);
 	(void)snprintf(
 	    key, sizeof(key), "%s/products/%lld?", API_PREFIX, (long long)id);
 	h = cache_hash(key);

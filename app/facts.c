@@ -5,7 +5,10 @@
  * catalog write anywhere empties them, and none outlives FACTS_TTL_MS,
  * which bounds how stale they can be even when an invalidation is missed.
  * Stock may lag by as much; the checkout takes stock under a row lock, so a
- * cart can never oversell.
+ * cart can never oversell.  A checkout prices from the same entries, stock
+ * aside (facts_terms): place_order() checks what the price rests on again
+ * under the lock, so a stale entry costs a quote from the database, never
+ * a wrong price.
  */
 
 #include <string.h>
@@ -26,9 +29,9 @@ facts_now(void)
 	return ((uint64_t)time(NULL) * 1000);
 }
 
-/* The fresh facts of product id, or NULL. */
+/* The fresh terms of product id (all but its stock), or NULL. */
 const struct product_fact *
-facts_get(int64_t id)
+facts_terms(int64_t id)
 {
 	struct product_fact *f;
 
@@ -39,6 +42,24 @@ facts_get(int64_t id)
 	    f->expires <= facts_now())
 		return (NULL);
 	return (f);
+}
+
+/* The fresh facts of product id, stock included, or NULL. */
+const struct product_fact *
+facts_get(int64_t id)
+{
+	const struct product_fact *f;
+
+	if ((f = facts_terms(id)) == NULL || f->stock_stale)
+		return (NULL);
+	return (f);
+}
+
+static void
+facts_copy(char *dst, size_t len, json_t *v)
+{
+	(void)snprintf(
+	    dst, len, "%s", json_is_string(v) ? json_string_value(v) : "");
 }
 
 /* Stores the array that cart_facts() (003_orders.sql) returns. */
@@ -64,10 +85,19 @@ facts_put(json_t *arr)
 		    json_integer_value(json_object_get(o, "list_price_fen"));
 		f->vendor_id =
 		    json_integer_value(json_object_get(o, "vendor_id"));
-		(void)snprintf(f->title, sizeof(f->title), "%s",
-		    json_string_value(json_object_get(o, "title"))
-			? json_string_value(json_object_get(o, "title"))
-			: "");
+		facts_copy(
+		    f->title, sizeof(f->title), json_object_get(o, "title"));
+		facts_copy(f->vendor_name, sizeof(f->vendor_name),
+		    json_object_get(o, "vendor_name"));
+		facts_copy(f->vendor_kind, sizeof(f->vendor_kind),
+		    json_object_get(o, "vendor_kind"));
+		facts_copy(
+		    f->region, sizeof(f->region), json_object_get(o, "region"));
+		facts_copy(f->category, sizeof(f->category),
+		    json_object_get(o, "category"));
+		f->qualified = json_is_true(json_object_get(o, "qualified"));
+		f->poverty_county =
+		    json_is_true(json_object_get(o, "poverty_county"));
 		tiers = json_object_get(o, "tiers");
 		json_array_foreach(tiers, j, t)
 		{
@@ -99,4 +129,15 @@ facts_drop(int64_t id)
 	f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
 	if (f->id == id)
 		f->id = 0;
+}
+
+/* The stock of product id moved: carts read it afresh, prices stand. */
+void
+facts_stock_moved(int64_t id)
+{
+	struct product_fact *f;
+
+	f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
+	if (f->id == id)
+		f->stock_stale = 1;
 }

@@ -8,22 +8,32 @@
 #define FACTS_MAX_TIERS 10
 
 struct product_fact {
-	int64_t	 id;
-	int	 listed;
-	int64_t	 stock;
-	int64_t	 price_fen;
-	int64_t	 vendor_id;
-	char	 title[400];
-	int	 ntiers;
-	int64_t	 tier_qty[FACTS_MAX_TIERS];
-	int64_t	 tier_price[FACTS_MAX_TIERS];
+	int64_t id;
+	int	listed;
+	int64_t stock;
+	int64_t price_fen;
+	int64_t vendor_id;
+	char	title[400];
+	/* What the fee rules match on, and the vendor's name for orders. */
+	char	vendor_name[200];
+	char	vendor_kind[24];
+	char	region[24];
+	char	category[24];
+	int	qualified;
+	int	poverty_county;
+	int	stock_stale; /* stock moved since: carts reload, checkout not */
+	int	ntiers;
+	int64_t tier_qty[FACTS_MAX_TIERS];
+	int64_t tier_price[FACTS_MAX_TIERS];
 	uint64_t gen;
 	uint64_t expires;
 };
 
 const struct product_fact *facts_get(int64_t);
+const struct product_fact *facts_terms(int64_t);
 void			   facts_put(json_t *);
 void			   facts_drop(int64_t);
+void			   facts_stock_moved(int64_t);
 int64_t facts_unit_price(const struct product_fact *, int64_t);
 
 #endif

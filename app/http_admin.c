@@ -214,7 +214,7 @@ fee_rule_save(struct http_request *req, int create)
 	struct call *c = http_state_get(req);
 	json_t	    *errs;
 	char	     uid[24], *s;
-	const char  *v[3];
+	const char  *v[3], *st;
 	int	     rc;
 
 	if ((errs = fee_rule_check(c->body, create)) != NULL)
@@ -233,6 +233,10 @@ fee_rule_save(struct http_request *req, int create)
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (problem_internal(c, "admin: database error"));
 	}
+	/* Checkouts price from cached rules: every worker reads them again. */
+	st = db_value(c, 0, 0);
+	if (st != NULL && atoi(st) < 300)
+		cache_invalidate();
 	return (db_status_reply(c, "no such rule"));
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bangfu.h"
+#include "facts.h"
 #include "fees.h"
 #include "http_cart.h"
 #include "money.h"
@@ -26,23 +27,31 @@ struct checkout_ctx {
 	int	    has_key;
 	int	    attempts;
 	json_t	   *items;
+	json_t	   *quote; /* checkout_quote()'s shape, cached or read */
+	char	   *cap_rules; /* capped (rule, vendor) pairs, as arrays */
+	char	   *cap_vendors;
 	json_t	   *order; /* the priced order for place_order */
 	char	   *reply; /* the 201 body, kept for after DEL */
 };
 
-static int  checkout_check(struct http_request *);
-static int  checkout_idem(struct http_request *);
-static int  checkout_cart(struct http_request *);
-static int  checkout_quote(struct http_request *);
-static int  checkout_place(struct http_request *);
-static int  checkout_clear(struct http_request *);
-static void checkout_cleanup(struct call *);
-static int  orders_list(struct http_request *);
-static int  order_get(struct http_request *);
-static int  order_pay(struct http_request *);
-static int  order_cancel(struct http_request *);
-static int  order_confirm(struct http_request *);
-static int  payment_notify(struct http_request *);
+static int   checkout_check(struct http_request *);
+static int   checkout_idem(struct http_request *);
+static int   checkout_cart(struct http_request *);
+static int   checkout_terms(struct http_request *);
+static int   checkout_usage(struct http_request *);
+static int   checkout_quote(struct http_request *);
+static int   checkout_place(struct http_request *);
+static int   checkout_clear(struct http_request *);
+static int   checkout_priced(struct checkout_ctx *);
+static char *checkout_answer(struct checkout_ctx *, const char *);
+static void  checkout_forget(json_t *);
+static void  checkout_cleanup(struct call *);
+static int   orders_list(struct http_request *);
+static int   order_get(struct http_request *);
+static int   order_pay(struct http_request *);
+static int   order_cancel(struct http_request *);
+static int   order_confirm(struct http_request *);
+static int   payment_notify(struct http_request *);
 
 #define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
 #define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
@@ -51,10 +60,17 @@ static struct http_state checkout_states[] = {
 	{ "CHECKOUT_CHECK", checkout_check },
 	{ "CHECKOUT_IDEM", checkout_idem },
 	{ "CHECKOUT_CART", checkout_cart },
+	{ "CHECKOUT_TERMS", checkout_terms },
+	{ "CHECKOUT_USAGE", checkout_usage },
 	{ "CHECKOUT_QUOTE", checkout_quote },
 	{ "CHECKOUT_PLACE", checkout_place },
 	{ "CHECKOUT_CLEAR", checkout_clear },
 };
+#define S_TERMS 3
+#define S_USAGE 4
+#define S_QUOTE 5
+#define S_PLACE 6
+#define S_CLEAR 7
 ONE(orders_states, orders_list);
 ONE(order_states, order_get);
 ONE(pay_states, order_pay);
@@ -88,11 +104,15 @@ checkout_cleanup(struct call *c)
 
 	if (k->items != NULL)
 		json_decref(k->items);
+	if (k->quote != NULL)
+		json_decref(k->quote);
 	if (k->order != NULL)
 		json_decref(k->order);
+	free(k->cap_rules);
+	free(k->cap_vendors);
 	free(k->reply);
-	k->items = k->order = NULL;
-	k->reply = NULL;
+	k->items = k->quote = k->order = NULL;
+	k->cap_rules = k->cap_vendors = k->reply = NULL;
 }
 
 /*
@@ -251,16 +271,109 @@ checkout_cart(struct http_request *req)
 	k->items = cart_items_from_hash(k->c.rv);
 	if (json_array_size(k->items) == 0)
 		return (problem(&k->c, 422, "cart_empty", "the cart is empty"));
-	return (call_next(&k->c, 3));
+	return (call_next(&k->c, S_TERMS));
 }
 
+/* Parses column col of the last result as JSON, or NULL. */
+static json_t *
+checkout_json(struct checkout_ctx *k, int col)
+{
+	json_error_t err;
+	const char  *raw;
+
+	if ((raw = db_value(&k->c, 0, col)) == NULL)
+		return (NULL);
+	return (json_loads(raw, 0, &err));
+}
+
+/*
+ * The cart's terms from this worker's caches (app/facts.c and the fee rules
+ * in app/pricing.c), read in one statement when some are missing.  A cart
+ * whose terms cannot be had that way (an unknown product) takes the
+ * database's quote, which knows what to answer.
+ */
+static int
+checkout_terms(struct http_request *req)
+{
+	struct checkout_ctx *k = http_state_get(req);
+	json_t		    *ids, *it, *j;
+	const char	    *v[2];
+	char		    *s;
+	size_t		     i;
+	int		     rc, need_rules;
+
+	if (k->quote == NULL)
+		k->quote = pricing_cached_quote(k->items);
+	if (k->quote == NULL) {
+		need_rules = pricing_rules_cached() == NULL;
+		ids = json_array();
+		json_array_foreach(k->items, i, it)
+		{
+			j = json_object_get(it, "product_id");
+			if (facts_terms(json_integer_value(j)) == NULL)
+				json_array_append(ids, j);
+		}
+		s = json_dumps(ids, JSON_COMPACT);
+		json_decref(ids);
+		s[0] = '{';
+		s[strlen(s) - 1] = '}';
+		v[0] = s;
+		v[1] = need_rules ? "true" : "false";
+		rc = db_poll(&k->c,
+		    "SELECT cart_facts($1::bigint[]), "
+		    "CASE WHEN $2::boolean THEN fee_rules_live() END",
+		    2, v);
+		free(s);
+		switch (rc) {
+		case DB_PENDING: return (HTTP_STATE_RETRY);
+		case DB_ERROR:
+			return (problem_internal(
+			    &k->c, "checkout: database error"));
+		}
+		if ((j = checkout_json(k, 0)) != NULL) {
+			facts_put(j);
+			json_decref(j);
+		}
+		if (!db_isnull(&k->c, 0, 1) &&
+		    (j = checkout_json(k, 1)) != NULL)
+			pricing_rules_put(j);
+		db_reset(&k->c.db);
+		if ((k->quote = pricing_cached_quote(k->items)) == NULL)
+			return (call_next(&k->c, S_QUOTE));
+	}
+	if (pricing_capped(k->quote, &k->cap_rules, &k->cap_vendors))
+		return (call_next(&k->c, S_USAGE));
+	return (checkout_priced(k));
+}
+
+/* This month's use of the waiver caps the cart falls under. */
+static int
+checkout_usage(struct http_request *req)
+{
+	struct checkout_ctx *k = http_state_get(req);
+	const char	    *v[2];
+	json_t		    *u;
+
+	v[0] = k->cap_rules;
+	v[1] = k->cap_vendors;
+	switch (db_poll(
+	    &k->c, "SELECT cap_usage($1::bigint[], $2::bigint[])", 2, v)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR:
+		return (problem_internal(&k->c, "checkout: database error"));
+	}
+	if ((u = checkout_json(k, 0)) == NULL)
+		return (problem_internal(&k->c, "checkout: bad cap usage"));
+	json_object_set_new(k->quote, "usage", u);
+	db_reset(&k->c.db);
+	return (checkout_priced(k));
+}
+
+/* The quote from the database: after a stale price, or an unknown product. */
 static int
 checkout_quote(struct http_request *req)
 {
 	struct checkout_ctx *k = http_state_get(req);
-	json_t		    *quote, *short_lines;
-	json_error_t	     err;
-	const char	    *raw;
 	char		    *s;
 	const char	    *v[1];
 	int		     rc;
@@ -274,15 +387,24 @@ checkout_quote(struct http_request *req)
 	case DB_ERROR:
 		return (problem_internal(&k->c, "checkout: database error"));
 	}
-	if ((raw = db_value(&k->c, 0, 0)) == NULL ||
-	    (quote = json_loads(raw, 0, &err)) == NULL)
+	if (k->quote != NULL)
+		json_decref(k->quote);
+	if ((k->quote = checkout_json(k, 0)) == NULL)
 		return (problem_internal(&k->c, "checkout: bad quote"));
+	db_reset(&k->c.db);
+	return (checkout_priced(k));
+}
+
+/* Prices the cart from k->quote with the fee rules, then places it. */
+static int
+checkout_priced(struct checkout_ctx *k)
+{
+	json_t *short_lines;
 
 	short_lines = NULL;
 	if (k->order != NULL)
 		json_decref(k->order);
-	k->order = orders_price(quote, k->items, &short_lines);
-	json_decref(quote);
+	k->order = orders_price(k->quote, k->items, &short_lines);
 	if (short_lines != NULL) {
 		return (problem_fields(&k->c, 409, "insufficient_stock",
 		    "some lines are short of stock; nothing was taken",
@@ -298,8 +420,7 @@ checkout_quote(struct http_request *req)
 		: json_string(""));
 	json_object_set_new(
 	    k->order, "pay_timeout_s", json_integer(cfg.order_pay_timeout));
-	db_reset(&k->c.db);
-	return (call_next(&k->c, 4));
+	return (call_next(&k->c, S_PLACE));
 }
 
 static int
@@ -330,17 +451,120 @@ checkout_place(struct http_request *req)
 	body = db_value(&k->c, 0, 1);
 	if (st != NULL && atoi(st) == 409 && body != NULL &&
 	    strstr(body, "\"stale\"") != NULL) {
-		/* Something moved since the quote: quote again. */
+		/* Something moved since the pricing: ask the database. */
 		if (++k->attempts >= MAX_ATTEMPTS)
 			return (problem(&k->c, 409, "conflict",
 			    "the catalog changed during checkout; try again"));
+		checkout_forget(k->items);
 		db_reset(&k->c.db);
-		return (call_next(&k->c, 3));
+		return (call_next(&k->c, S_QUOTE));
 	}
 	if (st == NULL || atoi(st) != 201)
 		return (db_status_reply(&k->c, "checkout refused"));
-	k->reply = strdup(body);
-	return (call_next(&k->c, 5));
+	/* With a key the database keeps, and answers, the whole order. */
+	k->reply = k->has_key ? strdup(body) : checkout_answer(k, body);
+	if (k->reply == NULL)
+		return (problem_internal(&k->c, "checkout: bad answer"));
+	return (call_next(&k->c, S_CLEAR));
+}
+
+/* Drops the cached terms of the cart's products: they proved stale. */
+static void
+checkout_forget(json_t *items)
+{
+	json_t *it;
+	size_t	i;
+
+	json_array_foreach(items, i, it)
+	{
+		facts_drop(
+		    json_integer_value(json_object_get(it, "product_id")));
+	}
+}
+
+/*
+ * The 201 body, as order_json() (003_orders.sql) would write it, from the
+ * priced order and what place_order() returned: the order's identity, its
+ * parts' ids and the vendors' names.  Free with free().
+ */
+static char *
+checkout_answer(struct checkout_ctx *k, const char *placed)
+{
+	json_t	    *pl, *parts, *p, *items, *l, *out, *names, *nm;
+	json_error_t err;
+	json_int_t   vid, sub, fee, waived, rule;
+	const char  *vname;
+	size_t	     i, j;
+	char	    *s;
+
+	if ((pl = json_loads(placed, 0, &err)) == NULL)
+		return (NULL);
+	names = json_object_get(pl, "vendors");
+	parts = json_array();
+	json_array_foreach(json_object_get(pl, "parts"), i, p)
+	{
+		vid = json_integer_value(json_object_get(p, "vendor_id"));
+		vname = NULL;
+		json_array_foreach(names, j, nm)
+		{
+			if (json_integer_value(
+				json_object_get(nm, "vendor_id")) == vid)
+				vname = json_string_value(
+				    json_object_get(nm, "vendor_name"));
+		}
+		items = json_array();
+		sub = fee = waived = 0;
+		json_array_foreach(json_object_get(k->order, "lines"), j, l)
+		{
+			if (json_integer_value(
+				json_object_get(l, "vendor_id")) != vid)
+				continue;
+			sub += json_integer_value(
+			    json_object_get(l, "line_total_fen"));
+			fee +=
+			    json_integer_value(json_object_get(l, "fee_fen"));
+			waived += json_integer_value(
+			    json_object_get(l, "fee_waived_fen"));
+			rule = json_integer_value(
+			    json_object_get(l, "fee_rule_id"));
+			json_array_append_new(items,
+			    json_pack("{s:O, s:O?, s:O, s:O, s:O, s:O, s:O, "
+				      "s:o, s:n}",
+				"product_id", json_object_get(l, "product_id"),
+				"title", json_object_get(l, "title"), "qty",
+				json_object_get(l, "qty"), "unit_price_fen",
+				json_object_get(l, "unit_price_fen"),
+				"line_total_fen",
+				json_object_get(l, "line_total_fen"), "fee_fen",
+				json_object_get(l, "fee_fen"), "fee_waived_fen",
+				json_object_get(l, "fee_waived_fen"),
+				"fee_rule_id",
+				rule ? json_integer(rule) : json_null(),
+				"recipient_id"));
+		}
+		json_array_append_new(parts,
+		    json_pack("{s:O, s:I, s:s?, s:s, s:I, s:I, s:I, s:n, s:[], "
+			      "s:o}",
+			"id", json_object_get(p, "id"), "vendor_id", vid,
+			"vendor_name", vname, "status", "pending",
+			"subtotal_fen", sub, "fee_fen", fee, "fee_waived_fen",
+			waived, "shipped_at", "shipments", "items", items));
+	}
+	out = json_pack("{s:O, s:O, s:s, s:O, s:O, s:O, s:O, s:n, s:O, s:n, "
+			"s:o}",
+	    "id", json_object_get(pl, "id"), "order_no",
+	    json_object_get(pl, "order_no"), "status", "pending_payment",
+	    "total_fen", json_object_get(k->order, "total_fen"), "address",
+	    json_object_get(k->order, "address"), "note",
+	    json_object_get(k->order, "note"), "pay_before",
+	    json_object_get(pl, "pay_before"), "paid_at", "created_at",
+	    json_object_get(pl, "created_at"), "bulk_order_id", "parts", parts);
+	json_decref(pl);
+	if (out == NULL)
+		return (NULL);
+	s = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	return (s);
 }
 
 /* The stock of these lines' products moved: caches everywhere drop them. */

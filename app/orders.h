@@ -16,6 +16,10 @@ struct payment_provider {
 const struct payment_provider *payment_provider(const char *);
 
 json_t *orders_price(json_t *, json_t *, json_t **);
+json_t *pricing_rules_cached(void);
+void	pricing_rules_put(json_t *);
+json_t *pricing_cached_quote(json_t *);
+int	pricing_capped(json_t *, char **, char **);
 int	orders_phone_valid(const char *);
 char   *fsm_map(int, int);
 int	orders_idem_key(struct call *, char *, size_t, char *);

@@ -5,14 +5,22 @@
  */
 
 #include <string.h>
+#include <time.h>
 
 #include "bangfu.h"
+#include "facts.h"
 #include "fees.h"
 #include "money.h"
 #include "orders.h"
 
-#define MAX_RULES 64
-#define MAX_CAPS  256
+#define MAX_RULES    64
+#define MAX_CAPS     256
+#define RULES_TTL_MS 10000
+
+/* fee_rules_live(), this worker's copy: in the catalog's generation. */
+static json_t  *rules_live;
+static uint64_t rules_gen;
+static uint64_t rules_expires;
 
 struct cap_use {
 	int64_t rule_id;
@@ -117,6 +125,133 @@ pricing_cap(struct cap_use *caps, int *ncaps, json_t *usage, int64_t rule,
 	return (&caps[k]);
 }
 
+static uint64_t
+pricing_now_ms(void)
+{
+	return ((uint64_t)time(NULL) * 1000);
+}
+
+/* The cached fee rules, or NULL when they must be read again. */
+json_t *
+pricing_rules_cached(void)
+{
+	if (rules_live == NULL || rules_gen != cache_generation() ||
+	    rules_expires <= pricing_now_ms())
+		return (NULL);
+	return (rules_live);
+}
+
+/* Keeps the array fee_rules_live() returned; takes the reference. */
+void
+pricing_rules_put(json_t *rules)
+{
+	if (rules_live != NULL)
+		json_decref(rules_live);
+	rules_live = rules;
+	rules_gen = cache_generation();
+	rules_expires = pricing_now_ms() + RULES_TTL_MS;
+}
+
+/*
+ * A quote in checkout_quote()'s shape, built from this worker's caches for
+ * the cart items [{product_id, qty}], or NULL when a product's terms or the
+ * rules are not cached.  Lines are quoted listed and in stock: the stock is
+ * place_order()'s to judge, under the lock.  No cap usage: see
+ * pricing_capped().
+ */
+json_t *
+pricing_cached_quote(json_t *items)
+{
+	const struct product_fact *f;
+	json_t			  *rules, *lines, *it;
+	size_t			   i;
+	int64_t			   qty;
+
+	if ((rules = pricing_rules_cached()) == NULL)
+		return (NULL);
+	lines = json_array();
+	json_array_foreach(items, i, it)
+	{
+		f = facts_terms(
+		    json_integer_value(json_object_get(it, "product_id")));
+		if (f == NULL) {
+			json_decref(lines);
+			return (NULL);
+		}
+		qty = json_integer_value(json_object_get(it, "qty"));
+		json_array_append_new(lines,
+		    json_pack("{s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:s, "
+			      "s:b, s:b, s:s, s:s}",
+			"product_id", (json_int_t)f->id, "qty", (json_int_t)qty,
+			"title", f->title, "listed", 1, "stock",
+			(json_int_t)qty, "list_price_fen",
+			(json_int_t)f->price_fen, "unit_price_fen",
+			(json_int_t)facts_unit_price(f, qty), "vendor_id",
+			(json_int_t)f->vendor_id, "vendor_kind", f->vendor_kind,
+			"qualified", f->qualified, "poverty_county",
+			f->poverty_county, "region", f->region, "category",
+			f->category));
+	}
+	return (json_pack("{s:I, s:o, s:O, s:[]}", "now",
+	    (json_int_t)time(NULL), "lines", lines, "rules", rules, "usage"));
+}
+
+static void
+pricing_line(json_t *l, int64_t amount, struct fee_line *fl)
+{
+	memset(fl, 0, sizeof(*fl));
+	fl->vendor_id = json_integer_value(json_object_get(l, "vendor_id"));
+	fl->qualified = json_is_true(json_object_get(l, "qualified"));
+	fl->poverty_county = json_is_true(json_object_get(l, "poverty_county"));
+	fl->vendor_kind = json_string_value(json_object_get(l, "vendor_kind"));
+	fl->region = json_string_value(json_object_get(l, "region"));
+	fl->category = json_string_value(json_object_get(l, "category"));
+	fl->amount_fen = amount;
+}
+
+/*
+ * Whether some line of the quote falls under a capped waiver: then the
+ * month's use of those caps is needed, and *rule_ids and *vendor_ids are
+ * the pairs as PostgreSQL array literals (free with free()).
+ */
+int
+pricing_capped(json_t *quote, char **rule_ids, char **vendor_ids)
+{
+	struct fee_rule	       rules[MAX_RULES];
+	struct fee_line	       fl;
+	const struct fee_rule *r;
+	struct kore_buf	       rb, vb;
+	json_t		      *l;
+	size_t		       i;
+	int64_t		       now;
+	int		       nrules, n;
+
+	now = json_integer_value(json_object_get(quote, "now"));
+	nrules = pricing_rules(json_object_get(quote, "rules"), rules);
+	kore_buf_init(&rb, 64);
+	kore_buf_init(&vb, 64);
+	n = 0;
+	json_array_foreach(json_object_get(quote, "lines"), i, l)
+	{
+		pricing_line(l, 0, &fl);
+		r = fees_select(rules, nrules, &fl, now);
+		if (r == NULL || r->cap_fen_per_month == FEES_NO_CAP)
+			continue;
+		kore_buf_appendf(
+		    &rb, "%s%lld", n ? "," : "{", (long long)r->id);
+		kore_buf_appendf(
+		    &vb, "%s%lld", n ? "," : "{", (long long)fl.vendor_id);
+		n++;
+	}
+	kore_buf_append(&rb, "}", 2);
+	kore_buf_append(&vb, "}", 2);
+	*rule_ids = n ? strdup((char *)rb.data) : NULL;
+	*vendor_ids = n ? strdup((char *)vb.data) : NULL;
+	kore_buf_cleanup(&rb);
+	kore_buf_cleanup(&vb);
+	return (n > 0);
+}
+
 /*
  * items is the cart, [{product_id, qty}].  Returns the priced order, or
  * NULL with *short_lines set when some line is unlisted or short of stock
@@ -174,7 +309,6 @@ orders_price(json_t *quote, json_t *items, json_t **short_lines)
 	outl = json_array();
 	json_array_foreach(lines, i, l)
 	{
-		memset(&fl, 0, sizeof(fl));
 		qty = json_integer_value(json_object_get(l, "qty"));
 		if (!money_mul(json_integer_value(
 				   json_object_get(l, "unit_price_fen")),
@@ -183,16 +317,7 @@ orders_price(json_t *quote, json_t *items, json_t **short_lines)
 			json_decref(outl);
 			return (NULL);
 		}
-		fl.vendor_id =
-		    json_integer_value(json_object_get(l, "vendor_id"));
-		fl.qualified = json_is_true(json_object_get(l, "qualified"));
-		fl.poverty_county =
-		    json_is_true(json_object_get(l, "poverty_county"));
-		fl.vendor_kind =
-		    json_string_value(json_object_get(l, "vendor_kind"));
-		fl.region = json_string_value(json_object_get(l, "region"));
-		fl.category = json_string_value(json_object_get(l, "category"));
-		fl.amount_fen = amount;
+		pricing_line(l, amount, &fl);
 
 		cu = NULL;
 		{
@@ -211,9 +336,10 @@ orders_price(json_t *quote, json_t *items, json_t **short_lines)
 			cu->taken += fr.waived_fen;
 
 		json_array_append_new(outl,
-		    json_pack("{s:O, s:I, s:O, s:O, "
+		    json_pack("{s:O?, s:O, s:I, s:O, s:O, "
 			      "s:O, s:I, s:I, s:I, s:I, s:i, s:i}",
-			"product_id", json_object_get(l, "product_id"), "qty",
+			"title", json_object_get(l, "title"), "product_id",
+			json_object_get(l, "product_id"), "qty",
 			(json_int_t)qty, "unit_price_fen",
 			json_object_get(l, "unit_price_fen"), "vendor_id",
 			json_object_get(l, "vendor_id"), "qualified",

@@ -9,6 +9,8 @@ export INSTANCE=run
 cd "$ROOT"
 
 DURATION=${BENCH_DURATION:-10s}
+# BENCH_ONLY=catalog|orders|ledger|bulk: /healthz and that group only.
+ONLY=${BENCH_ONLY:-}
 started_server=0
 started_services=0
 cleanup() {
@@ -55,11 +57,18 @@ echo "bangfu bench: wrk -t2 -c64 -d$DURATION against $BASE"
 results=$(mktemp)
 {
 	bench healthz "$BASE/healthz"
-	bench product_detail "$BASE/api/v1/products/$PID"
-	bench product_list_region "$BASE/api/v1/products?region=yunnan"
-	bench product_list_relevance "$BASE/api/v1/products?q=%E8%8C%B6&sort=relevance"
-	bench channel "$BASE/api/v1/channel"
+	if [ -z "$ONLY" ] || [ "$ONLY" = catalog ]; then
+		bench product_detail "$BASE/api/v1/products/$PID"
+		bench product_list_region "$BASE/api/v1/products?region=yunnan"
+		bench product_list_relevance "$BASE/api/v1/products?q=%E8%8C%B6&sort=relevance"
+		bench channel "$BASE/api/v1/channel"
+	fi
 	for extra in "$ROOT"/tests/load/bench_*.sh; do
+		case "$ONLY" in
+		"" | "${extra##*/bench_}") ;;
+		*.sh) continue ;;
+		*) [ "$ONLY.sh" = "${extra##*/bench_}" ] || continue ;;
+		esac
 		[ -f "$extra" ] && . "$extra"
 	done
 } > "$results"
