@@ -131,6 +131,7 @@ int	    db_isnull(struct call *, int, int);
 int	    db_rows(struct call *);
 int	    db_json_reply(struct call *, int);
 int	    db_json_call(struct call *, const char *, int, const char **);
+int	    db_answer(struct call *, int, const char *, const char *);
 int	    db_status_reply(struct call *, const char *);
 int	    db_status_call(
 	    struct call *, const char *, int, const char **, int, const char *);

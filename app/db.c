@@ -248,15 +248,22 @@ db_code_detail(const char *code, const char *what)
 int
 db_status_reply(struct call *c, const char *what)
 {
-	const char  *st, *raw, *code, *detail, *field;
-	json_t	    *b, *errs;
-	json_error_t err;
-	int	     status, r;
+	const char *st;
 
 	if ((st = db_value(c, 0, 0)) == NULL)
 		return (problem(c, 404, "not_found", "no such resource"));
-	status = atoi(st);
-	raw = db_value(c, 0, 1);
+	return (db_answer(c, atoi(st), db_value(c, 0, 1), what));
+}
+
+/* The same for a (status, body) pair that came some other way. */
+int
+db_answer(struct call *c, int status, const char *raw, const char *what)
+{
+	const char  *code, *detail, *field;
+	json_t	    *b, *errs;
+	json_error_t err;
+	int	     r;
+
 	if (status < 300) {
 		json_reply_raw(
 		    c, status, raw ? raw : "{}", raw ? strlen(raw) : 2);

@@ -15,6 +15,7 @@
 #include "money.h"
 #include "order_fsm.h"
 #include "orders.h"
+#include "placer.h"
 #include "validate.h"
 
 #define MAX_RULES    64
@@ -32,6 +33,8 @@ struct checkout_ctx {
 	char	   *cap_vendors;
 	json_t	   *order; /* the priced order for place_order */
 	char	   *reply; /* the 201 body, kept for after DEL */
+	struct placer_wait pw; /* its place in a batch (app/placer.c) */
+	char		  *alone; /* a batch of one, after a failed batch */
 };
 
 static int   checkout_check(struct http_request *);
@@ -45,6 +48,8 @@ static int   checkout_clear(struct http_request *);
 static int   checkout_priced(struct checkout_ctx *);
 static char *checkout_answer(struct checkout_ctx *, const char *);
 static void  checkout_forget(json_t *);
+static char *checkout_item(struct checkout_ctx *);
+static int   checkout_outcome(struct checkout_ctx *, int, const char *);
 static void  checkout_cleanup(struct call *);
 static int   orders_list(struct http_request *);
 static int   order_get(struct http_request *);
@@ -108,6 +113,9 @@ checkout_cleanup(struct call *c)
 		json_decref(k->quote);
 	if (k->order != NULL)
 		json_decref(k->order);
+	placer_forget(&k->pw);
+	free(k->alone);
+	k->alone = NULL;
 	free(k->cap_rules);
 	free(k->cap_vendors);
 	free(k->reply);
@@ -427,40 +435,76 @@ static int
 checkout_place(struct http_request *req)
 {
 	struct checkout_ctx *k = http_state_get(req);
-	char		     uid[24], *s;
-	const char	    *v[4], *st, *body;
+	const char	    *v[1], *st;
 	int		     rc;
 
-	call_uid(&k->c, uid, sizeof(uid));
-	s = json_dumps(k->order, JSON_COMPACT);
-	v[0] = uid;
-	v[1] = k->has_key ? k->key : NULL;
-	v[2] = k->hash;
-	v[3] = s;
-	rc = db_poll(&k->c,
-	    "SELECT status, body FROM place_order($1::bigint, "
-	    "$2, $3, $4::jsonb)",
-	    4, v);
-	free(s);
-	switch (rc) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem_internal(&k->c, "checkout: database error"));
+	switch (k->pw.state) {
+	case PLACER_IDLE:
+		if (k->alone == NULL) {
+			placer_submit(&k->pw, req, checkout_item(k));
+			return (HTTP_STATE_RETRY);
+		}
+		v[0] = k->alone;
+		rc = db_poll(&k->c,
+		    "SELECT i, status, body FROM place_orders($1::jsonb)", 1,
+		    v);
+		if (rc == DB_PENDING)
+			return (HTTP_STATE_RETRY);
+		if (rc == DB_ERROR || (st = db_value(&k->c, 0, 1)) == NULL)
+			return (problem_internal(
+			    &k->c, "checkout: database error"));
+		rc = checkout_outcome(k, atoi(st), db_value(&k->c, 0, 2));
+		db_reset(&k->c.db);
+		return (rc);
+	case PLACER_DONE:
+		if (k->pw.status != 0)
+			break;
+		/* The batch failed as a whole: this order goes alone. */
+		free(k->alone);
+		if (asprintf(&k->alone, "[%s]", k->pw.item) < 0)
+			return (problem_internal(&k->c, "checkout: no memory"));
+		placer_forget(&k->pw);
+		return (HTTP_STATE_CONTINUE);
+	default:
+		/* Woken before its batch came back: sleep on. */
+		http_request_sleep(req);
+		return (HTTP_STATE_RETRY);
 	}
-	st = db_value(&k->c, 0, 0);
-	body = db_value(&k->c, 0, 1);
-	if (st != NULL && atoi(st) == 409 && body != NULL &&
+	rc = checkout_outcome(k, k->pw.status, k->pw.body);
+	placer_forget(&k->pw);
+	return (rc);
+}
+
+/* One element of place_orders()' batch: who, the key, and the order. */
+static char *
+checkout_item(struct checkout_ctx *k)
+{
+	json_t *item;
+	char   *s;
+
+	item = json_pack("{s:I, s:s?, s:s, s:O}", "user",
+	    (json_int_t)k->c.who.uid, "key", k->has_key ? k->key : NULL, "hash",
+	    k->hash, "order", k->order);
+	s = json_dumps(item, JSON_COMPACT);
+	json_decref(item);
+	return (s);
+}
+
+/* What place_orders() answered for this order. */
+static int
+checkout_outcome(struct checkout_ctx *k, int status, const char *body)
+{
+	if (status == 409 && body != NULL &&
 	    strstr(body, "\"stale\"") != NULL) {
 		/* Something moved since the pricing: ask the database. */
 		if (++k->attempts >= MAX_ATTEMPTS)
 			return (problem(&k->c, 409, "conflict",
 			    "the catalog changed during checkout; try again"));
 		checkout_forget(k->items);
-		db_reset(&k->c.db);
 		return (call_next(&k->c, S_QUOTE));
 	}
-	if (st == NULL || atoi(st) != 201)
-		return (db_status_reply(&k->c, "checkout refused"));
+	if (status != 201)
+		return (db_answer(&k->c, status, body, "checkout refused"));
 	/* With a key the database keeps, and answers, the whole order. */
 	k->reply = k->has_key ? strdup(body) : checkout_answer(k, body);
 	if (k->reply == NULL)
@@ -484,13 +528,13 @@ checkout_forget(json_t *items)
 
 /*
  * The 201 body, as order_json() (003_orders.sql) would write it, from the
- * priced order and what place_order() returned: the order's identity, its
- * parts' ids and the vendors' names.  Free with free().
+ * priced order and what place_orders() returned: the order's identity and
+ * its parts' ids and vendors.  Free with free().
  */
 static char *
 checkout_answer(struct checkout_ctx *k, const char *placed)
 {
-	json_t	    *pl, *parts, *p, *items, *l, *out, *names, *nm;
+	json_t	    *pl, *parts, *p, *items, *l, *out;
 	json_error_t err;
 	json_int_t   vid, sub, fee, waived, rule;
 	const char  *vname;
@@ -499,19 +543,11 @@ checkout_answer(struct checkout_ctx *k, const char *placed)
 
 	if ((pl = json_loads(placed, 0, &err)) == NULL)
 		return (NULL);
-	names = json_object_get(pl, "vendors");
 	parts = json_array();
 	json_array_foreach(json_object_get(pl, "parts"), i, p)
 	{
 		vid = json_integer_value(json_object_get(p, "vendor_id"));
-		vname = NULL;
-		json_array_foreach(names, j, nm)
-		{
-			if (json_integer_value(
-				json_object_get(nm, "vendor_id")) == vid)
-				vname = json_string_value(
-				    json_object_get(nm, "vendor_name"));
-		}
+		vname = json_string_value(json_object_get(p, "vendor_name"));
 		items = json_array();
 		sub = fee = waived = 0;
 		json_array_foreach(json_object_get(k->order, "lines"), j, l)

@@ -22,7 +22,7 @@ static const int metrics_codes[] = { 200, 201, 204, 400, 401, 403, 404, 405,
 
 static const char *metrics_counter_names[METRICS_COUNTERS] = { "cache_hits",
 	"cache_misses", "db_errors", "redis_errors", "auth_failures",
-	"rate_limited", NULL, NULL };
+	"rate_limited", "checkout_batches", "checkout_batched_orders" };
 
 struct metrics_route {
 	struct histogram h;

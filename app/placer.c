@@ -1,0 +1,200 @@
+/*
+ * placer: checkouts reach PostgreSQL in batches.  A priced order waits in
+ * this worker's queue; whenever fewer than PLACER_INFLIGHT batches are in
+ * the database, everything queued leaves as one place_orders() statement
+ * (007_checkout_fast.sql): one transaction and one commit for all of them.
+ * Alone, an order goes at once; under load, the orders that arrive while
+ * the database works share the next trip.  That is group commit done where
+ * the statement overhead is paid as well as the WAL flush.
+ *
+ * A batch belongs to no request (Kore's callback mode), so a client that
+ * leaves takes nothing from the others: its order is placed or not like
+ * any other, and only its answer is dropped.  Each order is judged on its
+ * own inside the function; a batch that fails as a whole (an error, a lost
+ * connection) answers status 0 to each, and each then goes alone.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bangfu.h"
+#include "placer.h"
+
+#define PLACER_INFLIGHT	 2
+#define PLACER_MAX_BATCH 64
+
+struct placer_batch {
+	struct kore_pgsql   pg;
+	struct placer_wait *w[PLACER_MAX_BATCH];
+	int		    n;
+	char		   *arg;
+	PGresult	   *res;
+	int		    failed;
+};
+
+static TAILQ_HEAD(, placer_wait) queue = TAILQ_HEAD_INITIALIZER(queue);
+static int inflight;
+
+static void placer_kick(void);
+static void placer_send(struct placer_batch *);
+static void placer_cb(struct kore_pgsql *, void *);
+
+/* Queues an order (item: one element of place_orders()' array, taken). */
+void
+placer_submit(struct placer_wait *w, struct http_request *req, char *item)
+{
+	w->req = req;
+	w->item = item;
+	w->state = PLACER_QUEUED;
+	w->status = 0;
+	w->body = NULL;
+	w->batch = NULL;
+	TAILQ_INSERT_TAIL(&queue, w, list);
+	http_request_sleep(req);
+	placer_kick();
+}
+
+/* The request is going: it leaves the queue, or its batch forgets it. */
+void
+placer_forget(struct placer_wait *w)
+{
+	if (w->state == PLACER_QUEUED)
+		TAILQ_REMOVE(&queue, w, list);
+	else if (w->state == PLACER_SENT && w->batch != NULL)
+		w->batch->w[w->slot] = NULL;
+	free(w->item);
+	free(w->body);
+	w->item = w->body = NULL;
+	w->state = PLACER_IDLE;
+}
+
+static void
+placer_kick(void)
+{
+	struct placer_batch *b;
+	struct placer_wait  *w;
+	struct kore_buf	     buf;
+
+	while (inflight < PLACER_INFLIGHT && !TAILQ_EMPTY(&queue)) {
+		b = kore_calloc(1, sizeof(*b));
+		kore_buf_init(&buf, 1024);
+		kore_buf_append(&buf, "[", 1);
+		while (b->n < PLACER_MAX_BATCH &&
+		    (w = TAILQ_FIRST(&queue)) != NULL) {
+			TAILQ_REMOVE(&queue, w, list);
+			if (b->n > 0)
+				kore_buf_append(&buf, ",", 1);
+			kore_buf_append(&buf, w->item, strlen(w->item));
+			w->state = PLACER_SENT;
+			w->batch = b;
+			w->slot = b->n;
+			b->w[b->n++] = w;
+			metrics_count("checkout_batched_orders");
+		}
+		kore_buf_append(&buf, "]", 2);
+		b->arg = kore_buf_stringify(&buf, NULL);
+		b->arg = kore_strdup(b->arg);
+		kore_buf_cleanup(&buf);
+		inflight++;
+		metrics_count("checkout_batches");
+		kore_pgsql_init(&b->pg);
+		kore_pgsql_bind_callback(&b->pg, placer_cb, b);
+		placer_send(b);
+	}
+}
+
+/* Answers every order of the batch still waiting, and frees it. */
+static void
+placer_finish(struct placer_batch *b)
+{
+	struct placer_wait *w;
+	const char	   *body;
+	int		    r, i;
+
+	for (r = 0; !b->failed && b->res != NULL && r < PQntuples(b->res);
+	     r++) {
+		i = atoi(PQgetvalue(b->res, r, 0)) - 1;
+		if (i < 0 || i >= b->n || (w = b->w[i]) == NULL)
+			continue;
+		w->status = atoi(PQgetvalue(b->res, r, 1));
+		body =
+		    PQgetisnull(b->res, r, 2) ? "{}" : PQgetvalue(b->res, r, 2);
+		w->body = strdup(body);
+	}
+	for (i = 0; i < b->n; i++) {
+		if ((w = b->w[i]) == NULL)
+			continue;
+		if (w->body == NULL)
+			w->status = 0; /* no answer: it goes alone */
+		w->state = PLACER_DONE;
+		w->batch = NULL;
+		http_request_wakeup(w->req);
+	}
+	if (b->res != NULL)
+		PQclear(b->res);
+	/* A connection the server dropped is made anew, as db.c does. */
+	if (b->failed && b->pg.conn != NULL &&
+	    PQstatus(b->pg.conn->db) == CONNECTION_BAD)
+		PQreset(b->pg.conn->db);
+	kore_pgsql_cleanup(&b->pg);
+	kore_free(b->arg);
+	kore_free(b);
+	inflight--;
+	placer_kick();
+}
+
+static void
+placer_send(struct placer_batch *b)
+{
+	const char *v[1];
+
+	if (!kore_pgsql_setup(&b->pg, "db", KORE_PGSQL_ASYNC)) {
+		if (b->pg.state == KORE_PGSQL_STATE_INIT)
+			return; /* queued for a connection: called back */
+		kore_log(LOG_ERR, "placer: setup: %s",
+		    b->pg.error ? b->pg.error : "?");
+		b->failed = 1;
+		placer_finish(b);
+		return;
+	}
+	v[0] = b->arg;
+	if (!kore_pgsql_query_param_fields(&b->pg,
+		"SELECT i, status, body FROM place_orders($1::jsonb)", 0, 1, v,
+		NULL, NULL)) {
+		kore_log(LOG_ERR, "placer: send: %s",
+		    b->pg.error ? b->pg.error : "?");
+		b->failed = 1;
+		placer_finish(b);
+	}
+}
+
+static void
+placer_cb(struct kore_pgsql *pg, void *arg)
+{
+	struct placer_batch *b = arg;
+
+	switch (pg->state) {
+	case KORE_PGSQL_STATE_INIT: placer_send(b); break;
+	case KORE_PGSQL_STATE_WAIT: break;
+	case KORE_PGSQL_STATE_RESULT:
+		if (b->res != NULL)
+			PQclear(b->res);
+		b->res = pg->result;
+		pg->result = NULL;
+		kore_pgsql_continue(pg);
+		break;
+	case KORE_PGSQL_STATE_DONE: kore_pgsql_continue(pg); break;
+	case KORE_PGSQL_STATE_ERROR:
+		metrics_count("db_errors");
+		kore_log(LOG_ERR, "placer: %s", pg->error ? pg->error : "?");
+		b->failed = 1;
+		if (pg->conn != NULL &&
+		    PQstatus(pg->conn->db) != CONNECTION_BAD)
+			kore_pgsql_continue(pg);
+		else
+			placer_finish(b);
+		break;
+	case KORE_PGSQL_STATE_COMPLETE: placer_finish(b); break;
+	default: break;
+	}
+}

@@ -1,0 +1,30 @@
+/*
+ * placer.h: checkouts placed in batches (app/placer.c).
+ */
+
+#ifndef PLACER_H
+#define PLACER_H
+
+#define PLACER_IDLE   0
+#define PLACER_QUEUED 1
+#define PLACER_SENT   2
+#define PLACER_DONE   3
+
+struct placer_batch;
+
+/* One order waiting for its batch, inside its request's context. */
+struct placer_wait {
+	TAILQ_ENTRY(placer_wait) list;
+	struct http_request *req;
+	char		    *item;
+	int		     state;
+	int		     status; /* 0: no answer, place it alone */
+	char		    *body;
+	struct placer_batch *batch;
+	int		     slot;
+};
+
+void placer_submit(struct placer_wait *, struct http_request *, char *);
+void placer_forget(struct placer_wait *);
+
+#endif
