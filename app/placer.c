@@ -20,7 +20,7 @@
 #include "bangfu.h"
 #include "placer.h"
 
-#define PLACER_INFLIGHT	 2
+#define PLACER_INFLIGHT	 1
 #define PLACER_MAX_BATCH 64
 
 struct placer_batch {

@@ -26,7 +26,9 @@ struct redis_link {
 	int		   fd;
 	int		   reading;
 	int		   writing;
-	int		   registered;
+	int		   mask; /* what epoll watches for it now */
+	int		   flush_armed; /* a write is due this turn */
+	int		   flushing;
 	int		   ready;
 	int		   subscriber;
 	int		   timer_armed;
@@ -44,6 +46,7 @@ static void redis_link_open(struct redis_link *);
 static void redis_link_update(struct redis_link *);
 static void redis_event(void *, int);
 static void redis_add_read(void *);
+static void redis_flush(void *, u_int64_t);
 static void redis_del_read(void *);
 static void redis_add_write(void *);
 static void redis_del_write(void *);
@@ -135,7 +138,7 @@ redis_link_open(struct redis_link *l)
 	l->evt.type = KORE_TYPE_REDIS;
 	l->evt.flags = 0;
 	l->evt.handle = redis_event;
-	l->reading = l->writing = l->registered = 0;
+	l->reading = l->writing = l->mask = 0;
 
 	ac->data = l;
 	ac->ev.data = l;
@@ -173,22 +176,23 @@ redis_reconnect(void *arg, u_int64_t now)
 	redis_link_open(arg);
 }
 
-/* Level-triggered: hiredis reads one chunk per call. */
+/*
+ * Level-triggered: hiredis reads one chunk per call.  epoll hears of a
+ * change of what is watched only: a command costs no system call here.
+ */
 static void
 redis_link_update(struct redis_link *l)
 {
 	int mask;
 
 	mask = (l->reading ? EPOLLIN : 0) | (l->writing ? EPOLLOUT : 0);
-	if (mask == 0) {
-		if (l->registered) {
-			kore_platform_disable_read(l->fd);
-			l->registered = 0;
-		}
+	if (mask == l->mask)
 		return;
-	}
-	kore_platform_event_schedule(l->fd, mask, 0, l);
-	l->registered = 1;
+	if (mask == 0)
+		kore_platform_disable_read(l->fd);
+	else
+		kore_platform_event_schedule(l->fd, mask, 0, l);
+	l->mask = mask;
 }
 
 static void
@@ -198,6 +202,26 @@ redis_add_read(void *arg)
 
 	l->reading = 1;
 	redis_link_update(l);
+}
+
+/*
+ * The commands of one turn of the event loop leave together, early in the
+ * next turn: one write for all, and no EPOLLOUT to arm and disarm for each.
+ * epoll waits for writability only while connecting, or when the socket's
+ * buffer was full.
+ */
+static void
+redis_flush(void *arg, u_int64_t now)
+{
+	struct redis_link *l = arg;
+
+	(void)now;
+	l->flush_armed = 0;
+	if (l->ac == NULL)
+		return;
+	l->flushing = 1;
+	redisAsyncHandleWrite(l->ac);
+	l->flushing = 0;
 }
 
 static void
@@ -214,6 +238,14 @@ redis_add_write(void *arg)
 {
 	struct redis_link *l = arg;
 
+	if (l->ac != NULL && (l->ac->c.flags & REDIS_CONNECTED) &&
+	    !l->flushing) {
+		if (!l->flush_armed) {
+			l->flush_armed = 1;
+			kore_timer_add(redis_flush, 0, l, KORE_TIMER_ONESHOT);
+		}
+		return;
+	}
 	l->writing = 1;
 	redis_link_update(l);
 }

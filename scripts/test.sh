@@ -3,7 +3,7 @@
 # server of its own (the sanitized build) on a fresh database, on ports of
 # its own, so it can run beside make run.  Stops what it started, always.
 set -eu
-export INSTANCE=test
+export INSTANCE=${TEST_INSTANCE:-test}  # another name needs PG_PORT, REDIS_PORT, PORT
 . "$(dirname "$0")/instance.sh"
 cd "$ROOT"
 

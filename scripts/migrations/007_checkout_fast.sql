@@ -112,15 +112,17 @@ DECLARE
     t timestamptz := now();
     route constant text := 'POST /orders';
 BEGIN
-    FOR k IN 1..n LOOP
+    -- Idempotency keys first, claimed in (user, key) order.
+    FOR k IN SELECT q.k FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS q(o, k)
+              WHERE q.o->>'key' IS NOT NULL
+              ORDER BY (q.o->>'user')::bigint, q.o->>'key'
+    LOOP
         o := p_batch->(k - 1);
-        IF o->>'key' IS NOT NULL THEN
-            SELECT x.status, x.body INTO s, b
-              FROM idem_claim((o->>'user')::bigint, route, o->>'key', o->>'hash') x;
-            IF s IS NOT NULL THEN
-                st[k] := s;
-                bd[k] := b;
-            END IF;
+        SELECT x.status, x.body INTO s, b
+          FROM idem_claim((o->>'user')::bigint, route, o->>'key', o->>'hash') x;
+        IF s IS NOT NULL THEN
+            st[k] := s;
+            bd[k] := b;
         END IF;
     END LOOP;
 
@@ -153,6 +155,27 @@ BEGIN
            array_agg(w.name ORDER BY w.id)
       INTO vid, vq, vname
       FROM vendors w WHERE w.id = ANY (ARRAY(SELECT (x).vendor_id FROM unnest(ls) x));
+
+    -- The batch's waiver caps, locked in (rule, vendor) order before any
+    -- is taken, so that two batches never wait for each other on them.
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_batch) q
+                WHERE jsonb_array_length(q->'order'->'caps') > 0) THEN
+        INSERT INTO fee_cap_usage (rule_id, vendor_id, month, waived_fen)
+        SELECT DISTINCT (x->>'rule_id')::bigint, (x->>'vendor_id')::bigint,
+               shanghai_month(t), 0
+          FROM jsonb_array_elements(p_batch) q,
+               jsonb_array_elements(q->'order'->'caps') x
+         ORDER BY 1, 2
+        ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM fee_cap_usage u
+         WHERE u.month = shanghai_month(t)
+           AND (u.rule_id, u.vendor_id) IN (
+               SELECT (x->>'rule_id')::bigint, (x->>'vendor_id')::bigint
+                 FROM jsonb_array_elements(p_batch) q,
+                      jsonb_array_elements(q->'order'->'caps') x)
+         ORDER BY u.rule_id, u.vendor_id
+           FOR UPDATE;
+    END IF;
 
     -- Each order in turn, against the stock the ones before it left.
     j := 1;
