@@ -87,6 +87,9 @@ facts_put(json_t *arr)
 		    json_integer_value(json_object_get(o, "vendor_id"));
 		facts_copy(
 		    f->title, sizeof(f->title), json_object_get(o, "title"));
+		if (!json_encode_str(
+			f->title_json, sizeof(f->title_json), f->title))
+			f->title_json[0] = '\0';
 		facts_copy(f->vendor_name, sizeof(f->vendor_name),
 		    json_object_get(o, "vendor_name"));
 		facts_copy(f->vendor_kind, sizeof(f->vendor_kind),

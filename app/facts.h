@@ -14,6 +14,7 @@ struct product_fact {
 	int64_t price_fen;
 	int64_t vendor_id;
 	char	title[400];
+	char	title_json[520]; /* the title as a JSON string, or "" */
 	/* What the fee rules match on, and the vendor's name for orders. */
 	char	vendor_name[200];
 	char	vendor_kind[24];

@@ -37,6 +37,8 @@ static int  cart_put_write(struct http_request *);
 static int  cart_del_item(struct http_request *);
 static int  cart_del_all(struct http_request *);
 static void cart_cleanup(struct call *);
+static int  cart_reply_jansson(struct cart_ctx *, int, struct cart_line *,
+     const struct product_fact **, size_t, int64_t, int64_t);
 
 #define STATES(s) s, (sizeof(s) / sizeof(s[0]))
 
@@ -236,7 +238,8 @@ cart_reply(struct cart_ctx *k, int status)
 {
 	struct cart_line	   lines[CART_MAX_LINES];
 	const struct product_fact *f[CART_MAX_LINES];
-	json_t			  *out, *arr, *it;
+	struct kore_buf		   b;
+	json_t			  *it;
 	size_t			   i, n;
 	int64_t			   subtotal, count;
 
@@ -260,6 +263,54 @@ cart_reply(struct cart_ctx *k, int status)
 	if (!cart_price(lines, (int)n, &subtotal, &count))
 		return (problem_internal(&k->c, "cart: amounts overflow"));
 
+	if (k->token[0] != '\0')
+		http_response_header(k->c.req, "x-cart-token", k->token);
+	for (i = 0; i < n; i++) {
+		if (f[i]->title_json[0] == '\0')
+			break;
+	}
+	if (i < n || k->token[0] != '\0')
+		return (cart_reply_jansson(
+		    k, status, lines, f, n, subtotal, count));
+
+	/* Signed in, every title encoded: written straight out. */
+	kore_buf_init(&b, 128 + n * 192);
+	json_buf_lit(&b, "{\"items\":[");
+	for (i = 0; i < n; i++) {
+		json_buf_lit(&b, i ? ",{\"product_id\":" : "{\"product_id\":");
+		json_buf_int(&b, lines[i].product_id);
+		json_buf_lit(&b, ",\"title\":");
+		json_buf_lit(&b, f[i]->title_json);
+		json_buf_lit(&b, ",\"vendor_id\":");
+		json_buf_int(&b, f[i]->vendor_id);
+		json_buf_lit(&b, ",\"unit_price_fen\":");
+		json_buf_int(&b, lines[i].unit_price_fen);
+		json_buf_lit(&b, ",\"qty\":");
+		json_buf_int(&b, lines[i].qty);
+		json_buf_lit(&b, ",\"line_total_fen\":");
+		json_buf_int(&b, lines[i].line_total_fen);
+		json_buf_lit(&b,
+		    lines[i].available ? ",\"available\":true}"
+				       : ",\"available\":false}");
+	}
+	json_buf_lit(&b, "],\"item_count\":");
+	json_buf_int(&b, count);
+	json_buf_lit(&b, ",\"subtotal_fen\":");
+	json_buf_int(&b, subtotal);
+	json_buf_lit(&b, ",\"cart_token\":null}");
+	json_reply_raw(&k->c, status, (const char *)b.data, b.offset);
+	kore_buf_cleanup(&b);
+	return (HTTP_STATE_COMPLETE);
+}
+
+/* The same answer through jansson: guests (a token) and unusual titles. */
+static int
+cart_reply_jansson(struct cart_ctx *k, int status, struct cart_line *lines,
+    const struct product_fact **f, size_t n, int64_t subtotal, int64_t count)
+{
+	json_t *out, *arr;
+	size_t	i;
+
 	arr = json_array();
 	for (i = 0; i < n; i++) {
 		json_array_append_new(arr,
@@ -276,8 +327,6 @@ cart_reply(struct cart_ctx *k, int status)
 	    (json_int_t)count, "subtotal_fen", (json_int_t)subtotal);
 	json_object_set_new(out, "cart_token",
 	    k->token[0] ? json_string(k->token) : json_null());
-	if (k->token[0] != '\0')
-		http_response_header(k->c.req, "x-cart-token", k->token);
 	json_reply(&k->c, status, out);
 	return (HTTP_STATE_COMPLETE);
 }

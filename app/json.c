@@ -1,6 +1,8 @@
 /*
  * json: the only file that writes answers.  Bodies are built with jansson
  * (or by PostgreSQL, already JSON) and every answer is counted in metrics.
+ * The hottest answer, the cart, is written straight into a buffer from
+ * pieces jansson encoded once (json_buf_*).
  */
 
 #include <stdlib.h>
@@ -79,4 +81,50 @@ json_field_str(json_t *obj, const char *name)
 	    !json_is_string(v))
 		return (NULL);
 	return (json_string_value(v));
+}
+
+/* Appends v in decimal: the cart's numbers, without printf. */
+void
+json_buf_int(struct kore_buf *b, int64_t v)
+{
+	char	 d[24];
+	size_t	 i;
+	uint64_t u;
+
+	i = sizeof(d);
+	u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		d[--i] = '-';
+	kore_buf_append(b, d + i, sizeof(d) - i);
+}
+
+/* Appends a literal piece of JSON. */
+void
+json_buf_lit(struct kore_buf *b, const char *s)
+{
+	kore_buf_append(b, s, strlen(s));
+}
+
+/*
+ * Writes s as a JSON string into dst (len bytes, NUL-terminated), with
+ * jansson's escaping; 0 when it does not fit.
+ */
+int
+json_encode_str(char *dst, size_t len, const char *s)
+{
+	json_t *v;
+	size_t	n;
+
+	if ((v = json_string(s)) == NULL)
+		return (0);
+	n = json_dumpb(v, dst, len - 1, JSON_ENCODE_ANY);
+	json_decref(v);
+	if (n == 0 || n >= len)
+		return (0);
+	dst[n] = '\0';
+	return (1);
 }
