@@ -92,14 +92,16 @@ struct api_route routes_cart[] = {
 static const char cart_get_lua[] =
     CART_GUARD "return redis.call('HGETALL', KEYS[1])";
 
-/* HSET unless the cart is full; keeps the TTL fresh; old value + cart. */
-static const char cart_put_lua[] = CART_GUARD
-    "local old = redis.call('HGET', KEYS[1], ARGV[2]) "
-    "if not old and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then "
-    "return {-1, {}} end "
-    "redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) "
-    "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
-    "return {old or false, redis.call('HGETALL', KEYS[1])}";
+/*
+ * HSET unless that makes the cart too long (a new line past the limit is
+ * taken back); keeps the TTL fresh; {-1, {}} when full, else {0, cart}.
+ */
+static const char cart_put_lua[] =
+    CART_GUARD "if redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) == 1 and "
+	       "redis.call('HLEN', KEYS[1]) > tonumber(ARGV[5]) then "
+	       "redis.call('HDEL', KEYS[1], ARGV[2]) return {-1, {}} end "
+	       "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
+	       "return {0, redis.call('HGETALL', KEYS[1])}";
 
 static const char cart_del_lua[] =
     CART_GUARD "redis.call('HDEL', KEYS[1], ARGV[2]) "
