@@ -2,7 +2,7 @@
 # on the same PostgreSQL, for the ratios of the orders issue.
 export BANGFU_ROOT="$ROOT"
 TOKENS="$VAR/bench_tokens.txt"
-/usr/bin/python3 "$ROOT/scripts/bench_prepare.py" "${BENCH_USERS:-40000}" "$TOKENS" >&2
+/usr/bin/python3 "$ROOT/scripts/bench_prepare.py" "${BENCH_USERS:-80000}" "$TOKENS" >&2
 CART_PID=$(psql_local -tA -c "SELECT id FROM products WHERE status = 'listed' AND kind = 'goods' ORDER BY id DESC LIMIT 1")
 bench add_to_cart "$BASE/api/v1/cart/items/$CART_PID" -s "$ROOT/tests/load/cart.lua" -- "$TOKENS" "$CART_PID"
 # The checkout script replaces report.lua as wrk's -s: bench() passes -s
