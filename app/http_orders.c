@@ -501,6 +501,9 @@ checkout_outcome(struct checkout_ctx *k, int status, const char *body)
 			return (problem(&k->c, 409, "conflict",
 			    "the catalog changed during checkout; try again"));
 		checkout_forget(k->items);
+		/* Priced afresh, it goes with the next batch again. */
+		free(k->alone);
+		k->alone = NULL;
 		return (call_next(&k->c, S_QUOTE));
 	}
 	if (status != 201)
