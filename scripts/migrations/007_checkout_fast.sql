@@ -105,10 +105,10 @@ DECLARE
     ls order_line_in[];
     lprice bigint[];
     l order_line_in;
-    pid bigint[]; rem bigint[]; listed boolean[]; pvendor bigint[];
+    pid bigint[]; rem bigint[]; stock0 bigint[]; listed boolean[]; pvendor bigint[];
     vid bigint[]; vq boolean[]; vname text[];
     o jsonb; c jsonb; k integer; j integer; j0 integer; p integer; v integer;
-    s integer; b json; short jsonb; stale boolean; taken jsonb;
+    s integer; b json; short jsonb; stale boolean; taken jsonb; cnt integer;
     t timestamptz := now();
     route constant text := 'POST /orders';
 BEGIN
@@ -144,6 +144,7 @@ BEGIN
               FROM products pr
              WHERE pr.id = ANY (ARRAY(SELECT (x).product_id FROM unnest(ls) x))
              ORDER BY pr.id FOR UPDATE) q;
+    stock0 := rem;
     -- What each line's unit price must be, and the vendors as they are now.
     lprice := ARRAY(SELECT tier_price(pr.id, pr.price_fen, u.qty)
                       FROM unnest(ls) WITH ORDINALITY AS u
@@ -250,9 +251,17 @@ BEGIN
     END LOOP;
 
     IF array_position(st, 0) IS NOT NULL THEN
-        UPDATE products pr SET stock = r.stock, updated_at = t
-          FROM unnest(pid, rem) AS r(id, stock)
-         WHERE pr.id = r.id AND pr.stock <> r.stock;
+        -- The stock taken, with a conditional update: under the locks it
+        -- cannot fail, and if it ever did nothing of the batch would stay.
+        UPDATE products pr SET stock = pr.stock - x.taken, updated_at = t
+          FROM unnest(pid, stock0, rem) AS r(id, before, after),
+               LATERAL (SELECT r.before - r.after AS taken) x
+         WHERE pr.id = r.id AND r.before <> r.after AND pr.stock >= x.taken;
+        GET DIAGNOSTICS cnt = ROW_COUNT;
+        IF cnt <> (SELECT count(*) FROM unnest(stock0, rem) AS r(before, after)
+                  WHERE r.before <> r.after) THEN
+            RAISE EXCEPTION 'place_orders: stock moved under the lock';
+        END IF;
 
         INSERT INTO orders (id, order_no, user_id, status, total_fen, address, note,
                             pay_before, created_at, updated_at)
