@@ -13,10 +13,11 @@ struct product_fact {
 	int64_t stock;
 	int64_t price_fen;
 	int64_t vendor_id;
-	char	title[400];
-	char	title_json[520]; /* the title as a JSON string, or "" */
+	/* Titles are 120 characters and names 100 at most: UTF-8 fits. */
+	char title[512];
+	char title_json[1024]; /* the title as a JSON string, or "" */
 	/* What the fee rules match on, and the vendor's name for orders. */
-	char	vendor_name[200];
+	char	vendor_name[512];
 	char	vendor_kind[24];
 	char	region[24];
 	char	category[24];

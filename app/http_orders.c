@@ -436,12 +436,16 @@ checkout_place(struct http_request *req)
 {
 	struct checkout_ctx *k = http_state_get(req);
 	const char	    *v[1], *st;
+	char		     dedup[160];
 	int		     rc;
 
 	switch (k->pw.state) {
 	case PLACER_IDLE:
 		if (k->alone == NULL) {
-			placer_submit(&k->pw, req, checkout_item(k));
+			(void)snprintf(dedup, sizeof(dedup), "%lld:%s",
+			    (long long)k->c.who.uid, k->key);
+			placer_submit(&k->pw, req, checkout_item(k),
+			    k->has_key ? dedup : "");
 			return (HTTP_STATE_RETRY);
 		}
 		v[0] = k->alone;
@@ -537,7 +541,8 @@ checkout_forget(json_t *items)
 static char *
 checkout_answer(struct checkout_ctx *k, const char *placed)
 {
-	json_t	    *pl, *parts, *p, *items, *l, *out;
+	json_t	    *pl, *parts, *p, *items, *l, *out, *title;
+	char	     pidbuf[24];
 	json_error_t err;
 	json_int_t   vid, sub, fee, waived, rule;
 	const char  *vname;
@@ -566,11 +571,19 @@ checkout_answer(struct checkout_ctx *k, const char *placed)
 			    json_object_get(l, "fee_waived_fen"));
 			rule = json_integer_value(
 			    json_object_get(l, "fee_rule_id"));
+			/* The title as the database has it now. */
+			(void)snprintf(pidbuf, sizeof(pidbuf), "%lld",
+			    (long long)json_integer_value(
+				json_object_get(l, "product_id")));
+			if ((title = json_object_get(
+				 json_object_get(pl, "titles"), pidbuf)) ==
+			    NULL)
+				title = json_object_get(l, "title");
 			json_array_append_new(items,
 			    json_pack("{s:O, s:O?, s:O, s:O, s:O, s:O, s:O, "
 				      "s:o, s:n}",
 				"product_id", json_object_get(l, "product_id"),
-				"title", json_object_get(l, "title"), "qty",
+				"title", title, "qty",
 				json_object_get(l, "qty"), "unit_price_fen",
 				json_object_get(l, "unit_price_fen"),
 				"line_total_fen",

@@ -39,12 +39,19 @@ static void placer_kick(void);
 static void placer_send(struct placer_batch *);
 static void placer_cb(struct kore_pgsql *, void *);
 
-/* Queues an order (item: one element of place_orders()' array, taken). */
+/*
+ * Queues an order (item: one element of place_orders()' array, taken).
+ * dedup names its idempotency key (user and key), or is "": two orders
+ * with one key never share a batch, so the second finds the first's answer
+ * committed, as it would have alone.
+ */
 void
-placer_submit(struct placer_wait *w, struct http_request *req, char *item)
+placer_submit(struct placer_wait *w, struct http_request *req, char *item,
+    const char *dedup)
 {
 	w->req = req;
 	w->item = item;
+	(void)snprintf(w->dedup, sizeof(w->dedup), "%s", dedup);
 	w->state = PLACER_QUEUED;
 	w->status = 0;
 	w->body = NULL;
@@ -68,19 +75,37 @@ placer_forget(struct placer_wait *w)
 	w->state = PLACER_IDLE;
 }
 
+/* Whether the batch holds an order with w's idempotency key already. */
+static int
+placer_twin(struct placer_batch *b, struct placer_wait *w)
+{
+	int i;
+
+	if (w->dedup[0] == '\0')
+		return (0);
+	for (i = 0; i < b->n; i++) {
+		if (strcmp(b->w[i]->dedup, w->dedup) == 0)
+			return (1);
+	}
+	return (0);
+}
+
 static void
 placer_kick(void)
 {
 	struct placer_batch *b;
-	struct placer_wait  *w;
+	struct placer_wait  *w, *next;
 	struct kore_buf	     buf;
 
 	while (inflight < PLACER_INFLIGHT && !TAILQ_EMPTY(&queue)) {
 		b = kore_calloc(1, sizeof(*b));
 		kore_buf_init(&buf, 1024);
 		kore_buf_append(&buf, "[", 1);
-		while (b->n < PLACER_MAX_BATCH &&
-		    (w = TAILQ_FIRST(&queue)) != NULL) {
+		for (w = TAILQ_FIRST(&queue);
+		     w != NULL && b->n < PLACER_MAX_BATCH; w = next) {
+			next = TAILQ_NEXT(w, list);
+			if (placer_twin(b, w))
+				continue;
 			TAILQ_REMOVE(&queue, w, list);
 			if (b->n > 0)
 				kore_buf_append(&buf, ",", 1);

@@ -17,6 +17,7 @@ struct placer_wait {
 	TAILQ_ENTRY(placer_wait) list;
 	struct http_request *req;
 	char		    *item;
+	char		     dedup[160]; /* user and key; "" without a key */
 	int		     state;
 	int		     status; /* 0: no answer, place it alone */
 	char		    *body;
@@ -24,7 +25,8 @@ struct placer_wait {
 	int		     slot;
 };
 
-void placer_submit(struct placer_wait *, struct http_request *, char *);
+void placer_submit(
+    struct placer_wait *, struct http_request *, char *, const char *);
 void placer_forget(struct placer_wait *);
 
 #endif

@@ -163,7 +163,7 @@ json_t *
 pricing_cached_quote(json_t *items)
 {
 	const struct product_fact *f;
-	json_t			  *rules, *lines, *it;
+	json_t			  *rules, *lines, *it, *l;
 	size_t			   i;
 	int64_t			   qty;
 
@@ -179,18 +179,22 @@ pricing_cached_quote(json_t *items)
 			return (NULL);
 		}
 		qty = json_integer_value(json_object_get(it, "qty"));
-		json_array_append_new(lines,
-		    json_pack("{s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:s, "
+		l = json_pack("{s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:s, "
 			      "s:b, s:b, s:s, s:s}",
-			"product_id", (json_int_t)f->id, "qty", (json_int_t)qty,
-			"title", f->title, "listed", 1, "stock",
-			(json_int_t)qty, "list_price_fen",
-			(json_int_t)f->price_fen, "unit_price_fen",
-			(json_int_t)facts_unit_price(f, qty), "vendor_id",
-			(json_int_t)f->vendor_id, "vendor_kind", f->vendor_kind,
-			"qualified", f->qualified, "poverty_county",
-			f->poverty_county, "region", f->region, "category",
-			f->category));
+		    "product_id", (json_int_t)f->id, "qty", (json_int_t)qty,
+		    "title", f->title, "listed", 1, "stock", (json_int_t)qty,
+		    "list_price_fen", (json_int_t)f->price_fen,
+		    "unit_price_fen", (json_int_t)facts_unit_price(f, qty),
+		    "vendor_id", (json_int_t)f->vendor_id, "vendor_kind",
+		    f->vendor_kind, "qualified", f->qualified, "poverty_county",
+		    f->poverty_county, "region", f->region, "category",
+		    f->category);
+		/* Never a line dropped: what cannot be said goes the long way. */
+		if (l == NULL) {
+			json_decref(lines);
+			return (NULL);
+		}
+		json_array_append_new(lines, l);
 	}
 	return (json_pack("{s:I, s:o, s:O, s:[]}", "now",
 	    (json_int_t)time(NULL), "lines", lines, "rules", rules, "usage"));
@@ -264,7 +268,7 @@ orders_price(json_t *quote, json_t *items, json_t **short_lines)
 	struct cap_use	  caps[MAX_CAPS], *cu;
 	struct fee_line	  fl;
 	struct fee_result fr;
-	json_t		 *lines, *l, *it, *out, *outl, *capj, *usage;
+	json_t		 *lines, *l, *it, *out, *outl, *capj, *usage, *pl;
 	size_t		  i, j;
 	int64_t		  now, qty, stock, total, amount, pid;
 	int		  nrules, ncaps, found;
@@ -335,19 +339,26 @@ orders_price(json_t *quote, json_t *items, json_t **short_lines)
 		if (cu != NULL)
 			cu->taken += fr.waived_fen;
 
-		json_array_append_new(outl,
-		    json_pack("{s:O?, s:O, s:I, s:O, s:O, "
-			      "s:O, s:I, s:I, s:I, s:I, s:i, s:i}",
-			"title", json_object_get(l, "title"), "product_id",
-			json_object_get(l, "product_id"), "qty",
-			(json_int_t)qty, "unit_price_fen",
-			json_object_get(l, "unit_price_fen"), "vendor_id",
-			json_object_get(l, "vendor_id"), "qualified",
-			json_object_get(l, "qualified"), "line_total_fen",
-			(json_int_t)amount, "fee_fen", (json_int_t)fr.fee_fen,
-			"fee_waived_fen", (json_int_t)fr.waived_fen,
-			"fee_rule_id", (json_int_t)fr.rule_id, "commission_bps",
-			fr.commission_bps, "waiver_bps", fr.waiver_bps));
+		pl = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O, s:I, s:O, "
+			       "s:O, s:O, s:I, s:I, s:I, s:I, s:i, s:i}",
+		    "title", json_object_get(l, "title"), "vendor_kind",
+		    json_object_get(l, "vendor_kind"), "poverty_county",
+		    json_object_get(l, "poverty_county"), "region",
+		    json_object_get(l, "region"), "category",
+		    json_object_get(l, "category"), "product_id",
+		    json_object_get(l, "product_id"), "qty", (json_int_t)qty,
+		    "unit_price_fen", json_object_get(l, "unit_price_fen"),
+		    "vendor_id", json_object_get(l, "vendor_id"), "qualified",
+		    json_object_get(l, "qualified"), "line_total_fen",
+		    (json_int_t)amount, "fee_fen", (json_int_t)fr.fee_fen,
+		    "fee_waived_fen", (json_int_t)fr.waived_fen, "fee_rule_id",
+		    (json_int_t)fr.rule_id, "commission_bps", fr.commission_bps,
+		    "waiver_bps", fr.waiver_bps);
+		if (pl == NULL) {
+			json_decref(outl);
+			return (NULL);
+		}
+		json_array_append_new(outl, pl);
 	}
 
 	capj = json_array();

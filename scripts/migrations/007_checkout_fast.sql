@@ -72,6 +72,11 @@ CREATE TYPE order_line_in AS (
     fee_rule_id     bigint,
     commission_bps  integer,
     waiver_bps      integer,
+    -- what the fee rules matched on, as the server saw it
+    vendor_kind     text,
+    poverty_county  boolean,
+    region          text,
+    category        text,
     oi              integer,
     pos             integer
 );
@@ -84,13 +89,14 @@ CREATE TYPE order_line_in AS (
 --     never deadlock on products, and stock is checked against what the
 --     orders before took: a short or unlisted line is 409
 --     insufficient_stock for that order, with nothing of it taken;
---   * a price, vendor or qualification that moved since the server priced
---     the cart, or a waiver cap that no longer holds, is 409 'stale' and
---     the server quotes that cart again from the database;
+--   * a price, vendor, qualification or anything the fee rules match on
+--     (vendor kind, poverty county, region, category) that moved since the
+--     server priced the cart, or a waiver cap that no longer holds, is 409
+--     'stale' and the server quotes that cart again from the database;
 --   * an idempotency key replays its stored answer, or is claimed.
 -- One row per order: (i, status, body), i counting from 1.  A 201's body is
--- the order's identity and parts (the server has the rest), or the whole
--- order when an idempotency key keeps it for replays.
+-- the order's identity, parts and titles (the server has the rest), or the
+-- whole order when an idempotency key keeps it for replays.
 DROP FUNCTION place_order(bigint, text, text, jsonb);
 CREATE FUNCTION place_orders(p_batch jsonb)
 RETURNS TABLE (i integer, status integer, body json)
@@ -106,7 +112,8 @@ DECLARE
     lprice bigint[];
     l order_line_in;
     pid bigint[]; rem bigint[]; stock0 bigint[]; listed boolean[]; pvendor bigint[];
-    vid bigint[]; vq boolean[]; vname text[];
+    pcat text[]; ptitle text[];
+    vid bigint[]; vq boolean[]; vname text[]; vkind text[]; vpoor boolean[]; vregion text[];
     o jsonb; c jsonb; k integer; j integer; j0 integer; p integer; v integer;
     s integer; b json; short jsonb; stale boolean; taken jsonb; cnt integer;
     t timestamptz := now();
@@ -129,7 +136,8 @@ BEGIN
     -- The lines of the orders to place, order by order.
     ls := ARRAY(SELECT ROW(l.product_id, l.vendor_id, l.qty, l.unit_price_fen,
                     l.qualified, l.line_total_fen, l.fee_fen, l.fee_waived_fen,
-                    l.fee_rule_id, l.commission_bps, l.waiver_bps, b.oi, l.pos)::order_line_in
+                    l.fee_rule_id, l.commission_bps, l.waiver_bps, l.vendor_kind,
+                    l.poverty_county, l.region, l.category, b.oi, l.pos)::order_line_in
                 FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS b(v, oi),
                      ROWS FROM (jsonb_populate_recordset(NULL::order_line_in,
                          b.v->'order'->'lines')) WITH ORDINALITY AS l
@@ -138,9 +146,12 @@ BEGIN
 
     -- Every product of the batch, locked in id order.
     SELECT array_agg(q.id ORDER BY q.id), array_agg(q.stock ORDER BY q.id),
-           array_agg(q.listed ORDER BY q.id), array_agg(q.vendor_id ORDER BY q.id)
-      INTO pid, rem, listed, pvendor
-      FROM (SELECT pr.id, pr.stock::bigint, pr.status = 'listed' AS listed, pr.vendor_id
+           array_agg(q.listed ORDER BY q.id), array_agg(q.vendor_id ORDER BY q.id),
+           array_agg(q.category ORDER BY q.id), array_agg(q.title ORDER BY q.id)
+      INTO pid, rem, listed, pvendor, pcat, ptitle
+      FROM (SELECT pr.id, pr.stock::bigint, pr.status = 'listed' AS listed, pr.vendor_id,
+                   (SELECT c.code FROM categories c WHERE c.id = pr.category_id) AS category,
+                   pr.title
               FROM products pr
              WHERE pr.id = ANY (ARRAY(SELECT (x).product_id FROM unnest(ls) x))
              ORDER BY pr.id FOR UPDATE) q;
@@ -153,9 +164,13 @@ BEGIN
     SELECT array_agg(w.id ORDER BY w.id),
            array_agg(vendor_qualified(w.status, w.qualified_until, w.credit_score)
                      ORDER BY w.id),
-           array_agg(w.name ORDER BY w.id)
-      INTO vid, vq, vname
-      FROM vendors w WHERE w.id = ANY (ARRAY(SELECT (x).vendor_id FROM unnest(ls) x));
+           array_agg(w.name ORDER BY w.id), array_agg(w.kind ORDER BY w.id),
+           array_agg(c.is_poverty_county ORDER BY w.id), array_agg(r.code ORDER BY w.id)
+      INTO vid, vq, vname, vkind, vpoor, vregion
+      FROM vendors w
+      JOIN counties c ON c.id = w.county_id
+      JOIN regions r ON r.id = c.region_id
+     WHERE w.id = ANY (ARRAY(SELECT (x).vendor_id FROM unnest(ls) x));
 
     -- The batch's waiver caps, locked in (rule, vendor) order before any
     -- is taken, so that two batches never wait for each other on them.
@@ -197,7 +212,11 @@ BEGIN
                     'available', CASE WHEN listed[p] THEN rem[p] ELSE 0 END,
                     'message', 'not enough stock');
             ELSIF pvendor[p] <> l.vendor_id OR lprice[j] IS DISTINCT FROM l.unit_price_fen
-               OR vq[v] IS DISTINCT FROM l.qualified THEN
+               OR vq[v] IS DISTINCT FROM l.qualified
+               OR vkind[v] IS DISTINCT FROM l.vendor_kind
+               OR vpoor[v] IS DISTINCT FROM l.poverty_county
+               OR vregion[v] IS DISTINCT FROM l.region
+               OR pcat[p] IS DISTINCT FROM l.category THEN
                 stale := true;
             END IF;
             tot[k] := tot[k] + l.line_total_fen;
@@ -317,7 +336,10 @@ BEGIN
                                  'vendor_id', pa.vendor_id,
                                  'vendor_name', vname[array_position(vid, pa.vendor_id)])
                                  ORDER BY pa.id)
-                               FROM parts pa WHERE pa.order_id = oidk[a.k]))
+                               FROM parts pa WHERE pa.order_id = oidk[a.k]),
+                   'titles', (SELECT json_object_agg(x.product_id,
+                                  ptitle[array_position(pid, x.product_id)])
+                                FROM unnest(ls) x WHERE x.oi = a.k))
           FROM generate_subscripts(st, 1) AS a(k)
          WHERE st[a.k] = 0 AND p_batch->(a.k - 1)->>'key' IS NULL;
     END IF;
