@@ -18,7 +18,6 @@
 #include "placer.h"
 #include "validate.h"
 
-#define MAX_RULES    64
 #define MAX_ATTEMPTS 3
 
 struct checkout_ctx {

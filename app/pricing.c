@@ -4,6 +4,7 @@
  * place_order() checks and writes.  The rules themselves are modules/fees.
  */
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,7 +14,6 @@
 #include "money.h"
 #include "orders.h"
 
-#define MAX_RULES    64
 #define MAX_CAPS     256
 #define RULES_TTL_MS 10000
 
@@ -21,6 +21,9 @@
 static json_t  *rules_live;
 static uint64_t rules_gen;
 static uint64_t rules_expires;
+
+static json_t *
+pricing_order(json_t *, json_t *, const struct fee_rule *, int, json_t **);
 
 struct cap_use {
 	int64_t rule_id;
@@ -47,19 +50,21 @@ pricing_flag(json_t *v)
 	return (FEES_ANY);
 }
 
-static int
-pricing_rules(json_t *arr, struct fee_rule *rules)
+/* The rules of a quote, all of them, for modules/fees.  Free with free(). */
+static struct fee_rule *
+pricing_rules(json_t *arr, int *count)
 {
-	json_t *r, *m;
-	size_t	i;
-	int	n;
+	struct fee_rule *rules;
+	json_t		*r, *m;
+	size_t		 i;
+	int		 n;
 
+	rules = calloc(json_array_size(arr) + 1, sizeof(*rules));
+	if (rules == NULL)
+		fatal("pricing: out of memory");
 	n = 0;
 	json_array_foreach(arr, i, r)
 	{
-		if (n == MAX_RULES)
-			break;
-		memset(&rules[n], 0, sizeof(rules[n]));
 		m = json_object_get(r, "match");
 		rules[n].id = json_integer_value(json_object_get(r, "id"));
 		rules[n].commission_bps = (int)json_integer_value(
@@ -92,7 +97,8 @@ pricing_rules(json_t *arr, struct fee_rule *rules)
 		    json_integer_value(json_object_get(r, "valid_to"));
 		n++;
 	}
-	return (n);
+	*count = n;
+	return (rules);
 }
 
 static struct cap_use *
@@ -221,7 +227,7 @@ pricing_line(json_t *l, int64_t amount, struct fee_line *fl)
 int
 pricing_capped(json_t *quote, char **rule_ids, char **vendor_ids)
 {
-	struct fee_rule	       rules[MAX_RULES];
+	struct fee_rule	      *rules;
 	struct fee_line	       fl;
 	const struct fee_rule *r;
 	struct kore_buf	       rb, vb;
@@ -231,7 +237,7 @@ pricing_capped(json_t *quote, char **rule_ids, char **vendor_ids)
 	int		       nrules, n;
 
 	now = json_integer_value(json_object_get(quote, "now"));
-	nrules = pricing_rules(json_object_get(quote, "rules"), rules);
+	rules = pricing_rules(json_object_get(quote, "rules"), &nrules);
 	kore_buf_init(&rb, 64);
 	kore_buf_init(&vb, 64);
 	n = 0;
@@ -249,6 +255,7 @@ pricing_capped(json_t *quote, char **rule_ids, char **vendor_ids)
 	}
 	kore_buf_append(&rb, "}", 2);
 	kore_buf_append(&vb, "}", 2);
+	free(rules);
 	*rule_ids = n ? strdup((char *)rb.data) : NULL;
 	*vendor_ids = n ? strdup((char *)vb.data) : NULL;
 	kore_buf_cleanup(&rb);
@@ -264,20 +271,32 @@ pricing_capped(json_t *quote, char **rule_ids, char **vendor_ids)
 json_t *
 orders_price(json_t *quote, json_t *items, json_t **short_lines)
 {
-	struct fee_rule	  rules[MAX_RULES];
+	struct fee_rule *rules;
+	json_t		*out;
+	int		 nrules;
+
+	rules = pricing_rules(json_object_get(quote, "rules"), &nrules);
+	out = pricing_order(quote, items, rules, nrules, short_lines);
+	free(rules);
+	return (out);
+}
+
+static json_t *
+pricing_order(json_t *quote, json_t *items, const struct fee_rule *rules,
+    int nrules, json_t **short_lines)
+{
 	struct cap_use	  caps[MAX_CAPS], *cu;
 	struct fee_line	  fl;
 	struct fee_result fr;
 	json_t		 *lines, *l, *it, *out, *outl, *capj, *usage, *pl;
 	size_t		  i, j;
 	int64_t		  now, qty, stock, total, amount, pid;
-	int		  nrules, ncaps, found;
+	int		  ncaps, found;
 
 	*short_lines = NULL;
 	lines = json_object_get(quote, "lines");
 	usage = json_object_get(quote, "usage");
 	now = json_integer_value(json_object_get(quote, "now"));
-	nrules = pricing_rules(json_object_get(quote, "rules"), rules);
 	ncaps = 0;
 	total = 0;
 

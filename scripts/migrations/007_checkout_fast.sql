@@ -137,7 +137,8 @@ BEGIN
     ls := ARRAY(SELECT ROW(l.product_id, l.vendor_id, l.qty, l.unit_price_fen,
                     l.qualified, l.line_total_fen, l.fee_fen, l.fee_waived_fen,
                     l.fee_rule_id, l.commission_bps, l.waiver_bps, l.vendor_kind,
-                    l.poverty_county, l.region, l.category, b.oi, l.pos)::order_line_in
+                    l.poverty_county, l.region, l.category, b.oi,
+                    l.ordinality::integer)::order_line_in
                 FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS b(v, oi),
                      ROWS FROM (jsonb_populate_recordset(NULL::order_line_in,
                          b.v->'order'->'lines')) WITH ORDINALITY AS l
