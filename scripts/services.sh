@@ -62,7 +62,8 @@ redis_start() {
 	    --daemonize yes --pidfile "$VAR/redis/redis.pid" \
 	    --logfile "$VAR/redis/redis.log"
 	i=0
-	until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do
+	# PONG, not LOADING: a command sent while the AOF loads is refused.
+	until [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; do
 		i=$((i + 1)); [ $i -gt 100 ] && { echo "redis did not start" >&2; exit 1; }
 		sleep 0.1
 	done

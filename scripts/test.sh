@@ -17,6 +17,9 @@ make -s bangfu.so build/test/bangfu.so build/pwhash
 make -s unit
 
 "$ROOT/scripts/server.sh" stop
+# A fresh Redis as well as a fresh database: nothing of an earlier run.
+"$ROOT/scripts/services.sh" stop
+rm -rf "$VAR/redis"
 "$ROOT/scripts/services.sh" start
 psql -X -q "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=postgres" \
     -c "DROP DATABASE IF EXISTS bangfu WITH (FORCE)" -c "CREATE DATABASE bangfu"
