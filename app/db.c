@@ -99,9 +99,13 @@ db_poll(struct call *c, const char *sql, int n, const char **vals)
 				kore_log(LOG_ERR, "db: %s: %s", q->sqlstate,
 				    q->pg.error ? q->pg.error : "?");
 			}
-			if (q->pg.conn == NULL)
+			/*
+			 * A lost connection would only fail again: done.  A
+			 * live one is read on to ReadyForQuery (no cancel).
+			 */
+			if (q->pg.conn == NULL ||
+			    PQstatus(q->pg.conn->db) == CONNECTION_BAD)
 				return (db_finish(c, DB_ERROR));
-			/* Read on to ReadyForQuery: no cancel round trip. */
 			kore_pgsql_continue(&q->pg);
 			break;
 		default: return (DB_PENDING);
@@ -325,6 +329,13 @@ db_bg_free(struct db_bg *bg)
 {
 	int i;
 
+	/*
+	 * A lost connection is made anew for the next user, as db_finish()
+	 * does; and releasing it calls back, which must not find bg again.
+	 */
+	if (bg->pg.conn != NULL && PQstatus(bg->pg.conn->db) == CONNECTION_BAD)
+		PQreset(bg->pg.conn->db);
+	bg->pg.cb = NULL;
 	kore_pgsql_cleanup(&bg->pg);
 	for (i = 0; i < bg->n; i++)
 		kore_free(bg->vals[i]);
@@ -365,7 +376,9 @@ db_bg_cb(struct kore_pgsql *pg, void *arg)
 		metrics_count("db_errors");
 		kore_log(
 		    LOG_ERR, "db: background: %s", pg->error ? pg->error : "?");
-		if (pg->conn != NULL)
+		/* Reading on from a lost connection fails again, forever. */
+		if (pg->conn != NULL &&
+		    PQstatus(pg->conn->db) != CONNECTION_BAD)
 			kore_pgsql_continue(pg);
 		else
 			db_bg_free(bg);

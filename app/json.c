@@ -29,6 +29,16 @@ static void
 json_send(
     struct call *c, int status, const char *ctype, const char *body, size_t len)
 {
+	/* Never a status line no client can read: a fault of ours is a 500. */
+	if (status < 100 || status > 599) {
+		kore_log(LOG_ERR, "json: answer with status %d on %s", status,
+		    c->route ? c->route->name : "?");
+		status = 500;
+		ctype = "application/problem+json";
+		body = "{\"type\":\"about:blank\",\"title\":\"Internal Server "
+		       "Error\",\"status\":500,\"code\":\"internal\"}";
+		len = strlen(body);
+	}
 	http_response_header(c->req, "content-type", ctype);
 	http_response_header(c->req, "cache-control", "no-store");
 	http_response(c->req, status, body, len);

@@ -161,6 +161,8 @@ placer_finish(struct placer_batch *b)
 	if (b->failed && b->pg.conn != NULL &&
 	    PQstatus(b->pg.conn->db) == CONNECTION_BAD)
 		PQreset(b->pg.conn->db);
+	/* Releasing a connection calls back: not into a freed batch. */
+	b->pg.cb = NULL;
 	kore_pgsql_cleanup(&b->pg);
 	kore_free(b->arg);
 	kore_free(b);
