@@ -6,10 +6,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VAR="$ROOT/var/$INSTANCE"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
+# Ports below Linux's ephemeral range (32768-60999), so that no client
+# connection of the machine can hold one when a service starts.
 case "$INSTANCE" in
-run)	PG_PORT=${PG_PORT:-55432}; REDIS_PORT=${REDIS_PORT:-56379}
+run)	PG_PORT=${PG_PORT:-25432}; REDIS_PORT=${REDIS_PORT:-26379}
 	PORT=${PORT:-8080} ;;
-test)	PG_PORT=${PG_PORT:-55442}; REDIS_PORT=${REDIS_PORT:-56389}
+test)	PG_PORT=${PG_PORT:-25442}; REDIS_PORT=${REDIS_PORT:-26389}
 	PORT=${PORT:-18080} ;;
 *)	# Any other name: a private instance on ports given in the environment.
 	: "${PG_PORT:?set PG_PORT for instance $INSTANCE}"

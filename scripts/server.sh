@@ -44,7 +44,10 @@ start)
 stop)
 	[ -f "$PIDFILE" ] || exit 0
 	pid=$(cat "$PIDFILE")
+	status=0
 	if kill -0 "$pid" 2>/dev/null; then
+		# The workers too: one that outlives its parent is a fault.
+		workers=$(pgrep -P "$pid" || true)
 		kill -TERM "$pid"
 		i=0
 		while kill -0 "$pid" 2>/dev/null; do
@@ -52,8 +55,22 @@ stop)
 			[ $i -gt 100 ] && kill -KILL "$pid" 2>/dev/null
 			sleep 0.1
 		done
+		for w in $workers; do
+			i=0
+			while kill -0 "$w" 2>/dev/null && [ $i -lt 50 ]; do
+				i=$((i + 1))
+				sleep 0.1
+			done
+			if kill -0 "$w" 2>/dev/null &&
+			    [ "$(ps -o stat= -p "$w" | cut -c1)" != Z ]; then
+				echo "server: worker $w outlived the server; killed" >&2
+				kill -KILL "$w" 2>/dev/null
+				status=1
+			fi
+		done
 	fi
 	rm -f "$PIDFILE"
+	exit $status
 	;;
 *)	echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

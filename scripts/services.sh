@@ -37,7 +37,9 @@ CONF
 	if as_pg "$PGBIN/pg_ctl" -D "$VAR/pg" status >/dev/null 2>&1; then
 		return 0
 	fi
-	as_pg "$PGBIN/pg_ctl" -D "$VAR/pg" -l "$VAR/pg/server.log" -w -t 60 start >/dev/null
+	# The port is given at start: a cluster follows its instance's port.
+	as_pg "$PGBIN/pg_ctl" -D "$VAR/pg" -l "$VAR/pg/server.log" -w -t 60 \
+	    -o "-p $PG_PORT" start >/dev/null
 	if ! psql -X -tAq "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=postgres" \
 	    -c "SELECT 1 FROM pg_database WHERE datname='bangfu'" | grep -q 1; then
 		psql -X -q "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=postgres" \

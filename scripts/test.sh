@@ -38,6 +38,8 @@ export BANGFU_REDIS_PORT="$REDIS_PORT"
 export BANGFU_ROOT="$ROOT"
 status=0
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/api "$@" || status=$?
+# Every worker must leave with the server (a stuck one is a bug).
+"$ROOT/scripts/server.sh" stop || status=1
 
 if ls "$VAR"/asan.* "$VAR"/ubsan.* >/dev/null 2>&1; then
 	echo "sanitizer reports:" >&2

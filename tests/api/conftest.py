@@ -35,7 +35,7 @@ import requests
 BASE_URL = os.environ.get("BANGFU_URL", "http://127.0.0.1:18080").rstrip("/")
 API_URL = BASE_URL + "/api/v1"
 PG = os.environ.get("BANGFU_PG",
-                    "host=127.0.0.1 port=55442 user=bangfu dbname=bangfu")
+                    "host=127.0.0.1 port=25442 user=bangfu dbname=bangfu")
 LOGIN_LIMIT = int(os.environ.get("RATE_LIMIT_LOGIN", "30"))
 REGISTER_LIMIT = int(os.environ.get("RATE_LIMIT_REGISTER", "20"))
 RATE_WINDOW = int(os.environ.get("RATE_LIMIT_WINDOW", "60"))

@@ -43,7 +43,7 @@ import requests
 BASE_URL = os.environ.get("BANGFU_URL", "http://127.0.0.1:18080").rstrip("/")
 API_URL = BASE_URL + "/api/v1"
 PG = os.environ.get("BANGFU_PG",
-                    "host=127.0.0.1 port=55442 user=bangfu dbname=bangfu")
+                    "host=127.0.0.1 port=25442 user=bangfu dbname=bangfu")
 SANDBOX_SECRET = os.environ.get("PAYMENT_SANDBOX_SECRET",
                                 "bangfu-sandbox-secret")
 PAY_TIMEOUT = int(os.environ.get("ORDER_PAY_TIMEOUT", "10"))

@@ -33,7 +33,7 @@ from shop import (  # noqa: E402,F401
     make_user, make_users, ok, patch, post, problem, psql, put, row, rows,
     utc_now, val)
 
-REDIS_PORT = os.environ.get("BANGFU_REDIS_PORT", "56389")
+REDIS_PORT = os.environ.get("BANGFU_REDIS_PORT", "26389")
 TRACE_RE = re.compile(r"^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{16}$")
 
 # ------------------------------------------------------------ helpers
