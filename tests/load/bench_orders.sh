@@ -3,6 +3,15 @@
 export BANGFU_ROOT="$ROOT"
 TOKENS="$VAR/bench_tokens.txt"
 /usr/bin/python3 "$ROOT/scripts/bench_prepare.py" "${BENCH_USERS:-80000}" "$TOKENS" >&2
+# The users' sessions and carts grew Redis's append-only file: compact it
+# now, not in the middle of a measure.
+redis-cli -p "$REDIS_PORT" BGREWRITEAOF >/dev/null 2>&1 || true
+i=0
+while redis-cli -p "$REDIS_PORT" INFO persistence | grep -q '^aof_rewrite_in_progress:1' ||
+    redis-cli -p "$REDIS_PORT" INFO persistence | grep -q '^aof_rewrite_scheduled:1'; do
+	i=$((i + 1)); [ $i -gt 600 ] && break
+	sleep 0.1
+done
 CART_PID=$(psql_local -tA -c "SELECT id FROM products WHERE status = 'listed' AND kind = 'goods' ORDER BY id DESC LIMIT 1")
 bench add_to_cart "$BASE/api/v1/cart/items/$CART_PID" -s "$ROOT/tests/load/cart.lua" -- "$TOKENS" "$CART_PID"
 # The checkout script replaces report.lua as wrk's -s: bench() passes -s
