@@ -2,13 +2,14 @@
  * facts: what a cart needs to know of a product (listed, stock, prices,
  * title, vendor), per worker, so that cart reads and writes touch Redis
  * only.  Entries live in the catalog cache's generation (app/cache.c): a
- * catalog write anywhere empties them, and none outlives FACTS_TTL_MS,
- * which bounds how stale they can be even when an invalidation is missed.
- * Stock may lag by as much; the checkout takes stock under a row lock, so a
- * cart can never oversell.  A checkout prices from the same entries, stock
- * aside (facts_terms): place_order() checks what the price rests on again
- * under the lock, so a stale entry costs a quote from the database, never
- * a wrong price.
+ * catalog write anywhere empties them, an order's stock move marks their
+ * stock stale, and they are used only while this worker hears the
+ * invalidations (as the catalog cache).  FACTS_TTL_MS bounds them besides,
+ * for a change made behind the server's back, in SQL.  The checkout takes
+ * stock under a row lock, so a cart can never oversell.  A checkout prices
+ * from the same entries, stock aside (facts_terms): place_orders() checks
+ * what the price and fees rest on again under the lock, so a stale entry
+ * costs a quote from the database, never a wrong price.
  */
 
 #include <string.h>
@@ -19,7 +20,7 @@
 #include "facts.h"
 
 #define FACTS_SLOTS  8192 /* power of two */
-#define FACTS_TTL_MS 10000
+#define FACTS_TTL_MS 60000
 
 static struct product_fact facts[FACTS_SLOTS];
 
@@ -39,7 +40,7 @@ facts_terms(int64_t id)
 		return (NULL);
 	f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
 	if (f->id != id || f->gen != cache_generation() ||
-	    f->expires <= facts_now())
+	    f->expires <= facts_now() || !redis_subscribed())
 		return (NULL);
 	return (f);
 }

@@ -94,13 +94,15 @@ static const char cart_get_lua[] =
 
 /*
  * HSET unless that makes the cart too long (a new line past the limit is
- * taken back); keeps the TTL fresh; {-1, {}} when full, else {0, cart}.
+ * taken back); keeps the TTL fresh, to the hour (an EXPIRE is a write to
+ * the append-only file, a TTL is not); {-1, {}} when full, else {0, cart}.
  */
 static const char cart_put_lua[] =
     CART_GUARD "if redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) == 1 and "
 	       "redis.call('HLEN', KEYS[1]) > tonumber(ARGV[5]) then "
 	       "redis.call('HDEL', KEYS[1], ARGV[2]) return {-1, {}} end "
-	       "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
+	       "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[4]) - 3600 then "
+	       "redis.call('EXPIRE', KEYS[1], ARGV[4]) end "
 	       "return {0, redis.call('HGETALL', KEYS[1])}";
 
 static const char cart_del_lua[] =

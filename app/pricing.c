@@ -15,7 +15,7 @@
 #include "orders.h"
 
 #define MAX_CAPS     256
-#define RULES_TTL_MS 10000
+#define RULES_TTL_MS 60000
 
 /* fee_rules_live(), this worker's copy: in the catalog's generation. */
 static json_t  *rules_live;
@@ -142,7 +142,7 @@ json_t *
 pricing_rules_cached(void)
 {
 	if (rules_live == NULL || rules_gen != cache_generation() ||
-	    rules_expires <= pricing_now_ms())
+	    rules_expires <= pricing_now_ms() || !redis_subscribed())
 		return (NULL);
 	return (rules_live);
 }

@@ -3,7 +3,9 @@ catalog prices, removal, the merge at login, and isolation between carts."""
 
 import os
 import secrets
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -393,3 +395,34 @@ def test_a_revoked_session_reaches_no_cart(shop_products):
     assert val("SELECT 1") == 1
     fresh = login_token(u.email, u.password)
     assert cart_lines(cart_get(fresh)) == {pid: 2}
+
+
+# ------------------------------------------------------------ expiry
+
+
+def redis(*args):
+    port = os.environ.get("BANGFU_REDIS_PORT", "26389")
+    return subprocess.run(["redis-cli", "-p", port] + list(args),
+                          check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_carts_expire_7_days_for_guests_30_for_users(shop_products):
+    pid = shop_products.one(stock=20)
+    token = token_of(cart_put(None, pid, 1))
+    guest_ttl = int(redis("TTL", "cart:g:" + token))
+    assert 7 * 86400 - 60 <= guest_ttl <= 7 * 86400, guest_ttl
+
+    u = make_user()
+    cart_put(u.token, pid, 1)
+    key = "cart:u:%d" % u.id
+    assert 30 * 86400 - 60 <= int(redis("TTL", key)) <= 30 * 86400
+
+    # Activity keeps a cart alive: a write puts its TTL back up.
+    redis("EXPIRE", key, "86400")
+    cart_put(u.token, pid, 2)
+    assert 30 * 86400 - 60 <= int(redis("TTL", key)) <= 30 * 86400
+    # A cart that runs out is gone.
+    redis("EXPIRE", key, "1")
+    time.sleep(1.5)
+    assert cart_get(u.token)["items"] == []
