@@ -3,9 +3,10 @@
  * title, vendor), per worker, so that cart reads and writes touch Redis
  * only.  Entries live in the catalog cache's generation (app/cache.c): a
  * catalog write anywhere empties them, an order's stock move marks their
- * stock stale, and they are used only while this worker hears the
- * invalidations (as the catalog cache).  FACTS_TTL_MS bounds them besides,
- * for a change made behind the server's back, in SQL.  The checkout takes
+ * stock stale, and a lost subscription empties them when it is lost and
+ * again when it is back (carts and checkouts need Redis anyway).
+ * FACTS_TTL_MS bounds them besides, for a change made behind the server's
+ * back, in SQL.  The checkout takes
  * stock under a row lock, so a cart can never oversell.  A checkout prices
  * from the same entries, stock aside (facts_terms): place_orders() checks
  * what the price and fees rest on again under the lock, so a stale entry
@@ -40,7 +41,7 @@ facts_terms(int64_t id)
 		return (NULL);
 	f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
 	if (f->id != id || f->gen != cache_generation() ||
-	    f->expires <= facts_now() || !redis_subscribed())
+	    f->expires <= facts_now())
 		return (NULL);
 	return (f);
 }

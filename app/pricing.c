@@ -142,7 +142,7 @@ json_t *
 pricing_rules_cached(void)
 {
 	if (rules_live == NULL || rules_gen != cache_generation() ||
-	    rules_expires <= pricing_now_ms() || !redis_subscribed())
+	    rules_expires <= pricing_now_ms())
 		return (NULL);
 	return (rules_live);
 }
