@@ -208,12 +208,19 @@ def placers_waiting():
 
 
 def wait_for(pred, timeout=20, step=0.05):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(step)
+    return shop.wait_until(pred, timeout, step=step)
+
+
+def batch_counters():
+    return {k: counter(k) for k in ("checkout_batches",
+                                    "checkout_batched_orders", "db_errors")}
+
+
+def batch_growth(before):
+    """(batches, orders batched) since before."""
+    return (counter("checkout_batches") - before["checkout_batches"],
+            counter("checkout_batched_orders") -
+            before["checkout_batched_orders"])
 
 
 def held_checkouts(users, lock_sql, settle=1.5, key_of=None):
@@ -646,20 +653,17 @@ def test_thirty_buyers_at_once_all_placed_in_shared_batches(shop_products):
     run_parallel(lambda u: [cart_put(u.token, p, q)
                             for p, q in want[u.id].items()], users)
     rules = {a: uncapped_rule(a), b: uncapped_rule(b)}
-    batches0 = counter("checkout_batches")
-    batched0 = counter("checkout_batched_orders")
-    errors0 = counter("db_errors")
+    before = batch_counters()
 
     res = held_checkouts(users, "SELECT 1 FROM products WHERE id IN "
                          "(%d, %d) ORDER BY id FOR UPDATE" % (a, b))
     # No batch failed as a whole (its orders would then go one by one).
-    assert counter("db_errors") == errors0
+    assert counter("db_errors") == before["db_errors"]
 
     statuses = sorted(r.status_code for _, r in res)
     assert statuses == [201] * 30, [r.text[:200] for _, r in res
                                     if r.status_code != 201]
-    batches = counter("checkout_batches") - batches0
-    batched = counter("checkout_batched_orders") - batched0
+    batches, batched = batch_growth(before)
     assert batched >= 30
     # The orders did share statements: far fewer batches than orders.
     assert batches <= batched // 3, (batches, batched)
@@ -698,18 +702,15 @@ def test_one_short_cart_in_a_batch_fails_alone(shop_products):
     cart_put(greedy.token, a, 70)
     cart_put(greedy.token, b, 3)
     shop.set_stock(a, 60)
-    batches0 = counter("checkout_batches")
-    batched0 = counter("checkout_batched_orders")
-    errors0 = counter("db_errors")
+    before = batch_counters()
 
     res = held_checkouts(users, "SELECT 1 FROM products WHERE id IN "
                          "(%d, %d) ORDER BY id FOR UPDATE" % (a, b))
     # The short order shared its batch with others, and that batch was
     # judged order by order, not failed as a whole (then each order goes
     # alone, which would prove nothing here).
-    assert counter("db_errors") == errors0
-    batches = counter("checkout_batches") - batches0
-    batched = counter("checkout_batched_orders") - batched0
+    assert counter("db_errors") == before["db_errors"]
+    batches, batched = batch_growth(before)
     assert batched >= 21 and batches <= batched // 3, (batches, batched)
 
     by_user = {u.id: r for u, r in res}
