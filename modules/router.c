@@ -17,7 +17,8 @@ router_match(const char *pattern, const char *path, struct route_match *m)
 	const char *p, *s;
 	size_t	    plen, slen;
 
-	memset(m, 0, sizeof(*m));
+	/* Tried against every route: only the count is reset, not the buffers. */
+	m->nparams = 0;
 	if (*pattern != '/' || *path != '/')
 		return (0);
 
