@@ -126,6 +126,7 @@ int  call_paging(struct call *, json_t **, char *, char *, size_t);
 int	    db_init(void);
 int	    db_poll(struct call *, const char *, int, const char **);
 void	    db_reset(struct db_query *);
+void	    db_release(struct kore_pgsql *);
 const char *db_value(struct call *, int, int);
 int	    db_isnull(struct call *, int, int);
 int	    db_rows(struct call *);

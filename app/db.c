@@ -44,6 +44,12 @@ db_poll(struct call *c, const char *sql, int n, const char **vals)
 	/* A different statement after a finished one starts afresh. */
 	if (q->phase == PHASE_DONE && q->sql != sql)
 		db_reset(q);
+	/* Never another statement's answer: one at a time. */
+	if ((q->phase == PHASE_SETUP || q->phase == PHASE_WAIT) &&
+	    q->sql != sql) {
+		kore_log(LOG_ERR, "db: a statement is still pending");
+		return (DB_ERROR);
+	}
 
 	switch (q->phase) {
 	case PHASE_START:
@@ -113,22 +119,34 @@ db_poll(struct call *c, const char *sql, int n, const char **vals)
 	}
 }
 
+/*
+ * Ends pg's use of its connection.  One the server dropped (a restart)
+ * would fail every statement after it: it is released without touching its
+ * old socket (libpq has closed it, and epoll forgot it with it), then made
+ * anew for the next user, as Kore connects its pool (blocking, bounded by
+ * connect_timeout).  Releasing calls a callback statement back: not any more.
+ */
+void
+db_release(struct kore_pgsql *pg)
+{
+	struct pgsql_conn *conn = pg->conn;
+	int		   bad;
+
+	bad = conn != NULL && PQstatus(conn->db) == CONNECTION_BAD;
+	if (bad)
+		pg->flags &= ~KORE_PGSQL_SCHEDULED;
+	pg->cb = NULL;
+	kore_pgsql_cleanup(pg);
+	if (bad)
+		PQreset(conn->db);
+}
+
 static int
 db_finish(struct call *c, int result)
 {
 	struct db_query *q = &c->db;
 
-	/*
-	 * A connection the server dropped (a restart) goes back to Kore's pool
-	 * after its first failure and would fail every request after it: the
-	 * next one finds it bad before sending, and reconnects it here, as
-	 * Kore connects its pool (blocking, bounded by connect_timeout).  It
-	 * was never scheduled, so no event is registered on the old socket.
-	 */
-	if (result == DB_ERROR && q->pg.conn != NULL &&
-	    PQstatus(q->pg.conn->db) == CONNECTION_BAD)
-		PQreset(q->pg.conn->db);
-	kore_pgsql_cleanup(&q->pg);
+	db_release(&q->pg);
 	if (result == DB_ERROR && q->sqlstate[0] == '\0')
 		(void)snprintf(q->sqlstate, sizeof(q->sqlstate), "08000");
 	q->phase = PHASE_DONE;
@@ -140,7 +158,7 @@ void
 db_reset(struct db_query *q)
 {
 	if (q->phase == PHASE_SETUP || q->phase == PHASE_WAIT)
-		kore_pgsql_cleanup(&q->pg);
+		db_release(&q->pg);
 	if (q->res != NULL)
 		PQclear(q->res);
 	memset(q, 0, sizeof(*q));
@@ -323,20 +341,21 @@ struct db_bg {
 };
 
 static void db_bg_cb(struct kore_pgsql *, void *);
+static void db_bg_send(struct db_bg *);
+
+static void
+db_bg_resend(void *arg, u_int64_t now)
+{
+	(void)now;
+	db_bg_send(arg);
+}
 
 static void
 db_bg_free(struct db_bg *bg)
 {
 	int i;
 
-	/*
-	 * A lost connection is made anew for the next user, as db_finish()
-	 * does; and releasing it calls back, which must not find bg again.
-	 */
-	if (bg->pg.conn != NULL && PQstatus(bg->pg.conn->db) == CONNECTION_BAD)
-		PQreset(bg->pg.conn->db);
-	bg->pg.cb = NULL;
-	kore_pgsql_cleanup(&bg->pg);
+	db_release(&bg->pg);
 	for (i = 0; i < bg->n; i++)
 		kore_free(bg->vals[i]);
 	kore_free(bg->sql);
@@ -368,7 +387,10 @@ db_bg_cb(struct kore_pgsql *pg, void *arg)
 	struct db_bg *bg = arg;
 
 	switch (pg->state) {
-	case KORE_PGSQL_STATE_INIT: db_bg_send(bg); break;
+	case KORE_PGSQL_STATE_INIT:
+		/* Called from Kore's wait queue: send, or fail, from outside it. */
+		kore_timer_add(db_bg_resend, 0, bg, KORE_TIMER_ONESHOT);
+		break;
 	case KORE_PGSQL_STATE_WAIT: break;
 	case KORE_PGSQL_STATE_RESULT:
 	case KORE_PGSQL_STATE_DONE: kore_pgsql_continue(pg); break;

@@ -64,9 +64,12 @@ facts_copy(char *dst, size_t len, json_t *v)
 	    dst, len, "%s", json_is_string(v) ? json_string_value(v) : "");
 }
 
-/* Stores the array that cart_facts() (003_orders.sql) returns. */
+/*
+ * Stores the array that cart_facts() returns, in the generation gen of the
+ * caches when it was asked (entries of an older one are never used).
+ */
 void
-facts_put(json_t *arr)
+facts_put(json_t *arr, uint64_t gen)
 {
 	struct product_fact *f;
 	json_t		    *o, *tiers, *t;
@@ -114,7 +117,7 @@ facts_put(json_t *arr)
 			    json_object_get(t, "unit_price_fen"));
 			f->ntiers++;
 		}
-		f->gen = cache_generation();
+		f->gen = gen;
 		f->expires = facts_now() + FACTS_TTL_MS;
 	}
 }

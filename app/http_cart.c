@@ -25,7 +25,8 @@ struct cart_ctx {
 	int	    created;
 	int64_t	    qty;
 	int	    after_facts; /* the state after CART_FACTS */
-	json_t	   *items; /* [{product_id, qty}] from Redis */
+	uint64_t facts_gen; /* the caches' generation when facts were asked */
+	json_t	*items; /* [{product_id, qty}] from Redis */
 };
 
 static int  cart_get_read(struct http_request *);
@@ -378,6 +379,8 @@ cart_facts(struct http_request *req)
 		json_decref(ids);
 		return (call_next(&k->c, k->after_facts));
 	}
+	if (k->c.db.phase == 0)
+		k->facts_gen = cache_generation();
 	rc = cart_facts_poll(&k->c, ids);
 	json_decref(ids);
 	switch (rc) {
@@ -386,7 +389,7 @@ cart_facts(struct http_request *req)
 	}
 	if ((raw = db_value(&k->c, 0, 0)) != NULL &&
 	    (facts = json_loads(raw, 0, &err)) != NULL) {
-		facts_put(facts);
+		facts_put(facts, k->facts_gen);
 		json_decref(facts);
 	}
 	db_reset(&k->c.db);

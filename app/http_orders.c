@@ -32,6 +32,8 @@ struct checkout_ctx {
 	char	   *cap_vendors;
 	json_t	   *order; /* the priced order for place_order */
 	char	   *reply; /* the 201 body, kept for after DEL */
+	int	    terms_loading; /* cart_facts() asked, not answered */
+	uint64_t    terms_gen; /* the caches' generation when asked */
 	struct placer_wait pw; /* its place in a batch (app/placer.c) */
 	char		  *alone; /* a batch of one, after a failed batch */
 };
@@ -309,9 +311,14 @@ checkout_terms(struct http_request *req)
 	size_t		     i;
 	int		     rc, need_rules;
 
-	if (k->quote == NULL)
+	/* The caches are asked once: not again while their statement runs. */
+	if (k->quote == NULL && !k->terms_loading)
 		k->quote = pricing_cached_quote(k->items);
 	if (k->quote == NULL) {
+		if (!k->terms_loading) {
+			k->terms_loading = 1;
+			k->terms_gen = cache_generation();
+		}
 		need_rules = pricing_rules_cached() == NULL;
 		ids = json_array();
 		json_array_foreach(k->items, i, it)
@@ -337,14 +344,19 @@ checkout_terms(struct http_request *req)
 			return (problem_internal(
 			    &k->c, "checkout: database error"));
 		}
+		/*
+		 * Kept in the generation they were asked in: a write that
+		 * committed meanwhile leaves them stale, and unused.
+		 */
 		if ((j = checkout_json(k, 0)) != NULL) {
-			facts_put(j);
+			facts_put(j, k->terms_gen);
 			json_decref(j);
 		}
 		if (!db_isnull(&k->c, 0, 1) &&
 		    (j = checkout_json(k, 1)) != NULL)
-			pricing_rules_put(j);
+			pricing_rules_put(j, k->terms_gen);
 		db_reset(&k->c.db);
+		k->terms_loading = 0;
 		if ((k->quote = pricing_cached_quote(k->items)) == NULL)
 			return (call_next(&k->c, S_QUOTE));
 	}
@@ -460,9 +472,20 @@ checkout_place(struct http_request *req)
 		db_reset(&k->c.db);
 		return (rc);
 	case PLACER_DONE:
-		if (k->pw.status != 0)
+		if (k->pw.status > 0)
 			break;
-		/* The batch failed as a whole: this order goes alone. */
+		/*
+		 * No answer from the batch.  Rolled back, or a key that replays
+		 * the order if it was placed: it goes alone.  Else it may have
+		 * been placed, and must not be placed twice.
+		 */
+		if (k->pw.status == PLACER_LOST && !k->has_key) {
+			placer_forget(&k->pw);
+			http_response_header(req, "retry-after", "1");
+			return (problem(&k->c, 503, "unavailable",
+			    "the database connection was lost while placing the "
+			    "order; look at your orders before trying again"));
+		}
 		free(k->alone);
 		if (asprintf(&k->alone, "[%s]", k->pw.item) < 0)
 			return (problem_internal(&k->c, "checkout: no memory"));

@@ -17,7 +17,7 @@ const struct payment_provider *payment_provider(const char *);
 
 json_t *orders_price(json_t *, json_t *, json_t **);
 json_t *pricing_rules_cached(void);
-void	pricing_rules_put(json_t *);
+void	pricing_rules_put(json_t *, uint64_t);
 json_t *pricing_cached_quote(json_t *);
 int	pricing_capped(json_t *, char **, char **);
 int	orders_phone_valid(const char *);

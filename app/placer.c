@@ -10,8 +10,11 @@
  * A batch belongs to no request (Kore's callback mode), so a client that
  * leaves takes nothing from the others: its order is placed or not like
  * any other, and only its answer is dropped.  Each order is judged on its
- * own inside the function; a batch that fails as a whole (an error, a lost
- * connection) answers status 0 to each, and each then goes alone.
+ * own inside the function.  A batch that fails as a whole on an error of
+ * SQL was rolled back: each of its orders goes alone (PLACER_ALONE).  One
+ * whose connection was lost may or may not have committed: an order with
+ * an idempotency key goes alone (its key replays it if it was placed), one
+ * without is answered 503 (PLACER_LOST), never placed twice.
  */
 
 #include <stdlib.h>
@@ -29,15 +32,54 @@ struct placer_batch {
 	int		    n;
 	char		   *arg;
 	PGresult	   *res;
-	int		    failed;
+	int		    sent; /* the statement left */
+	int		    failed; /* no answer: rolled back */
+	int		    lost; /* no answer, outcome unknown */
+	TAILQ_ENTRY(placer_batch) list;
 };
 
 static TAILQ_HEAD(, placer_wait) queue = TAILQ_HEAD_INITIALIZER(queue);
+static TAILQ_HEAD(, placer_batch) batches = TAILQ_HEAD_INITIALIZER(batches);
 static int inflight;
+static int watching;
 
 static void placer_kick(void);
 static void placer_send(struct placer_batch *);
 static void placer_cb(struct kore_pgsql *, void *);
+static void placer_finish(struct placer_batch *);
+
+/*
+ * Kore frees a connection whose socket fails without calling the statement
+ * back (it wakes requests only): a batch that was sent and has no
+ * connection any more is lost, and is answered so.
+ */
+static void
+placer_watch(void *arg, u_int64_t now)
+{
+	struct placer_batch *b;
+
+	(void)arg;
+	(void)now;
+	TAILQ_FOREACH(b, &batches, list)
+	{
+		if (b->sent && b->pg.conn == NULL &&
+		    b->pg.state != KORE_PGSQL_STATE_COMPLETE) {
+			kore_log(LOG_ERR, "placer: connection lost: %s",
+			    b->pg.error ? b->pg.error : "?");
+			b->lost = 1;
+			placer_finish(b);
+			return; /* the list changed: next turn */
+		}
+	}
+}
+
+/* Called from Kore's wait queue: send, or fail, from outside it. */
+static void
+placer_resend(void *arg, u_int64_t now)
+{
+	(void)now;
+	placer_send(arg);
+}
 
 /*
  * Queues an order (item: one element of place_orders()' array, taken).
@@ -121,6 +163,11 @@ placer_kick(void)
 		b->arg = kore_strdup(b->arg);
 		kore_buf_cleanup(&buf);
 		inflight++;
+		TAILQ_INSERT_TAIL(&batches, b, list);
+		if (!watching) {
+			watching = 1;
+			kore_timer_add(placer_watch, 100, NULL, 0);
+		}
 		metrics_count("checkout_batches");
 		kore_pgsql_init(&b->pg);
 		kore_pgsql_bind_callback(&b->pg, placer_cb, b);
@@ -136,7 +183,8 @@ placer_finish(struct placer_batch *b)
 	const char	   *body;
 	int		    r, i;
 
-	for (r = 0; !b->failed && b->res != NULL && r < PQntuples(b->res);
+	for (r = 0;
+	     !b->failed && !b->lost && b->res != NULL && r < PQntuples(b->res);
 	     r++) {
 		i = atoi(PQgetvalue(b->res, r, 0)) - 1;
 		if (i < 0 || i >= b->n || (w = b->w[i]) == NULL)
@@ -150,20 +198,15 @@ placer_finish(struct placer_batch *b)
 		if ((w = b->w[i]) == NULL)
 			continue;
 		if (w->body == NULL)
-			w->status = 0; /* no answer: it goes alone */
+			w->status = b->lost ? PLACER_LOST : PLACER_ALONE;
 		w->state = PLACER_DONE;
 		w->batch = NULL;
 		http_request_wakeup(w->req);
 	}
 	if (b->res != NULL)
 		PQclear(b->res);
-	/* A connection the server dropped is made anew, as db.c does. */
-	if (b->failed && b->pg.conn != NULL &&
-	    PQstatus(b->pg.conn->db) == CONNECTION_BAD)
-		PQreset(b->pg.conn->db);
-	/* Releasing a connection calls back: not into a freed batch. */
-	b->pg.cb = NULL;
-	kore_pgsql_cleanup(&b->pg);
+	TAILQ_REMOVE(&batches, b, list);
+	db_release(&b->pg);
 	kore_free(b->arg);
 	kore_free(b);
 	inflight--;
@@ -188,11 +231,14 @@ placer_send(struct placer_batch *b)
 	if (!kore_pgsql_query_param_fields(&b->pg,
 		"SELECT i, status, body FROM place_orders($1::jsonb)", 0, 1, v,
 		NULL, NULL)) {
+		/* Not sent: nothing of it can have happened. */
 		kore_log(LOG_ERR, "placer: send: %s",
 		    b->pg.error ? b->pg.error : "?");
 		b->failed = 1;
 		placer_finish(b);
+		return;
 	}
+	b->sent = 1;
 }
 
 static void
@@ -201,7 +247,9 @@ placer_cb(struct kore_pgsql *pg, void *arg)
 	struct placer_batch *b = arg;
 
 	switch (pg->state) {
-	case KORE_PGSQL_STATE_INIT: placer_send(b); break;
+	case KORE_PGSQL_STATE_INIT:
+		kore_timer_add(placer_resend, 0, b, KORE_TIMER_ONESHOT);
+		break;
 	case KORE_PGSQL_STATE_WAIT: break;
 	case KORE_PGSQL_STATE_RESULT:
 		if (b->res != NULL)
@@ -214,12 +262,15 @@ placer_cb(struct kore_pgsql *pg, void *arg)
 	case KORE_PGSQL_STATE_ERROR:
 		metrics_count("db_errors");
 		kore_log(LOG_ERR, "placer: %s", pg->error ? pg->error : "?");
-		b->failed = 1;
+		/* An error of SQL rolled back; a lost connection, who knows. */
 		if (pg->conn != NULL &&
-		    PQstatus(pg->conn->db) != CONNECTION_BAD)
+		    PQstatus(pg->conn->db) != CONNECTION_BAD) {
+			b->failed = 1;
 			kore_pgsql_continue(pg);
-		else
+		} else {
+			b->lost = 1;
 			placer_finish(b);
+		}
 		break;
 	case KORE_PGSQL_STATE_COMPLETE: placer_finish(b); break;
 	default: break;

@@ -10,6 +10,10 @@
 #define PLACER_SENT   2
 #define PLACER_DONE   3
 
+/* Statuses of an order with no answer from its batch. */
+#define PLACER_ALONE 0 /* rolled back: place it alone */
+#define PLACER_LOST  -1 /* connection lost: it may have been placed */
+
 struct placer_batch;
 
 /* One order waiting for its batch, inside its request's context. */
@@ -19,7 +23,7 @@ struct placer_wait {
 	char		    *item;
 	char		     dedup[160]; /* user and key; "" without a key */
 	int		     state;
-	int		     status; /* 0: no answer, place it alone */
+	int		     status; /* or PLACER_ALONE, PLACER_LOST */
 	char		    *body;
 	struct placer_batch *batch;
 	int		     slot;

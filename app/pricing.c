@@ -147,14 +147,17 @@ pricing_rules_cached(void)
 	return (rules_live);
 }
 
-/* Keeps the array fee_rules_live() returned; takes the reference. */
+/*
+ * Keeps the array fee_rules_live() returned (taking the reference), in the
+ * caches' generation gen when it was asked.
+ */
 void
-pricing_rules_put(json_t *rules)
+pricing_rules_put(json_t *rules, uint64_t gen)
 {
 	if (rules_live != NULL)
 		json_decref(rules_live);
 	rules_live = rules;
-	rules_gen = cache_generation();
+	rules_gen = gen;
 	rules_expires = pricing_now_ms() + RULES_TTL_MS;
 }
 
