@@ -26,6 +26,7 @@ struct cart_ctx {
 	int64_t	    qty;
 	int	    after_facts; /* the state after CART_FACTS */
 	uint64_t facts_gen; /* the caches' generation when facts were asked */
+	int	 facts_tries; /* reads of them that a write overtook */
 	json_t	*items; /* [{product_id, qty}] from Redis */
 };
 
@@ -393,6 +394,12 @@ cart_facts(struct http_request *req)
 		json_decref(facts);
 	}
 	db_reset(&k->c.db);
+	/*
+	 * A catalog write landed while they were read: they may predate it,
+	 * and are kept for nothing.  Read them again, a few times at most.
+	 */
+	if (k->facts_gen != cache_generation() && ++k->facts_tries < 4)
+		return (HTTP_STATE_CONTINUE);
 	return (call_next(&k->c, k->after_facts));
 }
 
