@@ -128,6 +128,8 @@ int	    db_poll(struct call *, const char *, int, const char **);
 void	    db_reset(struct db_query *);
 void	    db_release(struct kore_pgsql *);
 const char *db_value(struct call *, int, int);
+json_t	   *db_json(struct call *, int, int);
+char	   *db_array(json_t *);
 int	    db_isnull(struct call *, int, int);
 int	    db_rows(struct call *);
 int	    db_json_reply(struct call *, int);

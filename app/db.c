@@ -164,6 +164,34 @@ db_reset(struct db_query *q)
 	memset(q, 0, sizeof(*q));
 }
 
+/*
+ * A JSON array of integers as a PostgreSQL array literal, for a bigint[]
+ * parameter: the same text once bracketed.  Free with free().
+ */
+char *
+db_array(json_t *ints)
+{
+	char *s;
+
+	if ((s = json_dumps(ints, JSON_COMPACT)) == NULL)
+		fatal("db_array: out of memory");
+	s[0] = '{';
+	s[strlen(s) - 1] = '}';
+	return (s);
+}
+
+/* The value at (row, col) of the last result parsed as JSON, or NULL. */
+json_t *
+db_json(struct call *c, int row, int col)
+{
+	json_error_t err;
+	const char  *raw;
+
+	if ((raw = db_value(c, row, col)) == NULL)
+		return (NULL);
+	return (json_loads(raw, 0, &err));
+}
+
 int
 db_rows(struct call *c)
 {

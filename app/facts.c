@@ -92,9 +92,11 @@ facts_put(json_t *arr, uint64_t gen)
 		    json_integer_value(json_object_get(o, "vendor_id"));
 		facts_copy(
 		    f->title, sizeof(f->title), json_object_get(o, "title"));
+		/* Always JSON: a title the checks let in always fits. */
 		if (!json_encode_str(
 			f->title_json, sizeof(f->title_json), f->title))
-			f->title_json[0] = '\0';
+			(void)snprintf(
+			    f->title_json, sizeof(f->title_json), "\"\"");
 		facts_copy(f->vendor_name, sizeof(f->vendor_name),
 		    json_object_get(o, "vendor_name"));
 		facts_copy(f->vendor_kind, sizeof(f->vendor_kind),

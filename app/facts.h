@@ -15,7 +15,7 @@ struct product_fact {
 	int64_t vendor_id;
 	/* Titles are 120 characters and names 100 at most: UTF-8 fits. */
 	char title[512];
-	char title_json[1024]; /* the title as a JSON string, or "" */
+	char title_json[1024]; /* the title as a JSON string */
 	/* What the fee rules match on, and the vendor's name for orders. */
 	char	vendor_name[512];
 	char	vendor_kind[24];

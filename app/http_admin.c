@@ -214,7 +214,7 @@ fee_rule_save(struct http_request *req, int create)
 	struct call *c = http_state_get(req);
 	json_t	    *errs;
 	char	     uid[24], *s;
-	const char  *v[3], *st;
+	const char  *v[3];
 	int	     rc;
 
 	if ((errs = fee_rule_check(c->body, create)) != NULL)
@@ -224,20 +224,13 @@ fee_rule_save(struct http_request *req, int create)
 	v[0] = create ? NULL : c->match.params[0];
 	v[1] = s;
 	v[2] = uid;
-	rc = db_poll(c,
+	/* Checkouts price from cached rules: every worker reads them again. */
+	rc = db_status_call(c,
 	    "SELECT status, body FROM fee_rule_save($1::bigint, "
 	    "$2::jsonb, $3::bigint)",
-	    3, v);
+	    3, v, 1, "no such rule");
 	free(s);
-	switch (rc) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "admin: database error"));
-	}
-	/* Checkouts price from cached rules: every worker reads them again. */
-	st = db_value(c, 0, 0);
-	if (st != NULL && atoi(st) < 300)
-		cache_invalidate();
-	return (db_status_reply(c, "no such rule"));
+	return (rc);
 }
 
 static int

@@ -366,8 +366,6 @@ login_merge_stock(struct http_request *req)
 {
 	struct auth_ctx *a = http_state_get(req);
 	json_t		*all, *facts, *f;
-	json_error_t	 err;
-	const char	*raw;
 	size_t		 i;
 	int64_t		 pid, q;
 
@@ -379,8 +377,7 @@ login_merge_stock(struct http_request *req)
 	}
 	json_decref(all);
 	a->merged = json_array();
-	if ((raw = db_value(&a->c, 0, 0)) == NULL ||
-	    (facts = json_loads(raw, 0, &err)) == NULL)
+	if ((facts = db_json(&a->c, 0, 0)) == NULL)
 		return (auth_tokens_reply(a, 200));
 	json_array_foreach(facts, i, f)
 	{

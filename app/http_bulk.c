@@ -769,24 +769,8 @@ static int
 bulk_place_idem(struct http_request *req)
 {
 	struct bulk_ctx *k = http_state_get(req);
-	char		 uid[24];
-	const char	*v[4];
 
-	call_uid(&k->c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = k->route;
-	v[2] = k->key;
-	v[3] = k->hash;
-	switch (db_poll(&k->c,
-	    "SELECT status, body FROM idem_lookup($1::bigint, $2, $3, $4)", 4,
-	    v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(&k->c, "bulk: database error"));
-	}
-	if (db_value(&k->c, 0, 0) != NULL)
-		return (db_status_reply(&k->c, "refused"));
-	db_reset(&k->c.db);
-	return (call_next(&k->c, 2));
+	return (orders_idem_replay(&k->c, k->route, k->key, k->hash, 2));
 }
 
 /*
@@ -799,7 +783,6 @@ bulk_place_quote(struct http_request *req)
 {
 	struct bulk_ctx *k = http_state_get(req);
 	json_t		*in, *short_lines, *ql, *l;
-	json_error_t	 err;
 	const char	*st, *v[3];
 	char		 uid[24];
 	size_t		 i;
@@ -817,7 +800,7 @@ bulk_place_quote(struct http_request *req)
 	}
 	if ((st = db_value(&k->c, 0, 0)) == NULL || atoi(st) != 200)
 		return (db_status_reply(&k->c, "refused"));
-	if ((in = json_loads(db_value(&k->c, 0, 1), 0, &err)) == NULL)
+	if ((in = db_json(&k->c, 0, 1)) == NULL)
 		return (problem_internal(&k->c, "bulk: bad placement input"));
 
 	short_lines = NULL;

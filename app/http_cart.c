@@ -39,8 +39,6 @@ static int  cart_put_write(struct http_request *);
 static int  cart_del_item(struct http_request *);
 static int  cart_del_all(struct http_request *);
 static void cart_cleanup(struct call *);
-static int  cart_reply_jansson(struct cart_ctx *, int, struct cart_line *,
-     const struct product_fact **, size_t, int64_t, int64_t);
 
 #define STATES(s) s, (sizeof(s) / sizeof(s[0]))
 
@@ -206,8 +204,7 @@ cart_items_from_hash(const struct redis_value *v)
 
 /*
  * Sends SELECT cart_facts(ids) for the product ids of items (cart lines,
- * [{product_id, qty}]); DB_* as db_poll.  A JSON array of integers is a
- * bigint[] literal once bracketed.
+ * [{product_id, qty}], or ids); DB_* as db_poll.
  */
 int
 cart_facts_poll(struct call *c, json_t *items)
@@ -225,10 +222,8 @@ cart_facts_poll(struct call *c, json_t *items)
 		    json_is_integer(it) ? it
 					: json_object_get(it, "product_id"));
 	}
-	s = json_dumps(ids, JSON_COMPACT);
+	s = db_array(ids);
 	json_decref(ids);
-	s[0] = '{';
-	s[strlen(s) - 1] = '}';
 	v[0] = s;
 	rc = db_poll(c, "SELECT cart_facts($1::bigint[])", 1, v);
 	free(s);
@@ -248,6 +243,7 @@ cart_reply(struct cart_ctx *k, int status)
 	json_t			  *it;
 	size_t			   i, n;
 	int64_t			   subtotal, count;
+	char			   tokj[2 * TOKEN_LEN + 8];
 
 	n = 0;
 	json_array_foreach(k->items, i, it)
@@ -271,15 +267,11 @@ cart_reply(struct cart_ctx *k, int status)
 
 	if (k->token[0] != '\0')
 		http_response_header(k->c.req, "x-cart-token", k->token);
-	for (i = 0; i < n; i++) {
-		if (f[i]->title_json[0] == '\0')
-			break;
-	}
-	if (i < n || k->token[0] != '\0')
-		return (cart_reply_jansson(
-		    k, status, lines, f, n, subtotal, count));
+	if (k->token[0] == '\0' ||
+	    !json_encode_str(tokj, sizeof(tokj), k->token))
+		(void)snprintf(tokj, sizeof(tokj), "null");
 
-	/* Signed in, every title encoded: written straight out. */
+	/* Written straight out, from titles encoded once per facts load. */
 	kore_buf_init(&b, 128 + n * 192);
 	json_buf_lit(&b, "{\"items\":[");
 	for (i = 0; i < n; i++) {
@@ -303,37 +295,11 @@ cart_reply(struct cart_ctx *k, int status)
 	json_buf_int(&b, count);
 	json_buf_lit(&b, ",\"subtotal_fen\":");
 	json_buf_int(&b, subtotal);
-	json_buf_lit(&b, ",\"cart_token\":null}");
+	json_buf_lit(&b, ",\"cart_token\":");
+	json_buf_lit(&b, tokj);
+	json_buf_lit(&b, "}");
 	json_reply_raw(&k->c, status, (const char *)b.data, b.offset);
 	kore_buf_cleanup(&b);
-	return (HTTP_STATE_COMPLETE);
-}
-
-/* The same answer through jansson: guests (a token) and unusual titles. */
-static int
-cart_reply_jansson(struct cart_ctx *k, int status, struct cart_line *lines,
-    const struct product_fact **f, size_t n, int64_t subtotal, int64_t count)
-{
-	json_t *out, *arr;
-	size_t	i;
-
-	arr = json_array();
-	for (i = 0; i < n; i++) {
-		json_array_append_new(arr,
-		    json_pack("{s:I, s:s, s:I, s:I, s:I, "
-			      "s:I, s:b}",
-			"product_id", (json_int_t)lines[i].product_id, "title",
-			f[i]->title, "vendor_id", (json_int_t)f[i]->vendor_id,
-			"unit_price_fen", (json_int_t)lines[i].unit_price_fen,
-			"qty", (json_int_t)lines[i].qty, "line_total_fen",
-			(json_int_t)lines[i].line_total_fen, "available",
-			lines[i].available));
-	}
-	out = json_pack("{s:o, s:I, s:I}", "items", arr, "item_count",
-	    (json_int_t)count, "subtotal_fen", (json_int_t)subtotal);
-	json_object_set_new(out, "cart_token",
-	    k->token[0] ? json_string(k->token) : json_null());
-	json_reply(&k->c, status, out);
 	return (HTTP_STATE_COMPLETE);
 }
 
@@ -361,8 +327,6 @@ cart_facts(struct http_request *req)
 {
 	struct cart_ctx *k = http_state_get(req);
 	json_t		*ids, *it, *facts;
-	json_error_t	 err;
-	const char	*raw;
 	size_t		 i;
 	int64_t		 id;
 	int		 rc;
@@ -388,8 +352,7 @@ cart_facts(struct http_request *req)
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (problem_internal(&k->c, "cart: database error"));
 	}
-	if ((raw = db_value(&k->c, 0, 0)) != NULL &&
-	    (facts = json_loads(raw, 0, &err)) != NULL) {
+	if ((facts = db_json(&k->c, 0, 0)) != NULL) {
 		facts_put(facts, k->facts_gen);
 		json_decref(facts);
 	}

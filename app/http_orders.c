@@ -234,31 +234,42 @@ checkout_check(struct http_request *req)
 	return (call_next(&k->c, k->has_key ? 1 : 2));
 }
 
+/*
+ * The state of a keyed POST that answers a key seen before at once, with
+ * its stored answer (or 422 when reused with another body); a new key
+ * moves the request on to state next.
+ */
+int
+orders_idem_replay(struct call *c, const char *route, const char *key,
+    const char *hash, int next)
+{
+	char	    uid[24];
+	const char *v[4];
+
+	call_uid(c, uid, sizeof(uid));
+	v[0] = uid;
+	v[1] = route;
+	v[2] = key;
+	v[3] = hash;
+	switch (db_poll(c,
+	    "SELECT status, body FROM idem_lookup($1::bigint, $2, $3, $4)", 4,
+	    v)) {
+	case DB_PENDING: return (HTTP_STATE_RETRY);
+	case DB_ERROR: return (problem_internal(c, "database error"));
+	}
+	if (db_value(c, 0, 0) != NULL)
+		return (db_status_reply(c, "replayed"));
+	db_reset(&c->db);
+	return (call_next(c, next));
+}
+
 /* A key seen before answers at once, before the cart is even read. */
 static int
 checkout_idem(struct http_request *req)
 {
 	struct checkout_ctx *k = http_state_get(req);
-	char		     uid[24];
-	const char	    *v[4];
 
-	call_uid(&k->c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = "POST /orders";
-	v[2] = k->key;
-	v[3] = k->hash;
-	switch (db_poll(&k->c,
-	    "SELECT status, body FROM "
-	    "idem_lookup($1::bigint, $2, $3, $4)",
-	    4, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR:
-		return (problem_internal(&k->c, "checkout: database error"));
-	}
-	if (db_value(&k->c, 0, 0) != NULL)
-		return (db_status_reply(&k->c, "replayed"));
-	db_reset(&k->c.db);
-	return (call_next(&k->c, 2));
+	return (orders_idem_replay(&k->c, "POST /orders", k->key, k->hash, 2));
 }
 
 static int
@@ -281,18 +292,6 @@ checkout_cart(struct http_request *req)
 	if (json_array_size(k->items) == 0)
 		return (problem(&k->c, 422, "cart_empty", "the cart is empty"));
 	return (call_next(&k->c, S_TERMS));
-}
-
-/* Parses column col of the last result as JSON, or NULL. */
-static json_t *
-checkout_json(struct checkout_ctx *k, int col)
-{
-	json_error_t err;
-	const char  *raw;
-
-	if ((raw = db_value(&k->c, 0, col)) == NULL)
-		return (NULL);
-	return (json_loads(raw, 0, &err));
 }
 
 /*
@@ -327,10 +326,8 @@ checkout_terms(struct http_request *req)
 			if (facts_terms(json_integer_value(j)) == NULL)
 				json_array_append(ids, j);
 		}
-		s = json_dumps(ids, JSON_COMPACT);
+		s = db_array(ids);
 		json_decref(ids);
-		s[0] = '{';
-		s[strlen(s) - 1] = '}';
 		v[0] = s;
 		v[1] = need_rules ? "true" : "false";
 		rc = db_poll(&k->c,
@@ -348,12 +345,12 @@ checkout_terms(struct http_request *req)
 		 * Kept in the generation they were asked in: a write that
 		 * committed meanwhile leaves them stale, and unused.
 		 */
-		if ((j = checkout_json(k, 0)) != NULL) {
+		if ((j = db_json(&k->c, 0, 0)) != NULL) {
 			facts_put(j, k->terms_gen);
 			json_decref(j);
 		}
 		if (!db_isnull(&k->c, 0, 1) &&
-		    (j = checkout_json(k, 1)) != NULL)
+		    (j = db_json(&k->c, 0, 1)) != NULL)
 			pricing_rules_put(j, k->terms_gen);
 		db_reset(&k->c.db);
 		k->terms_loading = 0;
@@ -381,7 +378,7 @@ checkout_usage(struct http_request *req)
 	case DB_ERROR:
 		return (problem_internal(&k->c, "checkout: database error"));
 	}
-	if ((u = checkout_json(k, 0)) == NULL)
+	if ((u = db_json(&k->c, 0, 0)) == NULL)
 		return (problem_internal(&k->c, "checkout: bad cap usage"));
 	json_object_set_new(k->quote, "usage", u);
 	db_reset(&k->c.db);
@@ -408,7 +405,7 @@ checkout_quote(struct http_request *req)
 	}
 	if (k->quote != NULL)
 		json_decref(k->quote);
-	if ((k->quote = checkout_json(k, 0)) == NULL)
+	if ((k->quote = db_json(&k->c, 0, 0)) == NULL)
 		return (problem_internal(&k->c, "checkout: bad quote"));
 	db_reset(&k->c.db);
 	return (checkout_priced(k));

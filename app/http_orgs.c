@@ -277,10 +277,9 @@ org_plan_get(struct http_request *req)
 static int
 orgs_year_facts(struct call *c, json_t **facts)
 {
-	json_t	    *errs = NULL;
-	json_error_t err;
-	const char  *st, *v[3];
-	char	     uid[24];
+	json_t	   *errs = NULL;
+	const char *st, *v[3];
+	char	    uid[24];
 
 	*facts = NULL;
 	if (!orgs_year_valid(c, 1)) {
@@ -305,7 +304,7 @@ orgs_year_facts(struct call *c, json_t **facts)
 		(void)db_status_reply(c, "refused");
 		return (DB_ERROR);
 	}
-	if ((*facts = json_loads(db_value(c, 0, 1), 0, &err)) == NULL) {
+	if ((*facts = db_json(c, 0, 1)) == NULL) {
 		(void)problem_internal(c, "orgs: bad year facts");
 		return (DB_ERROR);
 	}

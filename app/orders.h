@@ -23,7 +23,9 @@ int	pricing_capped(json_t *, char **, char **);
 int	orders_phone_valid(const char *);
 char   *fsm_map(int, int);
 int	orders_idem_key(struct call *, char *, size_t, char *);
-int	orders_sql_call(
-	struct call *, const char *, int, const char **, int, const char *);
+int	orders_idem_replay(
+	struct call *, const char *, const char *, const char *, int);
+int orders_sql_call(
+    struct call *, const char *, int, const char **, int, const char *);
 
 #endif

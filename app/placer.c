@@ -158,9 +158,8 @@ placer_kick(void)
 			b->w[b->n++] = w;
 			metrics_count("checkout_batched_orders");
 		}
-		kore_buf_append(&buf, "]", 2);
-		b->arg = kore_buf_stringify(&buf, NULL);
-		b->arg = kore_strdup(b->arg);
+		kore_buf_append(&buf, "]", 1);
+		b->arg = kore_strdup(kore_buf_stringify(&buf, NULL));
 		kore_buf_cleanup(&buf);
 		inflight++;
 		TAILQ_INSERT_TAIL(&batches, b, list);

@@ -233,36 +233,30 @@ pricing_capped(json_t *quote, char **rule_ids, char **vendor_ids)
 	struct fee_rule	      *rules;
 	struct fee_line	       fl;
 	const struct fee_rule *r;
-	struct kore_buf	       rb, vb;
-	json_t		      *l;
-	size_t		       i;
+	json_t		      *l, *ra, *va;
+	size_t		       i, n;
 	int64_t		       now;
-	int		       nrules, n;
+	int		       nrules;
 
 	now = json_integer_value(json_object_get(quote, "now"));
 	rules = pricing_rules(json_object_get(quote, "rules"), &nrules);
-	kore_buf_init(&rb, 64);
-	kore_buf_init(&vb, 64);
-	n = 0;
+	ra = json_array();
+	va = json_array();
 	json_array_foreach(json_object_get(quote, "lines"), i, l)
 	{
 		pricing_line(l, 0, &fl);
 		r = fees_select(rules, nrules, &fl, now);
 		if (r == NULL || r->cap_fen_per_month == FEES_NO_CAP)
 			continue;
-		kore_buf_appendf(
-		    &rb, "%s%lld", n ? "," : "{", (long long)r->id);
-		kore_buf_appendf(
-		    &vb, "%s%lld", n ? "," : "{", (long long)fl.vendor_id);
-		n++;
+		json_array_append_new(ra, json_integer(r->id));
+		json_array_append_new(va, json_integer(fl.vendor_id));
 	}
-	kore_buf_append(&rb, "}", 2);
-	kore_buf_append(&vb, "}", 2);
 	free(rules);
-	*rule_ids = n ? strdup((char *)rb.data) : NULL;
-	*vendor_ids = n ? strdup((char *)vb.data) : NULL;
-	kore_buf_cleanup(&rb);
-	kore_buf_cleanup(&vb);
+	n = json_array_size(ra);
+	*rule_ids = n ? db_array(ra) : NULL;
+	*vendor_ids = n ? db_array(va) : NULL;
+	json_decref(ra);
+	json_decref(va);
 	return (n > 0);
 }
 
