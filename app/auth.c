@@ -20,7 +20,8 @@
 #define JWT_AUDIENCE "bangfu-api"
 #define JWT_MAX_LEN  2048
 
-static int auth_pw_task(struct kore_task *);
+static int  auth_pw_task(struct kore_task *);
+static void auth_tokcache_init(void);
 
 /*
  * Spent on unknown e-mail addresses so that login takes as long whether
@@ -42,6 +43,7 @@ auth_init(void)
 		    LOG_ERR, "auth: JWT_SECRET must hold 32 bytes or more");
 		return (KORE_RESULT_ERROR);
 	}
+	auth_tokcache_init();
 	return (KORE_RESULT_OK);
 }
 
@@ -140,38 +142,58 @@ done:
 /*
  * Verified tokens, per worker: a client sends the same token for up to 15
  * minutes, and checking it (base64, JSON, HMAC) is most of what a cheap
- * request costs.  Keyed by a 128-bit BLAKE2b digest of the whole token, so
- * a forged token never finds a slot; an entry dies with the token's exp.
- * Revocation is the session's business (Redis), checked on every request.
+ * request costs.  Keyed by a 128-bit SipHash of the whole token under a
+ * key of this worker's (random, never known outside it), so a forged token
+ * never finds a slot.  Sets of TOKCACHE_WAYS entries: tokens that share a
+ * set take turns in it instead of evicting each other on every request; a
+ * new token takes the way that dies first.  An entry dies with the
+ * token's exp.  Revocation is the session's business (Redis), checked on
+ * every request.
  */
-#define TOKCACHE_SLOTS 2048
+#define TOKCACHE_SETS 1024 /* power of two */
+#define TOKCACHE_WAYS 4
 
 struct tok_entry {
-	unsigned char digest[16];
+	unsigned char digest[crypto_shorthash_siphashx24_BYTES];
 	long	      exp;
 	struct who    who;
 };
 
-static struct tok_entry tokcache[TOKCACHE_SLOTS];
+static struct tok_entry tokcache[TOKCACHE_SETS][TOKCACHE_WAYS];
+static unsigned char	tokcache_key[crypto_shorthash_siphashx24_KEYBYTES];
+
+static void
+auth_tokcache_init(void)
+{
+	randombytes_buf(tokcache_key, sizeof(tokcache_key));
+	memset(tokcache, 0, sizeof(tokcache));
+}
 
 int
 auth_token_verify(const char *tok, struct who *w)
 {
-	struct tok_entry *e;
-	unsigned char	  d[16];
-	uint64_t	  slot;
-	long		  exp;
+	struct tok_entry *set, *e;
+	unsigned char	  d[crypto_shorthash_siphashx24_BYTES];
+	uint64_t	  h;
+	size_t		  len, i;
+	long		  exp, now;
 
-	if (strlen(tok) > JWT_MAX_LEN)
+	if ((len = strlen(tok)) > JWT_MAX_LEN)
 		return (0);
-	crypto_generichash(
-	    d, sizeof(d), (const unsigned char *)tok, strlen(tok), NULL, 0);
-	memcpy(&slot, d, sizeof(slot));
-	e = &tokcache[slot % TOKCACHE_SLOTS];
-	if (e->exp > time(NULL) &&
-	    sodium_memcmp(e->digest, d, sizeof(d)) == 0) {
-		*w = e->who;
-		return (1);
+	(void)crypto_shorthash_siphashx24(
+	    d, (const unsigned char *)tok, len, tokcache_key);
+	memcpy(&h, d, sizeof(h));
+	set = tokcache[h & (TOKCACHE_SETS - 1)];
+	now = (long)time(NULL);
+	e = &set[0];
+	for (i = 0; i < TOKCACHE_WAYS; i++) {
+		if (set[i].exp > now &&
+		    sodium_memcmp(set[i].digest, d, sizeof(d)) == 0) {
+			*w = set[i].who;
+			return (1);
+		}
+		if (set[i].exp < e->exp)
+			e = &set[i];
 	}
 	if (!auth_token_check(tok, w, &exp))
 		return (0);

@@ -161,9 +161,11 @@ int  auth_cert_verify(const char *, char **, long *);
 /* app/json.c */
 void json_reply(struct call *, int, json_t *);
 void json_reply_raw(struct call *, int, const char *, size_t);
-void json_buf_int(struct kore_buf *, int64_t);
-void json_buf_lit(struct kore_buf *, const char *);
-int  json_encode_str(char *, size_t, const char *);
+#define INT_TEXT_LEN 24
+const char *int_text(char[INT_TEXT_LEN], int64_t);
+void	    json_buf_int(struct kore_buf *, int64_t);
+void	    json_buf_lit(struct kore_buf *, const char *);
+int	    json_encode_str(char *, size_t, const char *);
 void json_reply_typed(struct call *, int, const char *, const char *, size_t);
 const char *json_field_str(json_t *, const char *);
 

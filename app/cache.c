@@ -69,6 +69,7 @@ void
 cache_flush(void)
 {
 	cache_gen++;
+	metrics_count("cache_flushes");
 }
 
 /*

@@ -14,8 +14,11 @@
 #include "facts.h"
 #include "http_cart.h"
 
-#define GUEST_TTL (7 * 86400)
-#define USER_TTL  (30 * 86400)
+/* Cart TTLs in seconds, plain numbers: the script gets them as text. */
+#define GUEST_TTL 604800 /* 7 days */
+#define USER_TTL  2592000 /* 30 days */
+#define TEXT_(x)  #x
+#define TEXT(x)	  TEXT_(x)
 #define TOKEN_LEN 22
 
 struct cart_ctx {
@@ -180,7 +183,7 @@ cart_identify(struct cart_ctx *k, int create)
 json_t *
 cart_items_from_hash(const struct redis_value *v)
 {
-	json_t	 *items;
+	json_t	 *items, *it;
 	size_t	  i;
 	long long pid, qty;
 
@@ -195,9 +198,13 @@ cart_items_from_hash(const struct redis_value *v)
 		qty = strtoll(v->element[i + 1]->str, NULL, 10);
 		if (pid <= 0 || !cart_qty_valid(qty) || qty == 0)
 			continue;
-		json_array_append_new(items,
-		    json_pack("{s:I, s:I}", "product_id", (json_int_t)pid,
-			"qty", (json_int_t)qty));
+		/* Not json_pack(): no format to read on every cart read. */
+		it = json_object();
+		json_object_set_new_nocheck(
+		    it, "product_id", json_integer((json_int_t)pid));
+		json_object_set_new_nocheck(
+		    it, "qty", json_integer((json_int_t)qty));
+		json_array_append_new(items, it);
 	}
 	return (items);
 }
@@ -381,14 +388,20 @@ static int
 cart_eval(struct cart_ctx *k, const char *script, int nargs, const char **args)
 {
 	const char *argv[12];
-	char	    skey[96], uid[24];
+	char	    skey[96], num[INT_TEXT_LEN];
+	const char *uid;
+	size_t	    n;
 	int	    i, rc;
 
-	skey[0] = uid[0] = '\0';
+	skey[0] = '\0';
+	uid = "";
 	if (k->c.deferred) {
-		(void)snprintf(skey, sizeof(skey), "sess:{%s}", k->c.who.sid);
-		(void)snprintf(
-		    uid, sizeof(uid), "%lld", (long long)k->c.who.uid);
+		/* sess:{<sid>}, the sid checked to fit when the token was. */
+		n = strlen(k->c.who.sid);
+		memcpy(skey, "sess:{", 6);
+		memcpy(skey + 6, k->c.who.sid, n);
+		memcpy(skey + 6 + n, "}", 2);
+		uid = int_text(num, k->c.who.uid);
 	}
 	argv[0] = "EVAL";
 	argv[1] = script;
@@ -475,18 +488,14 @@ cart_put_write(struct http_request *req)
 {
 	struct cart_ctx	   *k = http_state_get(req);
 	const char	   *args[4];
-	char		    qty[24], ttl[16], max[16];
+	char		    qty[INT_TEXT_LEN];
 	struct redis_value *old;
 	int		    rc;
 
-	(void)snprintf(qty, sizeof(qty), "%lld", (long long)k->qty);
-	(void)snprintf(
-	    ttl, sizeof(ttl), "%d", k->c.authed ? USER_TTL : GUEST_TTL);
-	(void)snprintf(max, sizeof(max), "%d", CART_MAX_LINES);
 	args[0] = k->c.match.params[0];
-	args[1] = qty;
-	args[2] = ttl;
-	args[3] = max;
+	args[1] = int_text(qty, k->qty);
+	args[2] = k->c.authed ? TEXT(USER_TTL) : TEXT(GUEST_TTL);
+	args[3] = TEXT(CART_MAX_LINES);
 	rc = cart_eval(k, k->qty > 0 ? cart_put_lua : cart_del_lua,
 	    k->qty > 0 ? 4 : 1, args);
 	if (rc == DB_PENDING)

@@ -93,15 +93,18 @@ json_field_str(json_t *obj, const char *name)
 	return (json_string_value(v));
 }
 
-/* Appends v in decimal: the cart's numbers, without printf. */
-void
-json_buf_int(struct kore_buf *b, int64_t v)
+/*
+ * v in decimal, written at the end of d and NUL-terminated; returns where
+ * it starts.  For the hot paths' numbers, without printf.
+ */
+const char *
+int_text(char d[INT_TEXT_LEN], int64_t v)
 {
-	char	 d[24];
 	size_t	 i;
 	uint64_t u;
 
-	i = sizeof(d);
+	i = INT_TEXT_LEN - 1;
+	d[i] = '\0';
 	u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 	do {
 		d[--i] = (char)('0' + u % 10);
@@ -109,7 +112,18 @@ json_buf_int(struct kore_buf *b, int64_t v)
 	} while (u != 0);
 	if (v < 0)
 		d[--i] = '-';
-	kore_buf_append(b, d + i, sizeof(d) - i);
+	return (d + i);
+}
+
+/* Appends v in decimal: the cart's numbers, without printf. */
+void
+json_buf_int(struct kore_buf *b, int64_t v)
+{
+	char	    d[INT_TEXT_LEN];
+	const char *t;
+
+	t = int_text(d, v);
+	kore_buf_append(b, t, (size_t)(d + sizeof(d) - 1 - t));
 }
 
 /* Appends a literal piece of JSON. */

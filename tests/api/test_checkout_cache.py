@@ -36,7 +36,7 @@ import requests  # noqa: E402
 import shop  # noqa: E402
 from shop import (  # noqa: E402,F401
     BASE_URL, WHERE_ENTERPRISE_NOT_POVERTY, cart_get, cart_lines, cart_put,
-    checkout, demo_token, get_order, lit, make_users, ok, patch, post,
+    checkout, demo_token, get, get_order, lit, make_users, ok, patch, post,
     problem, psql, rfc3339, row, rows, run_parallel, shop_products,
     stocks_of, utc_now, val)
 
@@ -141,20 +141,70 @@ def user_orders(user):
                                   "ORDER BY id" % user.id)]
 
 
-def cart_warm(users, rounds=3, fresh=False):
-    """Reads the users' carts a few times, so that both workers hold the
-    facts of what is in them; returns the carts' lines as read.  fresh
-    empties the caches first, so that what is read is filled now and
-    outlives the test: facts an earlier test filled could reach their TTL
-    (60 s) halfway through this one, and be read afresh everywhere."""
-    if fresh:
-        flush_caches()
-        time.sleep(0.5)     # the other workers hear of it through Redis
+def cart_warm(users, rounds=3):
+    """Reads the users' carts a few times, so that the workers hold the
+    facts of what is in them; returns the carts' lines as read."""
     seen = []
     for _ in range(rounds):
         for u in users:
             seen.extend(cart_get(u.token)["items"])
     return seen
+
+
+def worker_of(r):
+    """The Kore worker that answered: x-request-id is <worker>-<count>."""
+    return r.headers["x-request-id"].split("-", 1)[0]
+
+
+def cart_reads(users, rounds):
+    """[(worker, lines)] of reading every user's cart rounds times."""
+    out = []
+    for _ in range(rounds):
+        for u in users:
+            r = get("/cart", token=u.token)
+            out.append((worker_of(r), ok(r)["items"]))
+    return out
+
+
+def warm_fresh(users, field):
+    """Empties the caches, then reads the users' carts until both workers
+    have answered (the facts they read now outlive the test: their TTL is
+    60 s).  Returns {worker: {field's values}}, what each worker showed
+    (which worker answers a connection is up to the kernel), and how many
+    times caches were emptied so far."""
+    before = counter("cache_flushes")
+    flush_caches()
+    # The writer's own flush, then every worker's on hearing of it through
+    # Redis (the writer's too): three with two workers.
+    assert wait_for(lambda: counter("cache_flushes") - before >= 3, 5)
+    shown = {}
+    for _ in range(30):
+        for w, items in cart_reads(users, 1):
+            shown.setdefault(w, set()).update(it[field] for it in items)
+        if len(shown) >= 2:
+            break
+    return shown, counter("cache_flushes")
+
+
+def assert_still_cached(users, warm, field, old, new):
+    """After a change made in SQL only: a worker that held the facts
+    before it still shows old (no write told it), one that did not shows
+    new.  Reads until a worker of the first kind has answered, so the
+    checkouts after start from a stale cache at least there."""
+    warmed, flushes = warm
+    stale_seen = False
+    for _ in range(30):
+        for w, items in cart_reads(users, 1):
+            got = {it[field] for it in items}
+            if w in warmed:
+                assert got == {old}, (w, got, old, "caches emptied since",
+                                      counter("cache_flushes") - flushes)
+                stale_seen = True
+            else:
+                assert got == {new}, (w, got, new)
+        if stale_seen:
+            return
+    raise AssertionError("no worker that held the facts answered")
 
 
 def flush_caches():
@@ -282,8 +332,8 @@ def test_price_changed_in_sql_is_charged_as_it_now_is(shop_products,
     for u in users:
         cart_put(u.token, pid, qty)
     old = tier_price(pid, qty)
-    assert {it["unit_price_fen"] for it in cart_warm(users, fresh=True)} == \
-        {old}
+    warm = warm_fresh(users, "unit_price_fen")
+    assert all(v == {old} for v in warm[0].values()), (warm, old)
 
     try:
         if change == "list_price":
@@ -298,9 +348,7 @@ def test_price_changed_in_sql_is_charged_as_it_now_is(shop_products,
                  "products WHERE id = %d" % (qty, pid))
         new = tier_price(pid, qty)
         assert new != old
-        # Some worker still quotes the old price: the checkouts below start
-        # from a stale cache.
-        assert old in {it["unit_price_fen"] for it in cart_warm(users, 2)}
+        assert_still_cached(users, warm, "unit_price_fen", old, new)
 
         for i, u in enumerate(users):
             key = "stale-%s" % uuid.uuid4().hex if i % 2 else None
@@ -345,12 +393,12 @@ def test_vendor_changed_in_sql_gets_the_order(shop_products):
     assert first["parts"][0]["vendor_id"] == was
     for u in users[1:]:
         cart_put(u.token, pid, 2)
-    assert {it["vendor_id"] for it in cart_warm(users[1:], fresh=True)} == \
-        {was}
+    warm = warm_fresh(users[1:], "vendor_id")
+    assert all(v == {was} for v in warm[0].values()), (warm, was)
 
     psql("UPDATE products SET vendor_id = %d WHERE id = %d" % (to, pid))
     try:
-        assert was in {it["vendor_id"] for it in cart_warm(users[1:], 2)}
+        assert_still_cached(users[1:], warm, "vendor_id", was, to)
         for u in users[1:]:
             o = ok(checkout(u.token), 201)
             assert [p["vendor_id"] for p in o["parts"]] == [to], o
