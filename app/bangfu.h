@@ -138,7 +138,7 @@ int	    db_answer(struct call *, int, const char *, const char *);
 int	    db_status_reply(struct call *, const char *);
 int	    db_status_call(
 	    struct call *, const char *, int, const char **, int, const char *);
-void db_background(const char *, int, const char **);
+void db_background(const char *, int, const char **, void (*)(const char *));
 
 /* app/redis.c */
 int  redis_init(const char *);

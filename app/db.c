@@ -359,13 +359,15 @@ db_status_call(struct call *c, const char *sql, int n, const char **v,
 
 /*
  * Statements that no request waits for (timers): run on Kore's callback
- * mode, their result ignored but their errors logged.
+ * mode, their errors logged; done, if any, gets the first value of the
+ * first row.
  */
 struct db_bg {
 	struct kore_pgsql pg;
 	char		 *sql;
 	int		  n;
 	char		 *vals[8];
+	void (*done)(const char *);
 };
 
 static void db_bg_cb(struct kore_pgsql *, void *);
@@ -421,6 +423,11 @@ db_bg_cb(struct kore_pgsql *pg, void *arg)
 		break;
 	case KORE_PGSQL_STATE_WAIT: break;
 	case KORE_PGSQL_STATE_RESULT:
+		if (bg->done != NULL && kore_pgsql_ntuples(pg) > 0 &&
+		    !PQgetisnull(pg->result, 0, 0))
+			bg->done(kore_pgsql_getvalue(pg, 0, 0));
+		kore_pgsql_continue(pg);
+		break;
 	case KORE_PGSQL_STATE_DONE: kore_pgsql_continue(pg); break;
 	case KORE_PGSQL_STATE_ERROR:
 		metrics_count("db_errors");
@@ -439,7 +446,8 @@ db_bg_cb(struct kore_pgsql *pg, void *arg)
 }
 
 void
-db_background(const char *sql, int n, const char **vals)
+db_background(
+    const char *sql, int n, const char **vals, void (*done)(const char *))
 {
 	struct db_bg *bg;
 	int	      i;
@@ -450,6 +458,7 @@ db_background(const char *sql, int n, const char **vals)
 	kore_pgsql_init(&bg->pg);
 	kore_pgsql_bind_callback(&bg->pg, db_bg_cb, bg);
 	bg->sql = kore_strdup(sql);
+	bg->done = done;
 	bg->n = n;
 	for (i = 0; i < n; i++)
 		bg->vals[i] = vals[i] ? kore_strdup(vals[i]) : NULL;

@@ -649,11 +649,14 @@ orders_stock_moved(json_t *lines)
 	n = 0;
 	json_array_foreach(lines, i, l)
 	{
-		if (n == sizeof(ids) / sizeof(ids[0]))
-			break;
 		ids[n++] = json_integer_value(json_object_get(l, "product_id"));
+		if (n == sizeof(ids) / sizeof(ids[0])) {
+			cache_stock_moved(ids, n);
+			n = 0;
+		}
 	}
-	cache_stock_moved(ids, n);
+	if (n > 0)
+		cache_stock_moved(ids, n);
 }
 
 /* After the commit only: a crash before this leaves a cart, never a lost order. */
@@ -862,10 +865,24 @@ payment_notify(struct http_request *req)
 	return (db_status_reply(c, "notification refused"));
 }
 
+/* Expired orders gave stock back: [{"product_id": n}, ...], as lines. */
+static void
+orders_expired(const char *restocked)
+{
+	json_t	    *lines;
+	json_error_t err;
+
+	if ((lines = json_loads(restocked, 0, &err)) == NULL)
+		return;
+	orders_stock_moved(lines);
+	json_decref(lines);
+}
+
 /*
  * Every few seconds each worker cancels a batch of unpaid orders past
- * their deadline; SKIP LOCKED in expire_orders() makes that exactly once
- * per order however many workers and nodes run it.
+ * their deadline; SKIP LOCKED in expire_orders_restocked() makes that
+ * exactly once per order however many workers and nodes run it.  The
+ * products that got stock back are published as stock moves.
  */
 void
 orders_expire_tick(void *arg, u_int64_t now)
@@ -879,7 +896,9 @@ orders_expire_tick(void *arg, u_int64_t now)
 	pm = fsm_map(1, EV_EXPIRE);
 	v[0] = om;
 	v[1] = pm;
-	db_background("SELECT expire_orders($1::jsonb, $2::jsonb, 50)", 2, v);
+	db_background(
+	    "SELECT expire_orders_restocked($1::jsonb, $2::jsonb, 50)", 2, v,
+	    orders_expired);
 	free(om);
 	free(pm);
 }

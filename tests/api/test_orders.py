@@ -5,6 +5,7 @@ import datetime
 import os
 import sys
 import threading
+import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -591,3 +592,44 @@ def test_unpaid_order_expires_and_returns_the_stock(shop_products):
     problem(post("/orders/%d/cancel" % late["id"], token=u.token), 409,
             "invalid_transition")
     assert stock_of(a) == 10
+
+
+def test_stock_an_expired_order_gives_back_reaches_carts_and_pages(
+        shop_products):
+    """The sweep that cancels unpaid orders publishes the products it
+    restocked, as a cancel does: a cart that showed the product sold out
+    shows it available again, and its page the stock, as soon as the order
+    is cancelled, not when the workers' caches age out (a minute for the
+    cart's facts, 10 s for a page)."""
+    buyer, waiting = make_users(2, tag="expiry-restock")
+    pid = shop_products.one(stock=3)
+    cart_put(waiting.token, pid, 1)
+    late = buy(buyer, [(pid, 3)])
+    assert stock_of(pid) == 0
+
+    def page_stock():
+        return ok(get("/products/%d" % pid))["stock"]
+
+    def available():
+        return {it["available"] for it in cart_get(waiting.token)["items"]
+                if it["product_id"] == pid}
+
+    # Sold out everywhere: every worker reads (and keeps) stock 0.
+    for _ in range(8):
+        assert available() == {False}
+        assert page_stock() == 0
+
+    def cancelled():
+        # Reading on keeps the caches holding stock 0 until the sweep.
+        page_stock()
+        available()
+        return order_row(late["id"])["status"] == "cancelled"
+
+    assert wait_until(cancelled, PAY_TIMEOUT + 8, step=0.1), \
+        order_row(late["id"])
+    assert stock_of(pid) == 3
+    # The message is on its way to the other worker for a few ms at most.
+    time.sleep(0.2)
+    for _ in range(8):
+        assert available() == {True}
+        assert page_stock() == 3
