@@ -5,7 +5,6 @@ import datetime
 import os
 import sys
 import threading
-import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -628,8 +627,11 @@ def test_stock_an_expired_order_gives_back_reaches_carts_and_pages(
     assert wait_until(cancelled, PAY_TIMEOUT + 8, step=0.1), \
         order_row(late["id"])
     assert stock_of(pid) == 3
-    # The message is on its way to the other worker for a few ms at most.
-    time.sleep(0.2)
+    # The sweeping worker publishes when its statement's result comes in,
+    # and the message reaches the workers a few ms later: two seconds is
+    # plenty, a minute (the facts' TTL) is what it took before.
+    assert wait_until(lambda: available() == {True} and page_stock() == 3,
+                      2, step=0.05)
     for _ in range(8):
         assert available() == {True}
         assert page_stock() == 3
