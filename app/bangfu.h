@@ -105,9 +105,11 @@ struct call {
 	struct redis_wait  *rw;
 	struct redis_value *rv; /* last Redis reply */
 
-	char cache_key[512];
-	int  flight; /* cache single-flight, 1-based */
-	int  flight_owner;
+	char	 cache_key[512];
+	int	 flight; /* cache single-flight, 1-based */
+	int	 flight_owner;
+	uint64_t cache_gen_at; /* the caches' generation at the lookup */
+	uint64_t cache_moves_at; /* stock moves heard by then */
 };
 
 /* app/api.c: the dispatcher and the common steps. */
@@ -188,6 +190,8 @@ void	 cache_flight_done(struct call *);
 void	 cache_store(struct call *, int, const char *, size_t);
 void	 cache_invalidate(void);
 uint64_t cache_generation(void);
+uint64_t cache_moves(void);
+int	 cache_moved(int64_t, uint64_t);
 void	 cache_drop_product(int64_t);
 void	 cache_stock_moved(const int64_t *, size_t);
 

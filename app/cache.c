@@ -18,6 +18,7 @@
  */
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -53,9 +54,18 @@ struct cache_entry {
 static uint64_t cache_hash(const char *);
 static uint64_t cache_expiry(uint64_t);
 
+/*
+ * Stock moves heard, in order: moved_at[] holds, per product slot, the
+ * number of the last one.  An answer or facts fetched while a move of
+ * their product was heard may predate it: they are not kept as fresh.
+ */
+#define MOVE_SLOTS 8192 /* power of two */
+
 static struct cache_entry  cache_slots[CACHE_SLOTS];
 static struct cache_flight cache_flights[CACHE_FLIGHTS];
 static uint64_t		   cache_gen = 1;
+static uint64_t		   move_seq;
+static uint64_t		   moved_at[MOVE_SLOTS];
 
 void
 cache_init(void)
@@ -84,6 +94,7 @@ cache_drop_product(int64_t id)
 	uint64_t	    h;
 	int		    i;
 
+	moved_at[(uint64_t)id & (MOVE_SLOTS - 1)] = ++move_seq;
 	facts_stock_moved(id);
 	(void)snprintf(
 	    key, sizeof(key), "%s/products/%lld?", API_PREFIX, (long long)id);
@@ -108,6 +119,20 @@ cache_stock_moved(const int64_t *ids, size_t n)
 		    msg, sizeof(msg), "product:%lld", (long long)ids[i]);
 		redis_publish(NULL, msg);
 	}
+}
+
+/* How many stock moves this worker has heard of: a mark for cache_moved(). */
+uint64_t
+cache_moves(void)
+{
+	return (move_seq);
+}
+
+/* Whether a stock move of product id was heard after the mark. */
+int
+cache_moved(int64_t id, uint64_t mark)
+{
+	return (moved_at[(uint64_t)id & (MOVE_SLOTS - 1)] > mark);
 }
 
 /* The generation entries of this worker's caches must carry to be live. */
@@ -182,6 +207,9 @@ cache_lookup(struct call *c)
 	uint64_t	     h, now;
 	int		     i;
 
+	/* What a fetch after a miss must still match to be stored. */
+	c->cache_gen_at = cache_gen;
+	c->cache_moves_at = move_seq;
 	if (!redis_subscribed())
 		return (CACHE_MISS);
 	cache_key(c);
@@ -274,6 +302,21 @@ cache_flight_done(struct call *c)
 	c->flight_owner = 0;
 }
 
+/* A product's detail (it shows stock) whose stock moved since the lookup. */
+static int
+cache_detail_moved(struct call *c)
+{
+	static const char prefix[] = API_PREFIX "/products/";
+	const char	 *p = c->req->path;
+	char		 *end;
+	long long	  id;
+
+	if (strncmp(p, prefix, sizeof(prefix) - 1) != 0)
+		return (0);
+	id = strtoll(p + sizeof(prefix) - 1, &end, 10);
+	return (*end == '\0' && id > 0 && cache_moved(id, c->cache_moves_at));
+}
+
 void
 cache_store(struct call *c, int status, const char *body, size_t len)
 {
@@ -281,7 +324,12 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 	uint64_t	    h, now;
 	int		    i;
 
-	if (!redis_subscribed() || len > CACHE_MAX_BODY) {
+	/*
+	 * Not kept when the caches were emptied, or this product's stock
+	 * moved, while it was fetched: it may predate that write.
+	 */
+	if (!redis_subscribed() || len > CACHE_MAX_BODY ||
+	    c->cache_gen_at != cache_gen || cache_detail_moved(c)) {
 		cache_flight_done(c);
 		return;
 	}

@@ -31,7 +31,10 @@ facts_now(void)
 	return ((uint64_t)time(NULL) * 1000);
 }
 
-/* The fresh terms of product id (all but its stock), or NULL. */
+/*
+ * The fresh terms of product id, or NULL; its stock is as last read, and
+ * may have moved since (facts_get() is for when that matters).
+ */
 const struct product_fact *
 facts_terms(int64_t id)
 {
@@ -66,10 +69,12 @@ facts_copy(char *dst, size_t len, json_t *v)
 
 /*
  * Stores the array that cart_facts() returns, in the generation gen of the
- * caches when it was asked (entries of an older one are never used).
+ * caches when it was asked (entries of an older one are never used); moves
+ * marks the stock moves heard by then: a product whose stock moved since
+ * keeps its terms, its stock to be read again.
  */
 void
-facts_put(json_t *arr, uint64_t gen)
+facts_put(json_t *arr, uint64_t gen, uint64_t moves)
 {
 	struct product_fact *f;
 	json_t		    *o, *tiers, *t;
@@ -120,6 +125,7 @@ facts_put(json_t *arr, uint64_t gen)
 			f->ntiers++;
 		}
 		f->gen = gen;
+		f->stock_stale = cache_moved(id, moves);
 		f->expires = facts_now() + FACTS_TTL_MS;
 	}
 }

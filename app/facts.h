@@ -33,7 +33,7 @@ struct product_fact {
 
 const struct product_fact *facts_get(int64_t);
 const struct product_fact *facts_terms(int64_t);
-void			   facts_put(json_t *, uint64_t);
+void			   facts_put(json_t *, uint64_t, uint64_t);
 void			   facts_drop(int64_t);
 void			   facts_stock_moved(int64_t);
 int64_t facts_unit_price(const struct product_fact *, int64_t);

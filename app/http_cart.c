@@ -29,6 +29,7 @@ struct cart_ctx {
 	int64_t	    qty;
 	int	    after_facts; /* the state after CART_FACTS */
 	uint64_t facts_gen; /* the caches' generation when facts were asked */
+	uint64_t facts_moves; /* and the stock moves heard by then */
 	int	 facts_tries; /* reads of them that a write overtook */
 	json_t	*items; /* [{product_id, qty}] from Redis */
 };
@@ -261,8 +262,12 @@ cart_reply(struct cart_ctx *k, int status)
 		lines[n].product_id =
 		    json_integer_value(json_object_get(it, "product_id"));
 		lines[n].qty = json_integer_value(json_object_get(it, "qty"));
-		/* A product gone from the database leaves the cart. */
-		if ((f[n] = facts_get(lines[n].product_id)) == NULL)
+		/*
+		 * A product gone from the database leaves the cart.  Its
+		 * stock is as CART_FACTS found it, even if a move was heard
+		 * while it was read: the next read reads it again.
+		 */
+		if ((f[n] = facts_terms(lines[n].product_id)) == NULL)
 			continue;
 		lines[n].unit_price_fen = facts_unit_price(f[n], lines[n].qty);
 		lines[n].stock = f[n]->stock;
@@ -351,8 +356,10 @@ cart_facts(struct http_request *req)
 		json_decref(ids);
 		return (call_next(&k->c, k->after_facts));
 	}
-	if (k->c.db.phase == 0)
+	if (k->c.db.phase == 0) {
 		k->facts_gen = cache_generation();
+		k->facts_moves = cache_moves();
+	}
 	rc = cart_facts_poll(&k->c, ids);
 	json_decref(ids);
 	switch (rc) {
@@ -360,7 +367,7 @@ cart_facts(struct http_request *req)
 	case DB_ERROR: return (problem_internal(&k->c, "cart: database error"));
 	}
 	if ((facts = db_json(&k->c, 0, 0)) != NULL) {
-		facts_put(facts, k->facts_gen);
+		facts_put(facts, k->facts_gen, k->facts_moves);
 		json_decref(facts);
 	}
 	db_reset(&k->c.db);
@@ -472,7 +479,7 @@ cart_put_target(struct http_request *req)
 	const struct product_fact *f;
 
 	if (k->qty > 0) {
-		f = facts_get(k->c.match.ids[0]);
+		f = facts_terms(k->c.match.ids[0]); /* as CART_FACTS read it */
 		if (f == NULL || !f->listed)
 			return (problem(&k->c, 404, "not_found",
 			    "no such product on sale"));

@@ -34,6 +34,7 @@ struct checkout_ctx {
 	char	   *reply; /* the 201 body, kept for after DEL */
 	int	    terms_loading; /* cart_facts() asked, not answered */
 	uint64_t    terms_gen; /* the caches' generation when asked */
+	uint64_t    terms_moves; /* the stock moves heard by then */
 	struct placer_wait pw; /* its place in a batch (app/placer.c) */
 	char		  *alone; /* a batch of one, after a failed batch */
 };
@@ -317,6 +318,7 @@ checkout_terms(struct http_request *req)
 		if (!k->terms_loading) {
 			k->terms_loading = 1;
 			k->terms_gen = cache_generation();
+			k->terms_moves = cache_moves();
 		}
 		need_rules = pricing_rules_cached() == NULL;
 		ids = json_array();
@@ -346,7 +348,7 @@ checkout_terms(struct http_request *req)
 		 * committed meanwhile leaves them stale, and unused.
 		 */
 		if ((j = db_json(&k->c, 0, 0)) != NULL) {
-			facts_put(j, k->terms_gen);
+			facts_put(j, k->terms_gen, k->terms_moves);
 			json_decref(j);
 		}
 		if (!db_isnull(&k->c, 0, 1) &&

@@ -99,6 +99,11 @@ def get(path, **kw):
     return call("GET", path, **kw)
 
 
+def worker_of(r):
+    """The Kore worker that answered: x-request-id is <worker>-<count>."""
+    return r.headers["x-request-id"].split("-", 1)[0]
+
+
 def post(path, **kw):
     return call("POST", path, **kw)
 
