@@ -81,6 +81,16 @@ struct redis_value {
 };
 
 /*
+ * Where the caches stood when a fetch began (app/cache.c): their
+ * generation and the stock moves heard by then.  What the fetch read is
+ * kept only as far as no write came in since.
+ */
+struct cache_mark {
+	uint64_t gen;
+	uint64_t moves;
+};
+
+/*
  * The per-request context.  A route's own context embeds it as its first
  * member, so http_state_get() returns either.
  */
@@ -105,11 +115,10 @@ struct call {
 	struct redis_wait  *rw;
 	struct redis_value *rv; /* last Redis reply */
 
-	char	 cache_key[512];
-	int	 flight; /* cache single-flight, 1-based */
-	int	 flight_owner;
-	uint64_t cache_gen_at; /* the caches' generation at the lookup */
-	uint64_t cache_moves_at; /* stock moves heard by then */
+	char		  cache_key[512];
+	int		  flight; /* cache single-flight, 1-based */
+	int		  flight_owner;
+	struct cache_mark cache_at; /* at the lookup */
 };
 
 /* app/api.c: the dispatcher and the common steps. */
@@ -164,6 +173,9 @@ int  auth_cert_verify(const char *, char **, long *);
 void json_reply(struct call *, int, json_t *);
 void json_reply_raw(struct call *, int, const char *, size_t);
 #define INT_TEXT_LEN 24
+/* A macro's value as a string literal: TEXT(CART_MAX_LINES) is "100". */
+#define TEXT_(x) #x
+#define TEXT(x)	 TEXT_(x)
 const char *int_text(char[INT_TEXT_LEN], int64_t);
 void	    json_buf_int(struct kore_buf *, int64_t);
 void	    json_buf_lit(struct kore_buf *, const char *);
@@ -181,19 +193,18 @@ int  problem_internal(struct call *, const char *);
 /* app/cache.c: rendered public answers, invalidated through Redis. */
 void cache_init(void);
 void cache_flush(void);
-void cache_bump(void);
 #define CACHE_MISS 0
 #define CACHE_HIT  1
 #define CACHE_WAIT 2
-int	 cache_lookup(struct call *);
-void	 cache_flight_done(struct call *);
-void	 cache_store(struct call *, int, const char *, size_t);
-void	 cache_invalidate(void);
-uint64_t cache_generation(void);
-uint64_t cache_moves(void);
-int	 cache_moved(int64_t, uint64_t);
-void	 cache_drop_product(int64_t);
-void	 cache_stock_moved(const int64_t *, size_t);
+int		  cache_lookup(struct call *);
+void		  cache_flight_done(struct call *);
+void		  cache_store(struct call *, int, const char *, size_t);
+void		  cache_invalidate(void);
+uint64_t	  cache_generation(void);
+struct cache_mark cache_mark(void);
+int		  cache_moved(int64_t, const struct cache_mark *);
+void		  cache_drop_product(int64_t);
+void		  cache_stock_moved(const int64_t *, size_t);
 
 /* app/metrics.c */
 void metrics_observe(const char *, int, uint64_t);

@@ -121,18 +121,20 @@ cache_stock_moved(const int64_t *ids, size_t n)
 	}
 }
 
-/* How many stock moves this worker has heard of: a mark for cache_moved(). */
-uint64_t
-cache_moves(void)
+/* Where the caches stand now, for a fetch about to begin. */
+struct cache_mark
+cache_mark(void)
 {
-	return (move_seq);
+	struct cache_mark m = { cache_gen, move_seq };
+
+	return (m);
 }
 
 /* Whether a stock move of product id was heard after the mark. */
 int
-cache_moved(int64_t id, uint64_t mark)
+cache_moved(int64_t id, const struct cache_mark *m)
 {
-	return (moved_at[(uint64_t)id & (MOVE_SLOTS - 1)] > mark);
+	return (moved_at[(uint64_t)id & (MOVE_SLOTS - 1)] > m->moves);
 }
 
 /* The generation entries of this worker's caches must carry to be live. */
@@ -208,8 +210,7 @@ cache_lookup(struct call *c)
 	int		     i;
 
 	/* What a fetch after a miss must still match to be stored. */
-	c->cache_gen_at = cache_gen;
-	c->cache_moves_at = move_seq;
+	c->cache_at = cache_mark();
 	if (!redis_subscribed())
 		return (CACHE_MISS);
 	cache_key(c);
@@ -314,7 +315,7 @@ cache_detail_moved(struct call *c)
 	if (strncmp(p, prefix, sizeof(prefix) - 1) != 0)
 		return (0);
 	id = strtoll(p + sizeof(prefix) - 1, &end, 10);
-	return (*end == '\0' && id > 0 && cache_moved(id, c->cache_moves_at));
+	return (*end == '\0' && id > 0 && cache_moved(id, &c->cache_at));
 }
 
 void
@@ -329,7 +330,7 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 	 * moved, while it was fetched: it may predate that write.
 	 */
 	if (!redis_subscribed() || len > CACHE_MAX_BODY ||
-	    c->cache_gen_at != cache_gen || cache_detail_moved(c)) {
+	    c->cache_at.gen != cache_gen || cache_detail_moved(c)) {
 		cache_flight_done(c);
 		return;
 	}

@@ -25,6 +25,13 @@
 
 static struct product_fact facts[FACTS_SLOTS];
 
+/* Where product id's facts live, if anywhere. */
+static struct product_fact *
+facts_slot(int64_t id)
+{
+	return (&facts[(uint64_t)id & (FACTS_SLOTS - 1)]);
+}
+
 static uint64_t
 facts_now(void)
 {
@@ -42,7 +49,7 @@ facts_terms(int64_t id)
 
 	if (id <= 0)
 		return (NULL);
-	f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
+	f = facts_slot(id);
 	if (f->id != id || f->gen != cache_generation() ||
 	    f->expires <= facts_now())
 		return (NULL);
@@ -68,13 +75,13 @@ facts_copy(char *dst, size_t len, json_t *v)
 }
 
 /*
- * Stores the array that cart_facts() returns, in the generation gen of the
- * caches when it was asked (entries of an older one are never used); moves
- * marks the stock moves heard by then: a product whose stock moved since
- * keeps its terms, its stock to be read again.
+ * Stores the array that cart_facts() returns, as read from mark: in the
+ * caches' generation then (entries of an older one are never used); a
+ * product whose stock moved since keeps its terms, its stock to be read
+ * again.
  */
 void
-facts_put(json_t *arr, uint64_t gen, uint64_t moves)
+facts_put(json_t *arr, const struct cache_mark *mark)
 {
 	struct product_fact *f;
 	json_t		    *o, *tiers, *t;
@@ -86,7 +93,7 @@ facts_put(json_t *arr, uint64_t gen, uint64_t moves)
 		id = json_integer_value(json_object_get(o, "product_id"));
 		if (id <= 0)
 			continue;
-		f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
+		f = facts_slot(id);
 		memset(f, 0, sizeof(*f));
 		f->id = id;
 		f->listed = json_is_true(json_object_get(o, "listed"));
@@ -124,8 +131,8 @@ facts_put(json_t *arr, uint64_t gen, uint64_t moves)
 			    json_object_get(t, "unit_price_fen"));
 			f->ntiers++;
 		}
-		f->gen = gen;
-		f->stock_stale = cache_moved(id, moves);
+		f->gen = mark->gen;
+		f->stock_stale = cache_moved(id, mark);
 		f->expires = facts_now() + FACTS_TTL_MS;
 	}
 }
@@ -140,9 +147,8 @@ facts_unit_price(const struct product_fact *f, int64_t qty)
 void
 facts_drop(int64_t id)
 {
-	struct product_fact *f;
+	struct product_fact *f = facts_slot(id);
 
-	f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
 	if (f->id == id)
 		f->id = 0;
 }
@@ -151,9 +157,8 @@ facts_drop(int64_t id)
 void
 facts_stock_moved(int64_t id)
 {
-	struct product_fact *f;
+	struct product_fact *f = facts_slot(id);
 
-	f = &facts[(uint64_t)id & (FACTS_SLOTS - 1)];
 	if (f->id == id)
 		f->stock_stale = 1;
 }

@@ -7,6 +7,8 @@
 
 #define FACTS_MAX_TIERS 10
 
+struct cache_mark;
+
 struct product_fact {
 	int64_t id;
 	int	listed;
@@ -33,7 +35,7 @@ struct product_fact {
 
 const struct product_fact *facts_get(int64_t);
 const struct product_fact *facts_terms(int64_t);
-void			   facts_put(json_t *, uint64_t, uint64_t);
+void			   facts_put(json_t *, const struct cache_mark *);
 void			   facts_drop(int64_t);
 void			   facts_stock_moved(int64_t);
 int64_t facts_unit_price(const struct product_fact *, int64_t);

@@ -409,32 +409,28 @@ login_merge_write(struct http_request *req)
 	    "redis.call('EXPIRE', KEYS[2], ARGV[1]) return 1";
 	struct auth_ctx *a = http_state_get(req);
 	const char	*argv[6 + 2 * CART_MAX_LINES];
-	char		 ukey[64], ttl[16];
-	char		 nums[2 * CART_MAX_LINES][24];
+	char		 ukey[64];
+	char		 nums[2 * CART_MAX_LINES][INT_TEXT_LEN];
 	json_t		*it;
 	size_t		 i;
 	int		 argc;
 
 	cart_user_key(a->uid, ukey, sizeof(ukey));
-	(void)snprintf(ttl, sizeof(ttl), "%d", 30 * 86400);
 	argv[0] = "EVAL";
 	argv[1] = lua;
 	argv[2] = "2";
 	argv[3] = a->guest_key;
 	argv[4] = ukey;
-	argv[5] = ttl;
+	argv[5] = TEXT(CART_USER_TTL);
 	argc = 6;
 	json_array_foreach(a->merged, i, it)
 	{
 		if (i == CART_MAX_LINES)
 			break;
-		(void)snprintf(nums[2 * i], 24, "%lld",
-		    (long long)json_integer_value(
-			json_object_get(it, "product_id")));
-		(void)snprintf(nums[2 * i + 1], 24, "%lld",
-		    (long long)json_integer_value(json_object_get(it, "qty")));
-		argv[argc++] = nums[2 * i];
-		argv[argc++] = nums[2 * i + 1];
+		argv[argc++] = int_text(nums[2 * i],
+		    json_integer_value(json_object_get(it, "product_id")));
+		argv[argc++] = int_text(nums[2 * i + 1],
+		    json_integer_value(json_object_get(it, "qty")));
 	}
 	if (redis_poll(&a->c, argc, argv, NULL) == DB_PENDING)
 		return (HTTP_STATE_RETRY);

@@ -14,24 +14,18 @@
 #include "facts.h"
 #include "http_cart.h"
 
-/* Cart TTLs in seconds, plain numbers: the script gets them as text. */
-#define GUEST_TTL 604800 /* 7 days */
-#define USER_TTL  2592000 /* 30 days */
-#define TEXT_(x)  #x
-#define TEXT(x)	  TEXT_(x)
 #define TOKEN_LEN 22
 
 struct cart_ctx {
-	struct call c;
-	char	    key[64];
-	char	    token[TOKEN_LEN + 2];
-	int	    created;
-	int64_t	    qty;
-	int	    after_facts; /* the state after CART_FACTS */
-	uint64_t facts_gen; /* the caches' generation when facts were asked */
-	uint64_t facts_moves; /* and the stock moves heard by then */
-	int	 facts_tries; /* reads of them that a write overtook */
-	json_t	*items; /* [{product_id, qty}] from Redis */
+	struct call	  c;
+	char		  key[64];
+	char		  token[TOKEN_LEN + 2];
+	int		  created;
+	int64_t		  qty;
+	int		  after_facts; /* the state after CART_FACTS */
+	struct cache_mark facts_at; /* when the facts were asked */
+	int		  facts_tries; /* reads of them that a write overtook */
+	json_t		 *items; /* [{product_id, qty}] from Redis */
 };
 
 static int  cart_get_read(struct http_request *);
@@ -356,10 +350,8 @@ cart_facts(struct http_request *req)
 		json_decref(ids);
 		return (call_next(&k->c, k->after_facts));
 	}
-	if (k->c.db.phase == 0) {
-		k->facts_gen = cache_generation();
-		k->facts_moves = cache_moves();
-	}
+	if (k->c.db.phase == 0)
+		k->facts_at = cache_mark();
 	rc = cart_facts_poll(&k->c, ids);
 	json_decref(ids);
 	switch (rc) {
@@ -367,7 +359,7 @@ cart_facts(struct http_request *req)
 	case DB_ERROR: return (problem_internal(&k->c, "cart: database error"));
 	}
 	if ((facts = db_json(&k->c, 0, 0)) != NULL) {
-		facts_put(facts, k->facts_gen, k->facts_moves);
+		facts_put(facts, &k->facts_at);
 		json_decref(facts);
 	}
 	db_reset(&k->c.db);
@@ -375,7 +367,7 @@ cart_facts(struct http_request *req)
 	 * A catalog write landed while they were read: they may predate it,
 	 * and are kept for nothing.  Read them again, a few times at most.
 	 */
-	if (k->facts_gen != cache_generation() && ++k->facts_tries < 4)
+	if (k->facts_at.gen != cache_generation() && ++k->facts_tries < 4)
 		return (HTTP_STATE_CONTINUE);
 	return (call_next(&k->c, k->after_facts));
 }
@@ -501,7 +493,7 @@ cart_put_write(struct http_request *req)
 
 	args[0] = k->c.match.params[0];
 	args[1] = int_text(qty, k->qty);
-	args[2] = k->c.authed ? TEXT(USER_TTL) : TEXT(GUEST_TTL);
+	args[2] = k->c.authed ? TEXT(CART_USER_TTL) : TEXT(CART_GUEST_TTL);
 	args[3] = TEXT(CART_MAX_LINES);
 	rc = cart_eval(k, k->qty > 0 ? cart_put_lua : cart_del_lua,
 	    k->qty > 0 ? 4 : 1, args);

@@ -33,8 +33,7 @@ struct checkout_ctx {
 	json_t	   *order; /* the priced order for place_order */
 	char	   *reply; /* the 201 body, kept for after DEL */
 	int	    terms_loading; /* cart_facts() asked, not answered */
-	uint64_t    terms_gen; /* the caches' generation when asked */
-	uint64_t    terms_moves; /* the stock moves heard by then */
+	struct cache_mark  terms_at; /* when the terms were asked */
 	struct placer_wait pw; /* its place in a batch (app/placer.c) */
 	char		  *alone; /* a batch of one, after a failed batch */
 };
@@ -317,8 +316,7 @@ checkout_terms(struct http_request *req)
 	if (k->quote == NULL) {
 		if (!k->terms_loading) {
 			k->terms_loading = 1;
-			k->terms_gen = cache_generation();
-			k->terms_moves = cache_moves();
+			k->terms_at = cache_mark();
 		}
 		need_rules = pricing_rules_cached() == NULL;
 		ids = json_array();
@@ -348,12 +346,12 @@ checkout_terms(struct http_request *req)
 		 * committed meanwhile leaves them stale, and unused.
 		 */
 		if ((j = db_json(&k->c, 0, 0)) != NULL) {
-			facts_put(j, k->terms_gen, k->terms_moves);
+			facts_put(j, &k->terms_at);
 			json_decref(j);
 		}
 		if (!db_isnull(&k->c, 0, 1) &&
 		    (j = db_json(&k->c, 0, 1)) != NULL)
-			pricing_rules_put(j, k->terms_gen);
+			pricing_rules_put(j, k->terms_at.gen);
 		db_reset(&k->c.db);
 		k->terms_loading = 0;
 		if ((k->quote = pricing_cached_quote(k->items)) == NULL)

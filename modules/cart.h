@@ -10,6 +10,9 @@
 
 #define CART_MAX_QTY   9999
 #define CART_MAX_LINES 100
+/* How long a cart lives after its last write, in seconds: plain numbers. */
+#define CART_GUEST_TTL 604800 /* 7 days */
+#define CART_USER_TTL  2592000 /* 30 days */
 
 struct cart_line {
 	int64_t product_id;

@@ -462,6 +462,27 @@ def signed_in_vendors():
         return list(_vendors)
 
 
+# The demo fee rules, by name (scripts/demo_data.py).
+RULE_BASE = "平台佣金 5%"
+RULE_POVERTY = "贫困县合格商家 佣金全免"
+RULE_COOP = "合作社 佣金减半 每月封顶¥2,000"
+
+
+def rule(name):
+    return row("SELECT id, commission_bps, waiver_bps, cap_fen_per_month "
+               "FROM fee_rules WHERE name = %s" % lit(name))
+
+
+def bps(amount, b):
+    """The share b/10000 of amount, rounded half up to the fen."""
+    return (amount * b + 5000) // 10000
+
+
+def tier_price(pid, qty):
+    return val("SELECT tier_price(id, price_fen, %d) FROM products "
+               "WHERE id = %d" % (qty, pid))
+
+
 class Products:
     """Hands out listed products no other test of this run has taken, and
     puts back their price, stock, status and sales when the test ends.

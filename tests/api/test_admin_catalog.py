@@ -21,8 +21,8 @@ from shop import (  # noqa: E402
     UTC_TIME_RE, delete, error_fields, get, lit, ok, patch, post, problem,
     psql, rfc3339, row, rows, utc_now, val)
 from test_vendors import (  # noqa: E402,F401
-    _cleanup, admin, admin_id, credit, eventually, invalidate, new_product,
-    new_vendor)
+    _cleanup, admin, admin_id, campaigns, credit, eventually, invalidate,
+    new_product, new_vendor)
 
 FUTURE = "2099-01-01T00:00:00Z"
 FUTURE_END = "2099-02-01T00:00:00Z"
@@ -395,21 +395,6 @@ def new_campaign(**kw):
             "starts_at": FUTURE, "ends_at": FUTURE_END, "boost_weight": 0}
     body.update(kw)
     return body
-
-
-def drop_campaigns(slugs):
-    if slugs:
-        psql("DELETE FROM campaigns WHERE slug IN (%s)"
-             % ",".join(lit(s) for s in slugs))
-        invalidate()
-
-
-@pytest.fixture
-def campaigns():
-    """Slugs to delete when the test ends."""
-    made = []
-    yield made
-    drop_campaigns(made)
 
 
 def test_campaign_create_patch_list(vendor, campaigns):

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pytest  # noqa: E402
 
 from shop import (  # noqa: E402,F401
-    UTC_TIME_RE, buy, demo_token, error_fields, get, make_user,
+    UTC_TIME_RE, bps, buy, demo_token, error_fields, get, make_user,
     make_users, ok, patch, post, problem, rfc3339, row, rows, shop_products,
     utc_now, val)
 
@@ -44,10 +44,6 @@ def same_time(a, b):
     pa = datetime.datetime.fromisoformat(a.replace("Z", "+00:00"))
     pb = datetime.datetime.fromisoformat(b.replace("Z", "+00:00"))
     return pa == pb
-
-
-def bps(amount, b):
-    return (amount * b + 5000) // 10000
 
 
 def admin_id():

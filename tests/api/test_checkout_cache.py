@@ -36,13 +36,12 @@ import requests  # noqa: E402
 
 import shop  # noqa: E402
 from shop import (  # noqa: E402,F401
-    BASE_URL, WHERE_ENTERPRISE_NOT_POVERTY, cart_get, cart_lines, cart_put,
-    checkout, demo_token, get, get_order, lit, make_users, ok, patch, post,
-    problem, psql, rfc3339, row, rows, run_parallel, shop_products,
-    stocks_of, utc_now, val, worker_of)
+    BASE_URL, RULE_BASE, RULE_POVERTY, WHERE_ENTERPRISE_NOT_POVERTY, bps,
+    cart_get, cart_lines, cart_put, checkout, demo_token, get, get_order,
+    lit, make_users, ok, patch, post, problem, psql, rfc3339, row, rows,
+    rule, run_parallel, shop_products, stocks_of, tier_price, utc_now, val,
+    worker_of)
 
-RULE_BASE = "平台佣金 5%"
-RULE_POVERTY = "贫困县合格商家 佣金全免"
 
 # Vendors outside the cooperatives' capped rule: their fees never depend
 # on this month's cap usage.
@@ -58,21 +57,6 @@ UNQUALIFIED_POVERTY_ENTERPRISE = ("p.vendor_kind = 'enterprise' AND "
 
 def admin():
     return demo_token("admin")
-
-
-def rule(name):
-    return row("SELECT id, commission_bps, waiver_bps, cap_fen_per_month "
-               "FROM fee_rules WHERE name = %s" % lit(name))
-
-
-def bps(amount, b):
-    """The share b/10000 of amount, rounded half up to the fen."""
-    return (amount * b + 5000) // 10000
-
-
-def tier_price(pid, qty):
-    return val("SELECT tier_price(id, price_fen, %d) FROM products "
-               "WHERE id = %d" % (qty, pid))
 
 
 def facts(pid):
@@ -150,6 +134,31 @@ def cart_warm(users, rounds=3):
         for u in users:
             seen.extend(cart_get(u.token)["items"])
     return seen
+
+
+def one_line_carts(pid, n, tag):
+    """n new users, each with one of pid in the cart; and its unit price."""
+    users = make_users(n, tag=tag)
+    run_parallel(lambda u: cart_put(u.token, pid, 1), users)
+    return users, tier_price(pid, 1)
+
+
+def first_order(user, pid, price, r):
+    """user's one-line order, priced under rule r: the 201."""
+    o = ok(checkout(user.token), 201)
+    assert_line(lines_of(o)[pid], 1, price, r)
+    return o
+
+
+def checkout_line(user, pid, qty, price, r):
+    """user's checkout of a one-line cart (qty at price, rule r): the 201,
+    its sums, what the database kept and what GET answers."""
+    o = ok(checkout(user.token), 201)
+    assert_line(lines_of(o)[pid], qty, price, r)
+    assert_sums(o)
+    assert_kept(o)
+    assert get_order(user, o["id"]) == o
+    return o
 
 
 def cart_reads(users, rounds):
@@ -438,13 +447,9 @@ def test_vendor_changed_in_sql_gets_the_order(shop_products):
                           shop.signed_in_vendors() + [was])))
     to_name = val("SELECT name FROM vendors WHERE id = %d" % to)
     poverty, base = rule(RULE_POVERTY), rule(RULE_BASE)
-    users = make_users(3, tag="stale-vendor")
-    for u in users:
-        cart_put(u.token, pid, 1)
-    price = tier_price(pid, 1)
+    users, price = one_line_carts(pid, 3, "stale-vendor")
     # Before: the poverty county's waiver.
-    first = ok(checkout(users[0].token), 201)
-    assert_line(lines_of(first)[pid], 1, price, poverty)
+    first = first_order(users[0], pid, price, poverty)
     assert first["parts"][0]["vendor_id"] == was
     # Paid, it never expires: an expiry would publish the product's stock
     # as moved, and the workers would read its facts (vendor included)
@@ -487,12 +492,8 @@ def test_qualification_changed_in_sql_prices_the_fee(shop_products, turn):
                 "WHERE id = %d" % vid)
     before, after = (rule(RULE_POVERTY), rule(RULE_BASE)) if \
         turn == "lost" else (rule(RULE_BASE), rule(RULE_POVERTY))
-    users = make_users(4, tag="stale-qual")
-    for u in users:
-        cart_put(u.token, pid, 1)
-    price = tier_price(pid, 1)
-    first = ok(checkout(users[0].token), 201)
-    assert_line(lines_of(first)[pid], 1, price, before)
+    users, price = one_line_carts(pid, 4, "stale-qual")
+    first_order(users[0], pid, price, before)
     cart_warm(users[1:])
 
     try:
@@ -505,11 +506,7 @@ def test_qualification_changed_in_sql_prices_the_fee(shop_products, turn):
                  "'Asia/Shanghai')::date + 365 WHERE id = %d" % vid)
         assert facts(pid)["qualified"] == (turn == "gained")
         for u in users[1:]:
-            o = ok(checkout(u.token), 201)
-            assert_line(lines_of(o)[pid], 1, price, after)
-            assert_sums(o)
-            assert_kept(o)
-            assert get_order(u, o["id"]) == o
+            checkout_line(u, pid, 1, price, after)
     finally:
         psql("UPDATE vendors SET status = %s, qualified_until = %s, "
              "credit_score = %d WHERE id = %d" % (
@@ -551,18 +548,14 @@ def test_fee_match_changed_in_sql_prices_the_fee(shop_products, what):
     vid = f["vendor_id"]
     saved = row("SELECT p.category_id, v.county_id, v.kind FROM products p "
                 "JOIN vendors v ON v.id = p.vendor_id WHERE p.id = %d" % pid)
-    users = make_users(4, tag="stale-match")
-    for u in users:
-        cart_put(u.token, pid, 1)
-    price = tier_price(pid, 1)
+    users, price = one_line_carts(pid, 4, "stale-match")
     r = None
     try:
         r = new_rule({"poverty_county": True, "vendor_kind": "enterprise",
                       "region": f["region_code"],
                       "category": f["category_code"]}, 1200, 2500)
         assert db_rule(pid)["id"] == r["id"]
-        first = ok(checkout(users[0].token), 201)
-        assert_line(lines_of(first)[pid], 1, price, r)
+        first_order(users[0], pid, price, r)
         cart_warm(users[1:])
 
         if what == "poverty_county":
@@ -582,11 +575,7 @@ def test_fee_match_changed_in_sql_prices_the_fee(shop_products, what):
         now = db_rule(pid)
         assert now["id"] != r["id"] and now["cap_fen_per_month"] is None, now
         for u in users[1:]:
-            o = ok(checkout(u.token), 201)
-            assert_line(lines_of(o)[pid], 1, price, now)
-            assert_sums(o)
-            assert_kept(o)
-            assert get_order(u, o["id"]) == o
+            checkout_line(u, pid, 1, price, now)
     finally:
         if r is not None:
             end_rule(r["id"])
@@ -611,9 +600,7 @@ def test_fee_rule_writes_apply_to_the_next_checkouts_everywhere(
     pid = shop_products.one(where=WHERE_ENTERPRISE_NOT_POVERTY, stock=200)
     f = facts(pid)
     base = rule(RULE_BASE)
-    price = tier_price(pid, 1)
-    users = make_users(32, tag="rule-write")
-    run_parallel(lambda u: cart_put(u.token, pid, 1), users)
+    users, price = one_line_carts(pid, 32, "rule-write")
     queue = list(users)
 
     def checkouts(n):
@@ -706,9 +693,7 @@ def test_cached_rules_keep_their_time_window(shop_products):
     pid = shop_products.one(where=WHERE_ENTERPRISE_NOT_POVERTY, stock=100)
     f = facts(pid)
     base = rule(RULE_BASE)
-    price = tier_price(pid, 1)
-    users = make_users(12, tag="rule-window")
-    run_parallel(lambda u: cart_put(u.token, pid, 1), users)
+    users, price = one_line_carts(pid, 12, "rule-window")
     queue = list(users)
 
     def one():

@@ -13,31 +13,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pytest  # noqa: E402
 
 from shop import (  # noqa: E402,F401
-    ADDRESS, PAY_TIMEOUT, UTC_TIME_RE, WHERE_COOP_NOT_POVERTY,
-    WHERE_ENTERPRISE_NOT_POVERTY, WHERE_QUALIFIED_POVERTY, buy, cart_get,
-    cart_lines, cart_put, checkout, create_payment, error_fields, get,
-    get_order, make_user, make_users, notify, ok, order_row, pay, post,
-    problem, psql, row, rows, run_parallel, set_stock, shop_products,
-    stock_of, stocks_of, val, wait_until, worker_of)
-
-RULE_BASE = "平台佣金 5%"
-RULE_POVERTY = "贫困县合格商家 佣金全免"
-RULE_COOP = "合作社 佣金减半 每月封顶¥2,000"
-
-
-def rule(name):
-    return row("SELECT id, commission_bps, waiver_bps, cap_fen_per_month "
-               "FROM fee_rules WHERE name = '%s'" % name)
-
-
-def bps(amount, b):
-    """The share b/10000 of amount, rounded half up to the fen."""
-    return (amount * b + 5000) // 10000
-
-
-def tier_price(pid, qty):
-    return val("SELECT tier_price(id, price_fen, %d) FROM products "
-               "WHERE id = %d" % (qty, pid))
+    ADDRESS, PAY_TIMEOUT, RULE_BASE, RULE_COOP, RULE_POVERTY, UTC_TIME_RE,
+    WHERE_COOP_NOT_POVERTY, WHERE_ENTERPRISE_NOT_POVERTY,
+    WHERE_QUALIFIED_POVERTY, bps, buy, cart_get, cart_lines, cart_put,
+    checkout, create_payment, error_fields, get, get_order, make_user,
+    make_users, notify, ok, order_row, pay, post, problem, psql, row, rows,
+    rule, run_parallel, set_stock, shop_products, stock_of, stocks_of,
+    tier_price, val, wait_until, worker_of)
 
 
 def parse_time(s):

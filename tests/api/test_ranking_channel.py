@@ -23,9 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pytest  # noqa: E402
 
 from shop import (  # noqa: E402
-    buy, delete, get, lit, make_user, ok, patch, post, psql, rfc3339, utc_now)
+    buy, delete, get, make_user, ok, patch, post, psql, rfc3339, utc_now)
 from test_vendors import (  # noqa: E402,F401
-    _cleanup, admin, credit, eventually, invalidate, new_product,
+    _cleanup, admin, campaigns, credit, eventually, invalidate, new_product,
     new_vendor, poverty_county, set_sales)
 
 _rng = random.SystemRandom()
@@ -106,20 +106,6 @@ def fee_line(user, pid):
              if i["product_id"] == pid]
     assert len(lines) == 1, o
     return lines[0]
-
-
-def drop_campaigns(slugs):
-    if slugs:
-        psql("DELETE FROM campaigns WHERE slug IN (%s)"
-             % ",".join(lit(s) for s in slugs))
-        invalidate()
-
-
-@pytest.fixture
-def campaigns():
-    made = []
-    yield made
-    drop_campaigns(made)
 
 
 # ------------------------------------------------------------ search
@@ -234,13 +220,20 @@ def test_pin_slots_hold_the_best_pinned_products():
     expect_search([best, p1, p2, p3], w)
 
 
-def test_weights_order_products_of_one_text_level():
+def two_by_sales():
+    """A new vendor, a new word, and two products (a, then b) that only
+    sales order in a search for it."""
     v = new_vendor()
     w = word()
     a = new_product(v, title="甲 " + w)
     b = new_product(v, title="乙 " + w)
     set_sales({a: 1000, b: 0})
     expect_search([a, b], w)
+    return v, w, a, b
+
+
+def test_weights_order_products_of_one_text_level():
+    _, w, a, b = two_by_sales()
     rid = new_rule([b], ["search"], weight=10)
     try:
         expect_search([b, a], w)
@@ -285,12 +278,7 @@ def test_boosts_never_apply_to_an_unqualified_vendors_product():
 
 
 def test_campaign_boost_applies_to_qualified_products_only(campaigns):
-    v = new_vendor()
-    w = word()
-    a = new_product(v, title="甲 " + w)
-    b = new_product(v, title="乙 " + w)
-    set_sales({a: 1000, b: 0})
-    expect_search([a, b], w)
+    v, w, a, b = two_by_sales()
     s = "t-boost-" + uuid.uuid4().hex[:8]
     campaigns.append(s)
     ok(post("/admin/campaigns", token=admin(), json={
@@ -464,26 +452,23 @@ def test_campaign_match_by_vendor_selects_that_vendor(campaigns):
 # ------------------------------------------------------------ determinism
 
 
+def search_all(q, per_page):
+    """Every result of a search, page after page."""
+    out, page = [], 1
+    while True:
+        got = search(q, page=page, per_page=per_page)
+        out.extend(got)
+        if len(got) < per_page:
+            return out
+        page += 1
+
+
 def test_relevance_is_deterministic():
     first = search(None, per_page=100)
     for q in (None, "茶", "云南"):
-        a = []
-        page = 1
-        while True:
-            got = search(q, page=page, per_page=100)
-            a.extend(got)
-            if len(got) < 100:
-                break
-            page += 1
+        a = search_all(q, 100)
         invalidate()
-        b = []
-        page = 1
-        while True:
-            got = search(q, page=page, per_page=37)
-            b.extend(got)
-            if len(got) < 37:
-                break
-            page += 1
+        b = search_all(q, 37)
         assert a == b, q
         assert len(set(a)) == len(a), q
     invalidate()

@@ -251,6 +251,22 @@ def vendor_cleanup():
     invalidate()
 
 
+def drop_campaigns(slugs):
+    """Deletes these campaigns and empties the caches."""
+    if slugs:
+        psql("DELETE FROM campaigns WHERE slug IN (%s)"
+             % ",".join(lit(s) for s in slugs))
+        invalidate()
+
+
+@pytest.fixture
+def campaigns():
+    """Slugs to delete when the test ends."""
+    made = []
+    yield made
+    drop_campaigns(made)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _cleanup():
     yield
@@ -454,6 +470,20 @@ def test_approve_records_who_and_when():
     assert pub["county"]["code"] == v.county
 
 
+def review_refused(v, body):
+    """A review refused as invalid: the problem's body."""
+    return problem(post("/admin/vendors/%d/review" % v.id, token=admin(),
+                        json=body), 422, "validation_failed")
+
+
+def assert_unreviewed(v):
+    """Still waiting for review, with no review recorded."""
+    assert val("SELECT status FROM vendors WHERE id = %d"
+               % v.id) == "pending_review"
+    assert val("SELECT count(*) FROM vendor_reviews WHERE vendor_id = %d"
+               % v.id) == 0
+
+
 def test_approve_needs_qualified_until():
     v = new_vendor(approve=False)
     for body in ({"decision": "approve"},
@@ -461,21 +491,15 @@ def test_approve_needs_qualified_until():
                  {"decision": "approve", "qualified_until": "2027-02-30"},
                  {"decision": "maybe", "qualified_until": date_in(30)},
                  {}):
-        b = problem(post("/admin/vendors/%d/review" % v.id, token=admin(),
-                         json=body), 422, "validation_failed")
+        b = review_refused(v, body)
         assert error_fields(b) & {"decision", "qualified_until"}, body
-    assert val("SELECT status FROM vendors WHERE id = %d"
-               % v.id) == "pending_review"
-    assert val("SELECT count(*) FROM vendor_reviews WHERE vendor_id = %d"
-               % v.id) == 0
+    assert_unreviewed(v)
 
 
 def test_approve_until_a_past_date_is_422():
     v = new_vendor(approve=False)
-    b = problem(post("/admin/vendors/%d/review" % v.id, token=admin(),
-                     json={"decision": "approve",
-                           "qualified_until": date_in(-1)}),
-                422, "validation_failed")
+    b = review_refused(v, {"decision": "approve",
+                           "qualified_until": date_in(-1)})
     assert error_fields(b) == {"qualified_until"}
 
 
@@ -483,13 +507,9 @@ def test_reject_needs_a_reason():
     v = new_vendor(approve=False)
     for body in ({"decision": "reject"},
                  {"decision": "reject", "reason": ""}):
-        b = problem(post("/admin/vendors/%d/review" % v.id, token=admin(),
-                         json=body), 422, "validation_failed")
+        b = review_refused(v, body)
         assert error_fields(b) == {"reason"}
-    assert val("SELECT status FROM vendors WHERE id = %d"
-               % v.id) == "pending_review"
-    assert val("SELECT count(*) FROM vendor_reviews WHERE vendor_id = %d"
-               % v.id) == 0
+    assert_unreviewed(v)
 
 
 def test_reject_is_recorded():
