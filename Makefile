@@ -21,14 +21,18 @@ OBJ_SAN		= $(patsubst %.c,build/san/%.o,$(APP_SRC) $(MOD_SRC))
 UNIT_BIN	= $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
 .PHONY: all deps build run stop test unit api bench clean format \
-	format-check demo ledger-check
+	format-check demo ledger-check docs
 
 all: build
 
 deps:
 	@scripts/deps.sh
 
-build: deps bangfu.so build/pwhash
+build: deps bangfu.so build/pwhash docs
+
+# The contract as JSON and its Redoc pages (assets/api/, tools/docs/).
+docs:
+	@scripts/docs.sh
 
 bangfu.so: $(OBJ)
 	$(CC) -shared -o $@ $(OBJ) $(LIBS)

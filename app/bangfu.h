@@ -244,5 +244,7 @@ extern struct api_route routes_admin[];
 extern struct api_route routes_orgs[];
 extern struct api_route routes_bulk[];
 extern struct api_route routes_ledger[];
+extern struct api_route routes_docs[];
+void			docs_init(void);
 
 #endif

@@ -101,7 +101,7 @@ routes_register(void)
 {
 	static struct api_route *tables[] = { routes_auth, routes_catalog,
 		routes_cart, routes_orders, routes_vendor, routes_admin,
-		routes_ledger, routes_orgs, routes_bulk, NULL };
+		routes_ledger, routes_orgs, routes_bulk, routes_docs, NULL };
 	struct api_route	*r;
 	int			 i;
 
@@ -129,6 +129,7 @@ kore_worker_configure(void)
 {
 	config_load();
 	cache_init();
+	docs_init();
 	if (!auth_init() || !db_init() || !redis_init(cfg.redis_url))
 		fatal("bangfu: worker configuration failed");
 	(void)kore_timer_add(orders_expire_tick, 2000, NULL, 0);

@@ -15,6 +15,7 @@ trap cleanup EXIT INT TERM
 
 make -s bangfu.so build/test/bangfu.so build/pwhash
 make -s unit
+"$ROOT/scripts/docs.sh" lint  # the contract: JSON, /docs pages, Redocly lint
 
 "$ROOT/scripts/server.sh" stop
 # A fresh Redis as well as a fresh database: nothing of an earlier run.

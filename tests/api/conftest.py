@@ -306,3 +306,73 @@ def demo():
     d["unlisted"] = sorted(db_ids(
         "SELECT id FROM products WHERE status = 'unlisted'"))
     return d
+
+
+# ------------------------------------------------------------ the contract
+# Every exchange with the server under test is checked against
+# assets/api/openapi.yaml (tests/api/contract.py): a mismatch fails the test
+# that made it, at the call when it runs on the test's thread, and at its
+# teardown in any case (calls made on other threads).
+
+import contract  # noqa: E402
+
+CONTRACT = contract.Contract()
+_RECORD = os.environ.get("OPENAPI_RECORD")  # file: append every exchange
+_CHECK = os.environ.get("OPENAPI_CHECK", "1") != "0"  # 0: record only
+_record_lock = threading.Lock()
+_violations = []
+_send = requests.Session.send
+
+
+def _checked_send(self, prepared, **kw):
+    r = _send(self, prepared, **kw)
+    if not prepared.url.startswith(BASE_URL + "/"):
+        return r
+    body = prepared.body
+    if isinstance(body, str):
+        body = body.encode()
+    if _RECORD:
+        with _record_lock, open(_RECORD, "a", encoding="utf-8") as f:
+            f.write(json.dumps({
+                "method": prepared.method, "url": prepared.url,
+                "req_headers": dict(prepared.headers),
+                "req_body": body.decode("utf-8", "replace")
+                if body is not None else None,
+                "status": r.status_code, "resp_headers": dict(r.headers),
+                "resp_body": r.content.decode("utf-8", "replace")},
+                ensure_ascii=False) + "\n")
+    if not _CHECK:
+        return r
+    errs = CONTRACT.check(prepared.method, prepared.url, prepared.headers,
+                          body, r.status_code, r.headers, r.content)
+    if errs:
+        with _record_lock:
+            _violations.extend(errs)
+        if threading.current_thread() is threading.main_thread():
+            raise AssertionError("contract: " + "\n".join(errs))
+    return r
+
+
+requests.Session.send = _checked_send
+
+
+@pytest.fixture(autouse=True)
+def _contract_check():
+    with _record_lock:
+        del _violations[:]
+    yield
+    with _record_lock:
+        errs = list(_violations)
+        del _violations[:]
+    if errs:
+        pytest.fail("contract: " + "\n".join(sorted(set(errs))),
+                    pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    ops = {w for w, _ in CONTRACT.seen}
+    terminalreporter.write_line(
+        "contract: %d answers validated against assets/api/openapi.yaml, "
+        "%d operations of %d answered (%d operation-status pairs)" % (
+            CONTRACT.answers, len(ops), len(CONTRACT.operations()),
+            len(CONTRACT.seen)))
