@@ -346,10 +346,10 @@ def _checked_send(self, prepared, **kw):
     errs = CONTRACT.check(prepared.method, prepared.url, prepared.headers,
                           body, r.status_code, r.headers, r.content)
     if errs:
-        with _record_lock:
-            _violations.extend(errs)
         if threading.current_thread() is threading.main_thread():
             raise AssertionError("contract: " + "\n".join(errs))
+        with _record_lock:
+            _violations.extend(errs)
     return r
 
 

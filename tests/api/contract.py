@@ -33,8 +33,10 @@ ROOT = os.environ.get("BANGFU_ROOT") or os.path.abspath(
 DOC_PATH = os.path.join(ROOT, "assets", "api", "openapi.yaml")
 API_PREFIX = "/api/v1"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-# Static files served beside the API (not part of the contract).
+# Static files served beside the API (not part of the contract), and the
+# redirects to them.
 STATIC = ("/store/", "/docs/")
+REDIRECTS = ("/", "/docs", "/store")
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME_RE = re.compile(
@@ -188,7 +190,7 @@ class Contract:
         """The mismatches of one exchange (a list of strings)."""
         u = urllib.parse.urlsplit(url)
         path = u.path
-        if any(path.startswith(s) for s in STATIC):
+        if path in REDIRECTS or any(path.startswith(s) for s in STATIC):
             return []
         method = method.upper()
         rh = {k.lower(): v for k, v in resp_headers.items()}

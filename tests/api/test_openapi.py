@@ -156,10 +156,16 @@ def _check(method, path, status, body, ctype="application/json",
 
 
 def test_the_checker_names_route_status_and_pointer():
-    errs = _check("GET", "/api/v1/products/7", 200,
-                  {"id": 7, "title": 3})
-    assert any(e.startswith("GET /api/v1/products/{id} → 200 at /title")
-               for e in errs), errs
+    pid = ok_json(requests.get(BASE_URL + "/api/v1/products?per_page=1",
+                               timeout=TIMEOUT))["items"][0]["id"]
+    body = ok_json(requests.get(BASE_URL + "/api/v1/products/%d" % pid,
+                                timeout=TIMEOUT))
+    assert _check("GET", "/api/v1/products/%d" % pid, 200, body) == []
+    body["price_tiers"][0]["unit_price_fen"] = "12.80"
+    errs = _check("GET", "/api/v1/products/%d" % pid, 200, body)
+    assert errs == ["GET /api/v1/products/{id} → 200 at "
+                    "/price_tiers/0/unit_price_fen: '12.80' is not of type "
+                    "'integer'"], errs
 
 
 def test_the_checker_fails_undocumented_statuses_and_codes():
