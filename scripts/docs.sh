@@ -39,6 +39,7 @@ lint)
 	    --format=stylish "../../$SRC")
 	;;
 types)
+	mkdir -p assets/src/api
 	(cd tools/docs && npm run --silent types)
 	;;
 esac
