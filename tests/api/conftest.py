@@ -370,7 +370,7 @@ def _contract_check():
 
 
 def pytest_terminal_summary(terminalreporter):
-    ops = {w for w, _ in CONTRACT.seen}
+    ops = {(m, t) for m, t, _ in CONTRACT.seen}
     terminalreporter.write_line(
         "contract: %d answers validated against assets/api/openapi.yaml, "
         "%d operations of %d answered (%d operation-status pairs)" % (

@@ -78,7 +78,7 @@ class Contract:
         self.routes.sort(key=lambda r: (r[1].count("{"), -len(r[1])))
         self.lock = threading.Lock()
         self.answers = 0
-        self.seen = set()  # (template, method, status)
+        self.seen = set()  # (method, template, status) answered
 
     # ---------------------------------------------------------- schemas
 
@@ -228,7 +228,8 @@ class Contract:
 
         with self.lock:
             self.answers += 1
-            self.seen.add((where, status))
+            self.seen.add(("GET" if method == "HEAD" else method, tpl,
+                           status))
         query = urllib.parse.parse_qs(u.query, keep_blank_values=True)
         bad_req = self.request_problems(op, item, method, params, query, qh,
                                         req_body, qh.get("content-type"))
@@ -293,7 +294,7 @@ def main(argv):
     print("%d exchanges, %d answers validated, %d distinct mismatches, "
           "%d operations of %d answered" % (
               n, c.answers, len(bad),
-              len({w for w, _ in c.seen}), len(c.operations())))
+              len({(m, t) for m, t, _ in c.seen}), len(c.operations())))
     return 1 if bad else 0
 
 
