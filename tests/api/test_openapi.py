@@ -135,6 +135,8 @@ def test_the_reference_renders_every_tag_in_chromium(tmp_path):
     out = subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
          "--disable-dev-shm-usage", "--user-data-dir=%s" % tmp_path,
+         # No name resolves: the page must render from this server alone.
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
          "--virtual-time-budget=30000", "--dump-dom",
          BASE_URL + "/docs/"],
         capture_output=True, timeout=120, check=False)
