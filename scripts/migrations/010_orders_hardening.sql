@@ -469,6 +469,7 @@ DROP FUNCTION org_member_add(bigint, bigint, text, text);
 CREATE FUNCTION org_invite(p_user bigint, p_org bigint, p_email text, p_role text,
     OUT status integer, OUT body json)
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 BEGIN
     SELECT a.status, a.body INTO status, body FROM org_access(p_user, p_org, '{admin}') a;
     IF status IS NOT NULL THEN
