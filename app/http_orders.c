@@ -322,8 +322,8 @@ checkout_idem(struct http_request *req)
 {
 	struct checkout_ctx *k = http_state_get(req);
 
-	return (orders_idem_replay(
-	    &k->c, "POST /orders", k->key, k->hash, S_CART));
+	return (
+	    orders_idem_replay(&k->c, "POST /orders", k->key, k->hash, S_CART));
 }
 
 static int
@@ -922,8 +922,8 @@ payment_notify(struct http_request *req)
  * sandbox's own cashier page both settle payments through here.
  */
 int
-payment_settle(struct call *c, const void *raw, size_t len, const char *sig,
-    int *verified)
+payment_settle(
+    struct call *c, const void *raw, size_t len, const char *sig, int *verified)
 {
 	json_t	    *body, *errs = NULL;
 	json_error_t err;

@@ -80,9 +80,8 @@ struct api_route routes_orgs[] = {
 	/* The invitee's side: only invitations to the account's address. */
 	{ HTTP_METHOD_GET, "/me/invitations", "my_invitations", AUTH_USER,
 	    STATES(my_invitations_states), 0, NULL },
-	{ HTTP_METHOD_POST, "/me/invitations/{#id}/accept",
-	    "invitation_accept", AUTH_USER, STATES(invitation_accept_states), 0,
-	    NULL },
+	{ HTTP_METHOD_POST, "/me/invitations/{#id}/accept", "invitation_accept",
+	    AUTH_USER, STATES(invitation_accept_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/me/invitations/{#id}/decline",
 	    "invitation_decline", AUTH_USER, STATES(invitation_decline_states),
 	    0, NULL },
@@ -284,8 +283,7 @@ my_invitations(struct http_request *req)
 
 	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
-	return (
-	    db_json_call(c, "SELECT api_my_invitations($1::bigint)", 1, v));
+	return (db_json_call(c, "SELECT api_my_invitations($1::bigint)", 1, v));
 }
 
 static int

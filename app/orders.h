@@ -23,8 +23,8 @@ struct payment_provider {
 #define ORDERS_RETURN_URL_MAX 512
 
 const struct payment_provider *payment_provider(const char *);
-int payment_provider_state(const char *);
-int payment_unavailable(struct call *);
+int			       payment_provider_state(const char *);
+int			       payment_unavailable(struct call *);
 int payment_settle(struct call *, const void *, size_t, const char *, int *);
 
 json_t *orders_price(json_t *, json_t *, json_t **);

@@ -53,11 +53,12 @@ static struct http_state sandbox_pay_states[] = {
 };
 
 /* Outside /api/v1: the paths as the browser sees them (conf/bangfu.conf). */
+#define STATES(s) s, (sizeof(s) / sizeof(s[0]))
 struct api_route routes_sandbox[] = {
 	{ HTTP_METHOD_GET, "/sandbox/pay/{#id}", "sandbox_page", 0,
-	    sandbox_page_states, 1, 0, NULL },
+	    STATES(sandbox_page_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/sandbox/pay/{#id}", "sandbox_pay", 0,
-	    sandbox_pay_states, 2, sizeof(struct sandbox_ctx), NULL },
+	    STATES(sandbox_pay_states), sizeof(struct sandbox_ctx), NULL },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
 
@@ -127,8 +128,8 @@ sandbox_verify(const void *raw, size_t len, const char *sig)
 	if (!sandbox_enabled() || raw == NULL || sig == NULL ||
 	    strlen(sig) != 2 * sizeof(got))
 		return (0);
-	if (sodium_hex2bin(got, sizeof(got), sig, strlen(sig), NULL, &n,
-		NULL) != 0 ||
+	if (sodium_hex2bin(
+		got, sizeof(got), sig, strlen(sig), NULL, &n, NULL) != 0 ||
 	    n != sizeof(got))
 		return (0);
 	sandbox_mac(raw, len, mac);
@@ -151,10 +152,11 @@ sandbox_dispatch(struct http_request *req)
 		return (api_run(req, NULL, NULL));
 	if (!sandbox_enabled())
 		return (ops_notfound(req));
-	method = req->method == HTTP_METHOD_HEAD ? HTTP_METHOD_GET
-						 : req->method;
+	method =
+	    req->method == HTTP_METHOD_HEAD ? HTTP_METHOD_GET : req->method;
 	for (r = routes_sandbox; r->pattern != NULL; r++) {
-		if (r->method == method && router_match(r->pattern, req->path, &m))
+		if (r->method == method &&
+		    router_match(r->pattern, req->path, &m))
 			return (api_run(req, r, &m));
 	}
 	return (ops_notfound(req));
@@ -240,16 +242,16 @@ sandbox_page(struct http_request *req)
 		kore_buf_appendf(b, "<p>这笔支付已经处理（");
 		sandbox_html(b, status);
 		kore_buf_appendf(b, "）。</p><p><a href=\"");
-		sandbox_html(b,
-		    json_string_value(json_object_get(p, "return_url")));
+		sandbox_html(
+		    b, json_string_value(json_object_get(p, "return_url")));
 		kore_buf_appendf(b, "\">返回</a></p>");
 	}
-	kore_buf_appendf(
-	    b, "<p><small>测试用沙箱支付，不会产生真实扣款。</small></p>"
-	       "</body></html>\n");
+	kore_buf_appendf(b,
+	    "<p><small>测试用沙箱支付，不会产生真实扣款。</small></p>"
+	    "</body></html>\n");
 	json_decref(p);
-	json_reply_typed(
-	    c, 200, "text/html; charset=utf-8", (const char *)b->data, b->offset);
+	json_reply_typed(c, 200, "text/html; charset=utf-8",
+	    (const char *)b->data, b->offset);
 	kore_buf_free(b);
 	return (HTTP_STATE_COMPLETE);
 }
