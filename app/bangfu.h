@@ -216,6 +216,11 @@ void orders_expire_tick(void *, u_int64_t);
 
 /* app/ratelimit.c */
 int ratelimit_poll(struct call *, const char *, int, int);
+int ratelimit_user_poll(struct call *, const char *, int, int);
+
+/* app/payment.c: the sandbox's cashier page, outside /api/v1. */
+int sandbox_dispatch(struct http_request *);
+#define SANDBOX_SECRET_MIN 32
 
 /* Settings from the environment (app/main.c). */
 struct bangfu_config {
@@ -223,7 +228,7 @@ struct bangfu_config {
 	char *redis_url;
 	char *jwt_secret;
 	char *cert_secret;
-	char *sandbox_secret;
+	char *sandbox_secret; /* NULL unless the sandbox is on */
 	char *trusted_proxies;
 	int   access_ttl;
 	int   refresh_ttl;
@@ -231,6 +236,10 @@ struct bangfu_config {
 	int   register_limit;
 	int   rate_window;
 	int   order_pay_timeout;
+	int   payment_sandbox; /* PAYMENT_SANDBOX=1 */
+	int   max_unpaid_orders;
+	int   orders_limit; /* checkouts per user and window */
+	int   invites_limit; /* invitations per admin and window */
 };
 extern struct bangfu_config cfg;
 
@@ -246,5 +255,6 @@ extern struct api_route routes_bulk[];
 extern struct api_route routes_ledger[];
 extern struct api_route routes_docs[];
 void			docs_init(void);
+extern struct api_route routes_sandbox[]; /* outside /api/v1 */
 
 #endif

@@ -880,16 +880,18 @@ bulk_pay(struct http_request *req)
 	json_t	    *errs = NULL;
 	const char  *prov, *v[7];
 	char	     uid[24], key[130], hash[65], route[96];
-	int	     has;
+	int	     has, ps;
 
 	prov = json_field_str(c->body, "provider");
-	if (prov == NULL || payment_provider(prov) == NULL)
+	if ((ps = payment_provider_state(prov)) == PROVIDER_UNKNOWN)
 		problem_field_add(&errs, "provider", "sandbox");
 	if ((has = orders_idem_key(c, key, sizeof(key), hash)) < 0)
 		problem_field_add(
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
+	if (ps == PROVIDER_OFF)
+		return (payment_unavailable(c));
 	call_uid(c, uid, sizeof(uid));
 	(void)snprintf(route, sizeof(route),
 	    "POST /orgs/%lld/bulk-orders/%lld/payments",

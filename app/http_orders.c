@@ -20,6 +20,12 @@
 
 #define MAX_ATTEMPTS 3
 
+/* The provider's notification: its signature is checked once. */
+struct notify_ctx {
+	struct call c;
+	int	    verified;
+};
+
 struct checkout_ctx {
 	struct call c;
 	char	    key[130];
@@ -39,6 +45,7 @@ struct checkout_ctx {
 };
 
 static int   checkout_check(struct http_request *);
+static int   checkout_limit(struct http_request *);
 static int   checkout_idem(struct http_request *);
 static int   checkout_cart(struct http_request *);
 static int   checkout_terms(struct http_request *);
@@ -62,21 +69,30 @@ static int   payment_notify(struct http_request *);
 #define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
 #define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
 
-static struct http_state checkout_states[] = {
-	{ "CHECKOUT_CHECK", checkout_check },
-	{ "CHECKOUT_IDEM", checkout_idem },
-	{ "CHECKOUT_CART", checkout_cart },
-	{ "CHECKOUT_TERMS", checkout_terms },
-	{ "CHECKOUT_USAGE", checkout_usage },
-	{ "CHECKOUT_QUOTE", checkout_quote },
-	{ "CHECKOUT_PLACE", checkout_place },
-	{ "CHECKOUT_CLEAR", checkout_clear },
+/* The states of checkout, in the order of checkout_states[]. */
+enum checkout_state {
+	S_CHECK,
+	S_LIMIT,
+	S_IDEM,
+	S_CART,
+	S_TERMS,
+	S_USAGE,
+	S_QUOTE,
+	S_PLACE,
+	S_CLEAR,
 };
-#define S_TERMS 3
-#define S_USAGE 4
-#define S_QUOTE 5
-#define S_PLACE 6
-#define S_CLEAR 7
+
+static struct http_state checkout_states[] = {
+	[S_CHECK] = { "CHECKOUT_CHECK", checkout_check },
+	[S_LIMIT] = { "CHECKOUT_LIMIT", checkout_limit },
+	[S_IDEM] = { "CHECKOUT_IDEM", checkout_idem },
+	[S_CART] = { "CHECKOUT_CART", checkout_cart },
+	[S_TERMS] = { "CHECKOUT_TERMS", checkout_terms },
+	[S_USAGE] = { "CHECKOUT_USAGE", checkout_usage },
+	[S_QUOTE] = { "CHECKOUT_QUOTE", checkout_quote },
+	[S_PLACE] = { "CHECKOUT_PLACE", checkout_place },
+	[S_CLEAR] = { "CHECKOUT_CLEAR", checkout_clear },
+};
 ONE(orders_states, orders_list);
 ONE(order_states, order_get);
 ONE(pay_states, order_pay);
@@ -99,7 +115,7 @@ struct api_route routes_orders[] = {
 	{ HTTP_METHOD_POST, "/orders/{#id}/confirm", "order_confirm", AUTH_USER,
 	    STATES(confirm_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/payments/sandbox/notify", "payment_notify", 0,
-	    STATES(notify_states), 0, NULL },
+	    STATES(notify_states), sizeof(struct notify_ctx), NULL },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
 
@@ -193,6 +209,28 @@ checkout_field(
 	return (1);
 }
 
+/* The address takes exactly the contract's six keys: nothing else is kept. */
+static void
+checkout_address_keys(json_t *addr, json_t **errs)
+{
+	static const char *const known[] = { "name", "phone", "province",
+		"city", "district", "line", NULL };
+	const char		*key;
+	json_t			*v;
+	char			 field[64];
+
+	json_object_foreach(addr, key, v)
+	{
+		if (validate_oneof(key, known))
+			continue;
+		if (strlen(key) > 32 || !validate_text(key, 1, 32))
+			(void)snprintf(field, sizeof(field), "address");
+		else
+			(void)snprintf(field, sizeof(field), "address.%s", key);
+		problem_field_add(errs, field, "unknown field");
+	}
+}
+
 static int
 checkout_check(struct http_request *req)
 {
@@ -205,6 +243,7 @@ checkout_check(struct http_request *req)
 	if (!json_is_object(addr)) {
 		problem_field_add(&errs, "address", "an object");
 	} else {
+		checkout_address_keys(addr, &errs);
 		(void)checkout_field(addr, "name", 50, &errs, "address.name");
 		(void)checkout_field(
 		    addr, "province", 30, &errs, "address.province");
@@ -231,7 +270,21 @@ checkout_check(struct http_request *req)
 	if (errs != NULL)
 		return (problem_validation(&k->c, errs));
 	k->has_key = rc;
-	return (call_next(&k->c, k->has_key ? 1 : 2));
+	return (call_next(&k->c, S_LIMIT));
+}
+
+/* Checkouts per user and window (RATE_LIMIT_ORDERS), before any work. */
+static int
+checkout_limit(struct http_request *req)
+{
+	struct checkout_ctx *k = http_state_get(req);
+	int		     rc;
+
+	rc = ratelimit_user_poll(
+	    &k->c, "orders", cfg.orders_limit, cfg.rate_window);
+	if (rc != HTTP_STATE_CONTINUE)
+		return (rc);
+	return (call_next(&k->c, k->has_key ? S_IDEM : S_CART));
 }
 
 /*
@@ -269,7 +322,8 @@ checkout_idem(struct http_request *req)
 {
 	struct checkout_ctx *k = http_state_get(req);
 
-	return (orders_idem_replay(&k->c, "POST /orders", k->key, k->hash, 2));
+	return (
+	    orders_idem_replay(&k->c, "POST /orders", k->key, k->hash, S_CART));
 }
 
 static int
@@ -436,6 +490,8 @@ checkout_priced(struct checkout_ctx *k)
 		: json_string(""));
 	json_object_set_new(
 	    k->order, "pay_timeout_s", json_integer(cfg.order_pay_timeout));
+	json_object_set_new(
+	    k->order, "max_unpaid", json_integer(cfg.max_unpaid_orders));
 	return (call_next(&k->c, S_PLACE));
 }
 
@@ -712,33 +768,63 @@ order_get(struct http_request *req)
 	    db_json_call(c, "SELECT api_order($1::bigint, $2::bigint)", 2, v));
 }
 
+/*
+ * Where the provider's page sends the buyer back: a path of this site
+ * only (one leading '/', no scheme, no host, no backslash), so that a
+ * payment cannot be made to lead anywhere else.
+ */
+static int
+order_return_url_valid(const char *u)
+{
+	const char *p;
+
+	if (u == NULL || u[0] != '/' || u[1] == '/' || u[1] == '\\')
+		return (0);
+	if (strlen(u) > ORDERS_RETURN_URL_MAX)
+		return (0);
+	for (p = u; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || *p == '\\')
+			return (0);
+	}
+	return (1);
+}
+
 static int
 order_pay(struct http_request *req)
 {
 	struct call *c = http_state_get(req);
-	json_t	    *errs = NULL;
-	const char  *prov, *v[5];
+	json_t	    *errs = NULL, *ret;
+	const char  *prov, *v[6];
 	char	     uid[24], key[130], hash[65];
-	int	     has;
+	int	     has, ps;
 
 	prov = json_field_str(c->body, "provider");
-	if (prov == NULL || payment_provider(prov) == NULL)
+	ps = payment_provider_state(prov);
+	if (ps == PROVIDER_UNKNOWN)
 		problem_field_add(&errs, "provider", "sandbox");
+	ret = json_object_get(c->body, "return_url");
+	if (ret != NULL && !json_is_null(ret) &&
+	    !order_return_url_valid(json_string_value(ret)))
+		problem_field_add(&errs, "return_url",
+		    "a path of this site, such as /orders/12");
 	if ((has = orders_idem_key(c, key, sizeof(key), hash)) < 0)
 		problem_field_add(
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
+	if (ps == PROVIDER_OFF)
+		return (payment_unavailable(c));
 	call_uid(c, uid, sizeof(uid));
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = prov;
 	v[3] = has ? key : NULL;
 	v[4] = hash;
+	v[5] = json_string_value(ret);
 	return (db_status_call(c,
 	    "SELECT status, body FROM create_payment($1::bigint, "
-	    "$2::bigint, $3, $4, $5)",
-	    5, v, 0, "payment refused"));
+	    "$2::bigint, $3, $4, $5, $6)",
+	    6, v, 0, "payment refused"));
 }
 
 /* A cancelled order gave its stock back: its products' caches go. */
@@ -806,28 +892,59 @@ order_confirm(struct http_request *req)
 /*
  * The provider calls us: no user, so the signature over the raw body is
  * the only authentication, checked before anything is parsed or touched.
+ * With the sandbox off, the route does not exist.
  */
 static int
 payment_notify(struct http_request *req)
 {
-	struct call		      *c = http_state_get(req);
-	const struct payment_provider *pp;
-	json_t			      *body, *errs = NULL;
-	json_error_t		       err;
-	const char		      *status, *v[5];
-	char			       pid[24], amt[24], *om, *pm;
-	int			       rc;
+	struct notify_ctx *n = http_state_get(req);
+	struct call	  *c = &n->c;
+	const char	  *sig;
+	int		   rc;
 
-	pp = payment_provider("sandbox");
-	if (c->db.phase == 0) {
-		if (!pp->verify(req))
-			return (problem(c, 401, "invalid_signature",
-			    "the notification's signature does not hold"));
+	if (payment_provider_state("sandbox") != PROVIDER_ON)
+		return (problem(c, 404, "not_found", "no such route"));
+	if (!http_request_header(req, "x-sandbox-signature", &sig))
+		sig = NULL;
+	rc = payment_settle(c, req->http_body ? req->http_body->data : NULL,
+	    req->http_body ? req->http_body_length : 0, sig, &n->verified);
+	if (rc == DB_PENDING)
+		return (HTTP_STATE_RETRY);
+	if (rc == DB_ERROR)
+		return (HTTP_STATE_COMPLETE);
+	return (db_status_reply(c, "notification refused"));
+}
+
+/*
+ * A signed notification of the sandbox (raw, len, its signature): DB_OK
+ * with payment_notify()'s (status, body) in c's result, DB_PENDING, or
+ * DB_ERROR once the request was answered.  The notify route and the
+ * sandbox's own cashier page both settle payments through here.
+ */
+int
+payment_settle(
+    struct call *c, const void *raw, size_t len, const char *sig, int *verified)
+{
+	json_t	    *body, *errs = NULL;
+	json_error_t err;
+	const char  *status, *v[5];
+	char	     pid[24], amt[24], *om, *pm;
+	int	     rc;
+
+	if (!*verified) {
+		if (raw == NULL || sig == NULL ||
+		    !payment_provider("sandbox")->verify(raw, len, sig)) {
+			(void)problem(c, 401, "invalid_signature",
+			    "the notification's signature does not hold");
+			return (DB_ERROR);
+		}
+		*verified = 1;
 	}
-	if (req->http_body == NULL ||
-	    (body = json_loadb((const char *)req->http_body->data,
-		 req->http_body_length, JSON_REJECT_DUPLICATES, &err)) == NULL)
-		return (problem(c, 400, "invalid_json", "malformed JSON"));
+	if ((body = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &err)) ==
+	    NULL) {
+		(void)problem(c, 400, "invalid_json", "malformed JSON");
+		return (DB_ERROR);
+	}
 	status = json_field_str(body, "status");
 	if (!json_is_integer(json_object_get(body, "payment_id")))
 		problem_field_add(&errs, "payment_id", "an integer");
@@ -838,7 +955,8 @@ payment_notify(struct http_request *req)
 		problem_field_add(&errs, "amount_fen", "an integer");
 	if (errs != NULL) {
 		json_decref(body);
-		return (problem_validation(c, errs));
+		(void)problem_validation(c, errs);
+		return (DB_ERROR);
 	}
 	(void)snprintf(pid, sizeof(pid), "%lld",
 	    (long long)json_integer_value(json_object_get(body, "payment_id")));
@@ -858,11 +976,9 @@ payment_notify(struct http_request *req)
 	free(om);
 	free(pm);
 	json_decref(body);
-	switch (rc) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "payment: database error"));
-	}
-	return (db_status_reply(c, "notification refused"));
+	if (rc == DB_ERROR)
+		(void)problem_internal(c, "payment: database error");
+	return (rc);
 }
 
 /* Expired orders gave stock back: [{"product_id": n}, ...], as lines. */

@@ -83,7 +83,13 @@ config_load(void)
 	cfg.redis_url = env_str("REDIS_URL", "redis://127.0.0.1:6379/0");
 	cfg.jwt_secret = env_str("JWT_SECRET", NULL);
 	cfg.cert_secret = env_str("CERT_SECRET", NULL);
-	cfg.sandbox_secret = env_str("PAYMENT_SANDBOX_SECRET", NULL);
+	cfg.payment_sandbox = env_int("PAYMENT_SANDBOX", 0, 0, 1);
+	cfg.sandbox_secret = cfg.payment_sandbox
+	    ? env_str("PAYMENT_SANDBOX_SECRET", NULL)
+	    : NULL;
+	if (cfg.sandbox_secret != NULL &&
+	    strlen(cfg.sandbox_secret) < SANDBOX_SECRET_MIN)
+		fatal("bangfu: PAYMENT_SANDBOX_SECRET is too short");
 	cfg.trusted_proxies = env_str("TRUSTED_PROXIES", "127.0.0.1,::1");
 	/* The contract: access tokens live at most 15 minutes. */
 	cfg.access_ttl = env_int("ACCESS_TOKEN_TTL", 900, 10, 900);
@@ -93,6 +99,33 @@ config_load(void)
 	cfg.register_limit = env_int("RATE_LIMIT_REGISTER", 5, 1, 1000000);
 	cfg.rate_window = env_int("RATE_LIMIT_WINDOW", 60, 1, 86400);
 	cfg.order_pay_timeout = env_int("ORDER_PAY_TIMEOUT", 1800, 5, 86400);
+	cfg.max_unpaid_orders = env_int("MAX_UNPAID_ORDERS", 5, 1, 1000);
+	cfg.orders_limit = env_int("RATE_LIMIT_ORDERS", 20, 1, 1000000);
+	cfg.invites_limit = env_int("RATE_LIMIT_INVITES", 20, 1, 1000000);
+}
+
+/*
+ * A sandbox that anyone could sign for is a way to free orders: with it
+ * on, its secret must be long, or the server does not start at all.
+ */
+static void
+config_check(void)
+{
+	const char *v, *s;
+
+	v = getenv("PAYMENT_SANDBOX");
+	if (v == NULL || strcmp(v, "1") != 0)
+		return;
+	s = getenv("PAYMENT_SANDBOX_SECRET");
+	if (s != NULL && strlen(s) >= SANDBOX_SECRET_MIN)
+		return;
+	kore_log(LOG_ERR,
+	    "bangfu: PAYMENT_SANDBOX=1 needs PAYMENT_SANDBOX_SECRET of "
+	    "%d bytes or more; not starting",
+	    SANDBOX_SECRET_MIN);
+	(void)fflush(stdout);
+	(void)fflush(stderr);
+	_exit(1);
 }
 
 /* The same names in the same order in every process: see metrics.c. */
@@ -101,7 +134,8 @@ routes_register(void)
 {
 	static struct api_route *tables[] = { routes_auth, routes_catalog,
 		routes_cart, routes_orders, routes_vendor, routes_admin,
-		routes_ledger, routes_orgs, routes_bulk, routes_docs, NULL };
+		routes_ledger, routes_orgs, routes_bulk, routes_docs,
+		routes_sandbox, NULL };
 	struct api_route	*r;
 	int			 i;
 
@@ -120,6 +154,7 @@ kore_parent_configure(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
+	config_check();
 	metrics_init();
 	routes_register();
 }

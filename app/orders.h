@@ -9,11 +9,23 @@
 
 struct payment_provider {
 	const char *name;
-	/* Whether the request carries the provider's valid signature. */
-	int (*verify)(struct http_request *);
+	/* Whether the provider is switched on in this server. */
+	int (*enabled)(void);
+	/* Whether sig is the provider's valid signature of the raw body. */
+	int (*verify)(const void *, size_t, const char *);
 };
 
+#define PROVIDER_UNKNOWN 0
+#define PROVIDER_OFF	 1
+#define PROVIDER_ON	 2
+
+/* return_url of a payment: a path of this site of at most this many bytes. */
+#define ORDERS_RETURN_URL_MAX 512
+
 const struct payment_provider *payment_provider(const char *);
+int			       payment_provider_state(const char *);
+int			       payment_unavailable(struct call *);
+int payment_settle(struct call *, const void *, size_t, const char *, int *);
 
 json_t *orders_price(json_t *, json_t *, json_t **);
 json_t *pricing_rules_cached(void);

@@ -1,20 +1,64 @@
 /*
- * payment: the providers.  The sandbox behaves like the real ones: it
- * notifies asynchronously, signs with a shared secret (HMAC-SHA256 over
- * the raw body, hex in X-Sandbox-Signature) and may repeat itself.
+ * payment: the providers, and the sandbox's own cashier page.  The sandbox
+ * behaves like the real ones: it notifies asynchronously, signs with a
+ * shared secret (HMAC-SHA256 over the raw body, hex in X-Sandbox-Signature)
+ * and may repeat itself.  It is off unless PAYMENT_SANDBOX=1, and then its
+ * routes, here and in http_orders.c, do not exist.
  */
 
 #include <sodium.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "bangfu.h"
 #include "orders.h"
 
-static int sandbox_verify(struct http_request *);
+#define SANDBOX_FORM_MAX 256
+
+int ops_notfound(struct http_request *);
+
+static int sandbox_enabled(void);
+static int sandbox_verify(const void *, size_t, const char *);
+static int sandbox_page(struct http_request *);
+static int sandbox_load(struct http_request *);
+static int sandbox_settle(struct http_request *);
 
 static const struct payment_provider providers[] = {
-	{ "sandbox", sandbox_verify },
+	{ "sandbox", sandbox_enabled, sandbox_verify },
+};
+
+/* The cashier page's POST: the payment read, then settled as notified. */
+struct sandbox_ctx {
+	struct call c;
+	char	    raw[160]; /* the notification, signed */
+	size_t	    rawlen;
+	char	    sig[2 * crypto_auth_hmacsha256_BYTES + 1];
+	char	    back[ORDERS_RETURN_URL_MAX + 1];
+	int	    verified;
+};
+
+enum sandbox_state {
+	S_LOAD,
+	S_SETTLE,
+};
+
+static struct http_state sandbox_page_states[] = {
+	{ "SANDBOX_PAGE", sandbox_page },
+};
+static struct http_state sandbox_pay_states[] = {
+	[S_LOAD] = { "SANDBOX_LOAD", sandbox_load },
+	[S_SETTLE] = { "SANDBOX_SETTLE", sandbox_settle },
+};
+
+/* Outside /api/v1: the paths as the browser sees them (conf/bangfu.conf). */
+#define STATES(s) s, (sizeof(s) / sizeof(s[0]))
+struct api_route routes_sandbox[] = {
+	{ HTTP_METHOD_GET, "/sandbox/pay/{#id}", "sandbox_page", 0,
+	    STATES(sandbox_page_states), 0, NULL },
+	{ HTTP_METHOD_POST, "/sandbox/pay/{#id}", "sandbox_pay", 0,
+	    STATES(sandbox_pay_states), sizeof(struct sandbox_ctx), NULL },
+	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
 
 const struct payment_provider *
@@ -22,6 +66,8 @@ payment_provider(const char *name)
 {
 	size_t i;
 
+	if (name == NULL)
+		return (NULL);
 	for (i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
 		if (strcmp(providers[i].name, name) == 0)
 			return (&providers[i]);
@@ -29,33 +75,263 @@ payment_provider(const char *name)
 	return (NULL);
 }
 
-/* Compared in constant time; a malformed signature is just a wrong one. */
+/* PROVIDER_UNKNOWN, PROVIDER_OFF (known, not enabled here) or PROVIDER_ON. */
+int
+payment_provider_state(const char *name)
+{
+	const struct payment_provider *pp;
+
+	if ((pp = payment_provider(name)) == NULL)
+		return (PROVIDER_UNKNOWN);
+	return (pp->enabled() ? PROVIDER_ON : PROVIDER_OFF);
+}
+
+int
+payment_unavailable(struct call *c)
+{
+	json_t *errs = NULL;
+
+	problem_field_add(
+	    &errs, "provider", "this provider is not enabled on this server");
+	return (problem_fields(c, 422, "provider_unavailable",
+	    "the payment provider asked for is not available", errs));
+}
+
 static int
-sandbox_verify(struct http_request *req)
+sandbox_enabled(void)
+{
+	return (cfg.payment_sandbox && cfg.sandbox_secret != NULL);
+}
+
+static void
+sandbox_mac(const void *raw, size_t len, unsigned char *mac)
 {
 	crypto_auth_hmacsha256_state st;
-	unsigned char		     mac[crypto_auth_hmacsha256_BYTES];
-	unsigned char		     got[crypto_auth_hmacsha256_BYTES];
-	const char		    *sig;
-	size_t			     len;
-	int			     ok;
 
-	if (cfg.sandbox_secret == NULL || req->http_body == NULL)
-		return (0);
-	if (!http_request_header(req, "x-sandbox-signature", &sig) ||
-	    strlen(sig) != 2 * sizeof(got))
-		return (0);
-	if (sodium_hex2bin(
-		got, sizeof(got), sig, strlen(sig), NULL, &len, NULL) != 0 ||
-	    len != sizeof(got))
-		return (0);
 	crypto_auth_hmacsha256_init(&st,
 	    (const unsigned char *)cfg.sandbox_secret,
 	    strlen(cfg.sandbox_secret));
-	crypto_auth_hmacsha256_update(
-	    &st, req->http_body->data, req->http_body_length);
+	crypto_auth_hmacsha256_update(&st, raw, len);
 	crypto_auth_hmacsha256_final(&st, mac);
-	ok = sodium_memcmp(mac, got, sizeof(mac)) == 0;
 	sodium_memzero(&st, sizeof(st));
-	return (ok);
+}
+
+/* Compared in constant time; a malformed signature is just a wrong one. */
+static int
+sandbox_verify(const void *raw, size_t len, const char *sig)
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	unsigned char got[crypto_auth_hmacsha256_BYTES];
+	size_t	      n;
+
+	if (!sandbox_enabled() || raw == NULL || sig == NULL ||
+	    strlen(sig) != 2 * sizeof(got))
+		return (0);
+	if (sodium_hex2bin(
+		got, sizeof(got), sig, strlen(sig), NULL, &n, NULL) != 0 ||
+	    n != sizeof(got))
+		return (0);
+	sandbox_mac(raw, len, mac);
+	return (sodium_memcmp(mac, got, sizeof(mac)) == 0);
+}
+
+/*
+ * Kore hands /sandbox/pay/... here (conf/bangfu.conf).  With the sandbox
+ * off the paths do not exist; on, they run through the API's machinery
+ * (app/api.c) like any route.
+ */
+int
+sandbox_dispatch(struct http_request *req)
+{
+	const struct api_route *r;
+	struct route_match	m;
+	int			method;
+
+	if (http_state_exists(req))
+		return (api_run(req, NULL, NULL));
+	if (!sandbox_enabled())
+		return (ops_notfound(req));
+	method =
+	    req->method == HTTP_METHOD_HEAD ? HTTP_METHOD_GET : req->method;
+	for (r = routes_sandbox; r->pattern != NULL; r++) {
+		if (r->method == method &&
+		    router_match(r->pattern, req->path, &m))
+			return (api_run(req, r, &m));
+	}
+	return (ops_notfound(req));
+}
+
+/* Text for HTML: the few characters that could open markup, escaped. */
+static void
+sandbox_html(struct kore_buf *b, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		switch (*s) {
+		case '&': kore_buf_appendf(b, "&amp;"); break;
+		case '<': kore_buf_appendf(b, "&lt;"); break;
+		case '>': kore_buf_appendf(b, "&gt;"); break;
+		case '"': kore_buf_appendf(b, "&quot;"); break;
+		case '\'': kore_buf_appendf(b, "&#39;"); break;
+		default: kore_buf_append(b, s, 1);
+		}
+	}
+}
+
+/* The payment as sandbox_payment() has it, or NULL once answered. */
+static json_t *
+sandbox_payment(struct call *c, int *rc)
+{
+	const char *v[1];
+	json_t	   *p;
+
+	v[0] = c->match.params[0];
+	switch (db_poll(c, "SELECT sandbox_payment($1::bigint)", 1, v)) {
+	case DB_PENDING: *rc = HTTP_STATE_RETRY; return (NULL);
+	case DB_ERROR:
+		*rc = problem_internal(c, "sandbox: database error");
+		return (NULL);
+	}
+	if (db_isnull(c, 0, 0) || (p = db_json(c, 0, 0)) == NULL) {
+		*rc = problem(c, 404, "not_found", "no such payment");
+		return (NULL);
+	}
+	db_reset(&c->db);
+	return (p);
+}
+
+/*
+ * The cashier page: the amount and two buttons in a form, no script, so
+ * it works in any browser, a phone's included.  The secret stays here.
+ */
+static int
+sandbox_page(struct http_request *req)
+{
+	struct call	*c = http_state_get(req);
+	struct kore_buf *b;
+	json_t		*p;
+	const char	*status;
+	long long	 fen;
+	int		 rc;
+
+	if ((p = sandbox_payment(c, &rc)) == NULL)
+		return (rc);
+	fen = (long long)json_integer_value(json_object_get(p, "amount_fen"));
+	status = json_string_value(json_object_get(p, "status"));
+	b = kore_buf_alloc(2048);
+	kore_buf_appendf(b,
+	    "<!doctype html>\n<html lang=\"zh-CN\"><head>"
+	    "<meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width, "
+	    "initial-scale=1\">"
+	    "<title>沙箱收银台</title></head><body>"
+	    "<h1>沙箱收银台</h1><p>订单 ");
+	sandbox_html(b, json_string_value(json_object_get(p, "order_no")));
+	kore_buf_appendf(b, "</p><p>支付单号 %s</p>", c->match.params[0]);
+	kore_buf_appendf(b, "<p>应付金额 <strong>¥%lld.%02lld</strong></p>",
+	    fen / 100, fen % 100);
+	if (status != NULL && strcmp(status, "pending") == 0) {
+		kore_buf_appendf(b,
+		    "<form method=\"post\" action=\"/sandbox/pay/%s\">"
+		    "<p><button type=\"submit\" name=\"status\" "
+		    "value=\"succeeded\">支付成功</button></p>"
+		    "<p><button type=\"submit\" name=\"status\" "
+		    "value=\"failed\">支付失败</button></p></form>",
+		    c->match.params[0]);
+	} else {
+		kore_buf_appendf(b, "<p>这笔支付已经处理（");
+		sandbox_html(b, status);
+		kore_buf_appendf(b, "）。</p><p><a href=\"");
+		sandbox_html(
+		    b, json_string_value(json_object_get(p, "return_url")));
+		kore_buf_appendf(b, "\">返回</a></p>");
+	}
+	kore_buf_appendf(b,
+	    "<p><small>测试用沙箱支付，不会产生真实扣款。</small></p>"
+	    "</body></html>\n");
+	json_decref(p);
+	json_reply_typed(c, 200, "text/html; charset=utf-8",
+	    (const char *)b->data, b->offset);
+	kore_buf_free(b);
+	return (HTTP_STATE_COMPLETE);
+}
+
+/* status=succeeded or status=failed, from the page's form. */
+static const char *
+sandbox_form_status(struct call *c)
+{
+	struct http_request *req = c->req;
+	char		     form[SANDBOX_FORM_MAX + 1];
+	struct query	    *q;
+	const char	    *st, *out;
+
+	if (req->http_body == NULL || req->http_body_length == 0 ||
+	    req->http_body_length > SANDBOX_FORM_MAX)
+		return (NULL);
+	memcpy(form, req->http_body->data, req->http_body_length);
+	form[req->http_body_length] = '\0';
+	q = kore_malloc(sizeof(*q));
+	out = NULL;
+	if (query_parse(q, form) == QUERY_OK &&
+	    (st = query_get(q, "status")) != NULL) {
+		if (strcmp(st, "succeeded") == 0)
+			out = "succeeded";
+		else if (strcmp(st, "failed") == 0)
+			out = "failed";
+	}
+	kore_free(q);
+	return (out);
+}
+
+/*
+ * The button pressed: the server writes and signs the notification the
+ * provider would send, as the provider would, for the settle step.
+ */
+static int
+sandbox_load(struct http_request *req)
+{
+	struct sandbox_ctx *k = http_state_get(req);
+	unsigned char	    mac[crypto_auth_hmacsha256_BYTES];
+	json_t		   *p, *errs = NULL;
+	const char	   *status, *back;
+	int		    rc, n;
+
+	if ((status = sandbox_form_status(&k->c)) == NULL) {
+		problem_field_add(&errs, "status", "succeeded or failed");
+		return (problem_validation(&k->c, errs));
+	}
+	if ((p = sandbox_payment(&k->c, &rc)) == NULL)
+		return (rc);
+	n = snprintf(k->raw, sizeof(k->raw),
+	    "{\"payment_id\":%lld,\"status\":\"%s\",\"amount_fen\":%lld}",
+	    (long long)k->c.match.ids[0], status,
+	    (long long)json_integer_value(json_object_get(p, "amount_fen")));
+	back = json_string_value(json_object_get(p, "return_url"));
+	(void)snprintf(k->back, sizeof(k->back), "%s", back ? back : "/");
+	json_decref(p);
+	if (n < 0 || (size_t)n >= sizeof(k->raw))
+		return (problem_internal(&k->c, "sandbox: notification"));
+	k->rawlen = (size_t)n;
+	sandbox_mac(k->raw, k->rawlen, mac);
+	(void)sodium_bin2hex(k->sig, sizeof(k->sig), mac, sizeof(mac));
+	return (call_next(&k->c, S_SETTLE));
+}
+
+/* Settled through the notify route's own code, then back to the shop. */
+static int
+sandbox_settle(struct http_request *req)
+{
+	struct sandbox_ctx *k = http_state_get(req);
+	const char	   *st;
+	int		    rc;
+
+	rc = payment_settle(&k->c, k->raw, k->rawlen, k->sig, &k->verified);
+	if (rc == DB_PENDING)
+		return (HTTP_STATE_RETRY);
+	if (rc == DB_ERROR)
+		return (HTTP_STATE_COMPLETE);
+	if ((st = db_value(&k->c, 0, 0)) == NULL || atoi(st) != 200)
+		return (db_status_reply(&k->c, "notification refused"));
+	http_response_header(req, "location", k->back);
+	json_reply_typed(&k->c, 303, "text/html; charset=utf-8", NULL, 0);
+	return (HTTP_STATE_COMPLETE);
 }

@@ -1,6 +1,6 @@
 /*
- * ratelimit: fixed-window counters in Redis per client address, so every
- * worker and node counts against the same limit.
+ * ratelimit: fixed-window counters in Redis per client address or per
+ * signed-in user, so every worker and node counts against the same limit.
  */
 
 #include <stdio.h>
@@ -13,6 +13,9 @@ static const char ratelimit_lua[] =
     "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
     "return {n, redis.call('TTL', KEYS[1])}";
 
+static int ratelimit_count(
+    struct call *, const char *, const char *, int, int, const char *);
+
 /*
  * HTTP_STATE_CONTINUE when the caller is within limit per window seconds,
  * HTTP_STATE_RETRY while Redis answers, HTTP_STATE_COMPLETE once it has
@@ -21,12 +24,33 @@ static const char ratelimit_lua[] =
 int
 ratelimit_poll(struct call *c, const char *kind, int limit, int window)
 {
-	const char *argv[5];
-	char	    key[128], addr[64], win[16], retry[24];
-	long long   n, ttl;
+	char addr[64];
 
 	call_addr(c, addr, sizeof(addr));
-	(void)snprintf(key, sizeof(key), "rl:%s:%s", kind, addr);
+	return (ratelimit_count(c, kind, addr, limit, window,
+	    "too many attempts from this address; try again later"));
+}
+
+/* The same, counted per signed-in user wherever they come from. */
+int
+ratelimit_user_poll(struct call *c, const char *kind, int limit, int window)
+{
+	char uid[32];
+
+	(void)snprintf(uid, sizeof(uid), "u%lld", (long long)c->who.uid);
+	return (ratelimit_count(c, kind, uid, limit, window,
+	    "too many requests of this kind; try again later"));
+}
+
+static int
+ratelimit_count(struct call *c, const char *kind, const char *who, int limit,
+    int window, const char *detail)
+{
+	const char *argv[5];
+	char	    key[128], win[16], retry[24];
+	long long   n, ttl;
+
+	(void)snprintf(key, sizeof(key), "rl:%s:%s", kind, who);
 	(void)snprintf(win, sizeof(win), "%d", window);
 	argv[0] = "EVAL";
 	argv[1] = ratelimit_lua;
@@ -49,6 +73,5 @@ ratelimit_poll(struct call *c, const char *kind, int limit, int window)
 	metrics_count("rate_limited");
 	(void)snprintf(retry, sizeof(retry), "%lld", ttl > 0 ? ttl : 1);
 	http_response_header(c->req, "retry-after", retry);
-	return (problem(c, 429, "rate_limited",
-	    "too many attempts from this address; try again later"));
+	return (problem(c, 429, "rate_limited", detail));
 }

@@ -22,19 +22,20 @@ esac
 # Local defaults only; a deployment sets these in its environment.
 export DATABASE_URL=${DATABASE_URL:-"host=127.0.0.1 port=$PG_PORT dbname=bangfu user=bangfu connect_timeout=2 gssencmode=disable"}
 export REDIS_URL=${REDIS_URL:-"redis://127.0.0.1:$REDIS_PORT/0"}
-export PAYMENT_SANDBOX_SECRET=${PAYMENT_SANDBOX_SECRET:-bangfu-sandbox-secret}
+# The sandbox payment provider, for local use only (never in production).
+export PAYMENT_SANDBOX=${PAYMENT_SANDBOX-1}
 export PORT PG_PORT REDIS_PORT
 
-# Signing keys: generated once per instance, kept under var/ (git-ignored).
+# Signing keys: generated once per instance, kept under var/ (git-ignored);
+# one missing from an older instance's file is added to it.
 mkdir -p "$VAR"
-if [ ! -f "$VAR/secrets.env" ]; then
-	umask 077
-	{
-		echo "JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-		echo "CERT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-	} > "$VAR/secrets.env"
-	umask 022
-fi
+for k in JWT_SECRET CERT_SECRET PAYMENT_SANDBOX_SECRET; do
+	if ! grep -q "^$k=" "$VAR/secrets.env" 2>/dev/null; then
+		(umask 077
+		 echo "$k=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+		     >> "$VAR/secrets.env")
+	fi
+done
 if [ -f "$VAR/secrets.env" ]; then
 	while IFS='=' read -r k v; do
 		eval "[ -n \"\${$k:-}\" ] || export $k=\"\$v\""

@@ -6,7 +6,11 @@ The server under test is named by the environment (scripts/test.sh sets it):
   BANGFU_URL              e.g. http://127.0.0.1:18080
   BANGFU_PG               libpq conninfo of the server's database
   BANGFU_ROOT, INSTANCE   where var/$INSTANCE/kore.pid is (crash drill)
-  PAYMENT_SANDBOX_SECRET  the sandbox provider's secret (bangfu-sandbox-secret)
+  PAYMENT_SANDBOX_SECRET  the sandbox provider's secret (else read from
+                          var/$INSTANCE/secrets.env, where instance.sh
+                          generates it)
+  PORT                    the test server's port; spare_server() runs a
+                          second server of the test build on PORT + 7
   ORDER_PAY_TIMEOUT       the server's payment deadline in seconds (10)
 
 Every call sends an X-Forwarded-For address of its own, so the per-address
@@ -44,12 +48,27 @@ BASE_URL = os.environ.get("BANGFU_URL", "http://127.0.0.1:18080").rstrip("/")
 API_URL = BASE_URL + "/api/v1"
 PG = os.environ.get("BANGFU_PG",
                     "host=127.0.0.1 port=25442 user=bangfu dbname=bangfu")
-SANDBOX_SECRET = os.environ.get("PAYMENT_SANDBOX_SECRET",
-                                "bangfu-sandbox-secret")
 PAY_TIMEOUT = int(os.environ.get("ORDER_PAY_TIMEOUT", "10"))
 ROOT = os.environ.get("BANGFU_ROOT") or os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__))))
 INSTANCE = os.environ.get("INSTANCE", "test")
+VAR = os.path.join(ROOT, "var", INSTANCE)
+
+
+def instance_secret(name):
+    """A secret of the instance: from the environment, as the server got
+    it, or from var/$INSTANCE/secrets.env."""
+    if os.environ.get(name):
+        return os.environ[name]
+    with open(os.path.join(VAR, "secrets.env")) as f:
+        for line in f:
+            k, _, v = line.strip().partition("=")
+            if k == name:
+                return v
+    raise KeyError(name)
+
+
+SANDBOX_SECRET = instance_secret("PAYMENT_SANDBOX_SECRET")
 TIMEOUT = 60
 
 CITIZEN = ("citizen@demo.bangfu.cn", "bangfu-demo-citizen")
@@ -699,3 +718,100 @@ def wait_until(pred, timeout, step=0.25):
         if v or time.monotonic() >= end:
             return v
         time.sleep(step)
+
+
+# ------------------------------------------------------------ a spare server
+
+
+class SpareServer:
+    """A second Kore of the test build beside the test server, on the same
+    PostgreSQL and Redis, with other settings: env maps a name to its value,
+    or to None to leave it unset.  Started by PID and stopped by PID."""
+
+    def __init__(self, env, offset=7):
+        base = int(os.environ.get("PORT") or
+                   BASE_URL.rsplit(":", 1)[1].split("/")[0])
+        self.port = base + offset
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.api = self.url + "/api/v1"
+        self.log = os.path.join(VAR, "kore-spare-%d.log" % self.port)
+        self.env = env
+        self.proc = None
+
+    def _conf(self):
+        with open(os.path.join(ROOT, "conf", "bangfu.conf")) as f:
+            text = f.read()
+        text = re.sub(r"bind 127\.0\.0\.1 \d+",
+                      "bind 127.0.0.1 %d" % self.port, text)
+        text = text.replace("load ./bangfu.so", "load " + os.path.join(
+            ROOT, "build", "test", "bangfu.so"))
+        text = text.replace("pidfile kore.pid", "pidfile " + os.path.join(
+            VAR, "kore-spare-%d.pid" % self.port))
+        text = re.sub(r"(?m)^seccomp_tracing.*$", "seccomp_tracing yes",
+                      text)
+        path = os.path.join(VAR, "bangfu-spare-%d.conf" % self.port)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def start(self, wait=True):
+        env = dict(os.environ)
+        asan = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                              capture_output=True, text=True).stdout.strip()
+        env.update({"LD_PRELOAD": asan,
+                    "ASAN_OPTIONS": "detect_leaks=0:log_path=%s/asan" % VAR,
+                    "UBSAN_OPTIONS": "print_stacktrace=1:log_path=%s/ubsan"
+                    % VAR})
+        for k, v in self.env.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        conf = self._conf()
+        self.logf = open(self.log, "w")
+        self.proc = subprocess.Popen(
+            ["stdbuf", "-oL", "kore", "-c", conf, "-f", "-n", "-r"],
+            cwd=ROOT, env=env, stdout=self.logf, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=30):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            assert self.proc.poll() is None, self.read_log()
+            try:
+                if requests.get(self.url + "/readyz",
+                                timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("spare server not ready: " + self.read_log())
+
+    def exited(self, timeout=30):
+        """The exit status once the server has stopped by itself."""
+        return self.proc.wait(timeout=timeout)
+
+    def read_log(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            self.logf.close()
+            return
+        workers = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                                 capture_output=True, text=True).stdout.split()
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        end = time.monotonic() + 10
+        for w in workers:
+            while os.path.exists("/proc/%s" % w) and time.monotonic() < end:
+                time.sleep(0.05)
+        self.logf.close()
+        assert "seccomp violation" not in self.read_log()
+
+    def call(self, method, path, **kw):
+        return call(method, path, url=self.api + path, **kw)

@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pytest  # noqa: E402
 
 from shop import (  # noqa: E402,F401
-    API_URL, demo_token, demo_vendor_id, error_fields, get, notify, ok,
+    API_URL, buy, cart_put, checkout, demo_token, demo_vendor_id,
+    error_fields, get, notify, ok,
     other_vendor_token, post, problem, psql, row, rows, run_parallel,
     shop_products, stocks_of, val, vendor_of, where_vendor)
 from test_orgs import (  # noqa: E402
@@ -827,3 +828,29 @@ def test_demo_enterprise_is_set_up():
             % (o["id"], this_year()))
     assert p == {"budget_fen": 200000000, "reserved_share_bps": 3000,
                  "approval_threshold_fen": 5000000}
+
+
+def test_bulk_orders_neither_count_nor_are_held_as_unpaid(shop_products):
+    """A buyer's unpaid bulk orders are the organisation's, approved
+    through its trail: they do not count toward the buyer's own
+    MAX_UNPAID_ORDERS (5), and a buyer at that limit still places them."""
+    t = org_team()
+    a = shop_products.one(stock=50)
+
+    def keep_unpaid():
+        psql("UPDATE orders SET pay_before = now() + interval '1 hour' "
+             "WHERE user_id = %d AND status = 'pending_payment'"
+             % t.buyer.id)
+
+    first = approved(t, [person(i, [(a, 1)]) for i in range(2)])
+    ok(place(t, first["id"]), 201)
+    keep_unpaid()
+    for _ in range(5):
+        buy(t.buyer, [(a, 1)])
+        keep_unpaid()
+    cart_put(t.buyer.token, a, 1)
+    problem(checkout(t.buyer.token), 409, "too_many_unpaid_orders")
+    second = approved(t, [person(i, [(a, 2)]) for i in range(2)])
+    assert ok(place(t, second["id"]), 201)["status"] == "placed"
+    assert val("SELECT count(*) FROM orders WHERE user_id = %d AND "
+               "status = 'pending_payment'" % t.buyer.id) == 7

@@ -19,7 +19,7 @@ from shop import (  # noqa: E402,F401
     checkout, create_payment, error_fields, get, get_order, make_user,
     make_users, notify, ok, order_row, pay, post, problem, psql, row, rows,
     rule, run_parallel, set_stock, shop_products, stock_of, stocks_of,
-    tier_price, val, wait_until, worker_of)
+    tier_price, val, wait_until, worker_of, SpareServer)
 
 
 def parse_time(s):
@@ -302,6 +302,10 @@ def addr(**change):
     ({}, "address"),
     ({"address": ADDRESS, "note": "x" * 201}, "note"),
     ({"address": ADDRESS, "note": 5}, "note"),
+    ({"address": dict(ADDRESS, email="a@b.cn")}, "address.email"),
+    ({"address": dict(ADDRESS, bulk_order_id=1)}, "address.bulk_order_id"),
+    ({"address": dict(ADDRESS, Name="张三")}, "address.Name"),
+    ({"address": dict(ADDRESS, extra={"x": 1})}, "address.extra"),
 ])
 def test_bad_address_is_422_naming_the_field(shop_products, body, field):
     u = make_user()
@@ -635,3 +639,102 @@ def test_stock_an_expired_order_gives_back_reaches_carts_and_pages(
     assert everywhere(back, 2) is True
     for _ in range(4):
         assert all(v == back[what] for _, what, v in views())
+
+
+# ------------------------------------------------------------ hoarding
+
+
+def keep_unpaid(user):
+    """The test server's orders expire after ORDER_PAY_TIMEOUT (10 s): the
+    user's stay unpaid for this test's length instead."""
+    psql("UPDATE orders SET pay_before = now() + interval '1 hour' "
+         "WHERE user_id = %d AND status = 'pending_payment'" % user.id)
+
+
+def unpaid_count(user):
+    return val("SELECT count(*) FROM orders WHERE user_id = %d AND "
+               "status = 'pending_payment'" % user.id)
+
+
+def test_unpaid_orders_are_limited_to_five(shop_products):
+    u = make_user()
+    pid = shop_products.one(stock=50)
+    orders = []
+    for _ in range(5):
+        orders.append(buy(u, [(pid, 1)]))
+        keep_unpaid(u)
+    cart_put(u.token, pid, 2)
+    b = problem(checkout(u.token), 409, "too_many_unpaid_orders")
+    assert b["detail"]
+    assert stock_of(pid) == 45 and unpaid_count(u) == 5
+    assert cart_lines(cart_get(u.token)) == {pid: 2}
+    # With a key, refused alike, and the key is free for a later try.
+    problem(checkout(u.token, key="hoard-1"), 409, "too_many_unpaid_orders")
+    # A cancel frees a place; so does a payment.
+    ok(post("/orders/%d/cancel" % orders[0]["id"], token=u.token))
+    ok(checkout(u.token, key="hoard-1"), 201)
+    keep_unpaid(u)
+    problem(checkout(u.token), 422, "cart_empty")
+    cart_put(u.token, pid, 1)
+    problem(checkout(u.token), 409, "too_many_unpaid_orders")
+    pay(u, orders[1])
+    ok(checkout(u.token), 201)
+    assert unpaid_count(u) == 5
+    # Another buyer is not held by this one's orders.
+    assert buy(make_user(), [(pid, 1)])["status"] == "pending_payment"
+
+
+def test_unpaid_limit_holds_under_parallel_checkouts(shop_products):
+    """Checkouts of one buyer at once, on both workers and in shared
+    batches, never pass the limit together."""
+    u = make_user()
+    pid = shop_products.one(stock=100)
+    for _ in range(3):
+        buy(u, [(pid, 1)])
+        keep_unpaid(u)
+    cart_put(u.token, pid, 1)
+    n = 12
+    barrier = threading.Barrier(n)
+
+    def go(_):
+        barrier.wait()
+        return checkout(u.token)
+
+    res = run_parallel(go, range(n), workers=n)
+    codes = sorted(r.status_code for r in res)
+    assert codes.count(201) <= 2, codes
+    assert unpaid_count(u) <= 5, codes
+    for r in res:
+        if r.status_code == 409:
+            problem(r, 409, "too_many_unpaid_orders")
+        elif r.status_code != 201:
+            problem(r, 422, "cart_empty")
+
+
+@pytest.fixture(scope="module")
+def slow_orders():
+    """A second server of the test build allowing 3 checkouts a minute."""
+    s = SpareServer({"RATE_LIMIT_ORDERS": "3", "RATE_LIMIT_WINDOW": "60"})
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_checkouts_are_rate_limited_per_user(slow_orders, shop_products):
+    u, other = make_users(2)
+    for _ in range(3):
+        problem(slow_orders.call("POST", "/orders", token=u.token,
+                                 json={"address": ADDRESS}),
+                422, "cart_empty")
+    r = slow_orders.call("POST", "/orders", token=u.token,
+                         json={"address": ADDRESS})
+    problem(r, 429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 60
+    # Per user, whatever the address: another user is not held.
+    problem(slow_orders.call("POST", "/orders", token=other.token,
+                             json={"address": ADDRESS}), 422, "cart_empty")
+    # Even with a cart, nothing is placed.
+    cart_put(u.token, shop_products.one(stock=10), 1)
+    problem(slow_orders.call("POST", "/orders", token=u.token,
+                             json={"address": ADDRESS}), 429, "rate_limited")
+    assert user_order_ids(u) == set()

@@ -1,4 +1,5 @@
-"""Organisations (以购代捐): creation, members and roles, who sees what,
+"""Organisations (以购代捐): creation, invitations, members and roles and
+their removal, who sees what,
 yearly plans, GET /me's org_ids, and certificates that anyone can verify
 and nobody can forge.  The report's numbers, which need paid bulk orders,
 are in test_bulk_orders.py.
@@ -15,6 +16,7 @@ import json
 import os
 import random
 import sys
+import threading
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -22,8 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pytest  # noqa: E402
 
 from shop import (  # noqa: E402,F401
-    API_URL, ROOT, call, error_fields, get, make_user, make_users, ok, post,
-    problem, put, row, rows, val)
+    API_URL, ROOT, call, delete, error_fields, get, make_user, make_users,
+    ok, post, problem, psql, put, row, rows, run_parallel, val)
 
 # ------------------------------------------------------------ helpers
 
@@ -58,11 +60,28 @@ def make_org(owner, name=None, kind="enterprise"):
     return ok(post("/orgs", token=owner.token, json=body), 201)
 
 
-def add_member(admin, org_id, user, role, expect=201):
-    r = post("/orgs/%d/members" % org_id, token=admin.token,
-             json={"email": user.email, "role": role})
-    assert r.status_code == expect, (r.status_code, r.text)
-    return r
+def invite(admin, org_id, email, role):
+    return post("/orgs/%d/members" % org_id, token=admin.token,
+                json={"email": email, "role": role})
+
+
+def invitation_of(user, org_id, role):
+    """The user's open invitation to org_id in role."""
+    items = ok(get("/me/invitations", token=user.token))["items"]
+    found = [i for i in items if i["org"]["id"] == org_id and
+             i["role"] == role]
+    assert len(found) == 1, items
+    return found[0]
+
+
+def add_member(admin, org_id, user, role):
+    """admin invites user to the role, and user accepts: the accept's
+    answer."""
+    assert ok(invite(admin, org_id, user.email, role), 202) == {
+        "status": "invited"}
+    inv = invitation_of(user, org_id, role)
+    return ok(post("/me/invitations/%d/accept" % inv["id"],
+                   token=user.token))
 
 
 def put_plan(admin, org_id, year=None, budget=200000000, share=3000,
@@ -224,29 +243,32 @@ def test_a_credit_code_registers_one_organisation():
 # ------------------------------------------------------------ members
 
 
-def test_members_roles_and_duplicates():
+def test_members_join_by_accepting_an_invitation():
     admin, u, v = make_users(3, tag="orgs")
     org = make_org(admin)
-    r = ok(post("/orgs/%d/members" % org["id"], token=admin.token,
-                json={"email": u.email.upper(), "role": "buyer"}), 201)
-    assert r["user_id"] == u.id and r["role"] == "buyer"
-    assert r["roles"] == ["buyer"]
-    problem(post("/orgs/%d/members" % org["id"], token=admin.token,
-                 json={"email": u.email, "role": "buyer"}),
-            409, "already_member")
-    r = ok(add_member(admin, org["id"], u, "approver"), 201)
-    assert r["roles"] == ["approver", "buyer"]
-    # An unknown address is a bad field of the body: 422, not 404.
-    b = problem(post("/orgs/%d/members" % org["id"], token=admin.token,
-                     json={"email": "nobody-%s@x.bangfu.cn" %
-                           uuid.uuid4().hex[:8], "role": "buyer"}),
-                422, "validation_failed")
-    assert error_fields(b) == {"email"}
-    b = problem(post("/orgs/%d/members" % org["id"], token=admin.token,
-                     json={"email": v.email, "role": "owner"}), 422)
+    ok(invite(admin, org["id"], u.email.upper(), "buyer"), 202)
+    # Not a member before accepting.
+    assert ok(get("/me", token=u.token))["org_ids"] == []
+    problem(get("/orgs/%d" % org["id"], token=u.token), 404, "not_found")
+    inv = invitation_of(u, org["id"], "buyer")
+    assert inv["org"] == {"id": org["id"], "name": org["name"],
+                          "kind": org["kind"]}
+    assert inv["invited_by"]["id"] == admin.id
+    assert inv["created_at"] and inv["expires_at"]
+    r = ok(post("/me/invitations/%d/accept" % inv["id"], token=u.token))
+    assert r["status"] == "accepted" and r["my_roles"] == ["buyer"]
+    assert ok(get("/me/invitations", token=u.token))["items"] == []
+    # Answered once only.
+    problem(post("/me/invitations/%d/accept" % inv["id"], token=u.token),
+            404, "not_found")
+    r = add_member(admin, org["id"], u, "approver")
+    assert r["my_roles"] == ["approver", "buyer"]
+    # Inviting to a role held changes nothing when accepted.
+    assert add_member(admin, org["id"], u, "buyer")["my_roles"] == [
+        "approver", "buyer"]
+    b = problem(invite(admin, org["id"], v.email, "owner"), 422)
     assert error_fields(b) == {"role"}
-    b = problem(post("/orgs/%d/members" % org["id"], token=admin.token,
-                     json={"email": "not-an-email", "role": "buyer"}), 422)
+    b = problem(invite(admin, org["id"], "not-an-email", "buyer"), 422)
     assert error_fields(b) == {"email"}
     # A second admin may manage members too.
     add_member(admin, org["id"], v, "admin")
@@ -257,6 +279,166 @@ def test_members_roles_and_duplicates():
         admin.id: ["admin", "buyer"], u.id: ["approver", "buyer"],
         v.id: ["admin"]}
     assert ok(get("/me", token=u.token))["org_ids"] == [org["id"]]
+
+
+def test_invitation_says_nothing_of_the_address():
+    """Known and unknown addresses get the same answer, naming no one."""
+    admin, known = make_users(2, tag="orgs")
+    org = make_org(admin)
+    unknown = "nobody-%s@x.bangfu.cn" % uuid.uuid4().hex[:8]
+    a = invite(admin, org["id"], known.email, "buyer")
+    b = invite(admin, org["id"], unknown, "buyer")
+    assert a.status_code == b.status_code == 202
+    assert a.content == b.content
+    assert a.json() == {"status": "invited"}
+    drop = {"x-request-id", "date"}
+    assert ({k.lower(): v for k, v in a.headers.items()
+             if k.lower() not in drop} ==
+            {k.lower(): v for k, v in b.headers.items()
+             if k.lower() not in drop})
+    # Nobody was added; the known address sees its invitation.
+    o = ok(get("/orgs/%d" % org["id"], token=admin.token))
+    assert [m["user_id"] for m in o["members"]] == [admin.id]
+    invitation_of(known, org["id"], "buyer")
+
+
+def test_declined_lapsed_and_others_invitations():
+    admin, u, w = make_users(3, tag="orgs")
+    org = make_org(admin)
+    ok(invite(admin, org["id"], u.email, "buyer"), 202)
+    ok(invite(admin, org["id"], u.email, "approver"), 202)
+    buyer = invitation_of(u, org["id"], "buyer")
+    appr = invitation_of(u, org["id"], "approver")
+    # Another user's invitation is 404, whatever they try.
+    for action in ("accept", "decline"):
+        problem(post("/me/invitations/%d/%s" % (buyer["id"], action),
+                     token=w.token), 404, "not_found")
+    problem(post("/me/invitations/999999999/accept", token=u.token), 404,
+            "not_found")
+    assert ok(get("/me/invitations", token=w.token))["items"] == []
+    # Declined: not a member, and gone from the list.
+    r = ok(post("/me/invitations/%d/decline" % buyer["id"], token=u.token))
+    assert r["status"] == "declined" and r["my_roles"] == []
+    problem(post("/me/invitations/%d/accept" % buyer["id"], token=u.token),
+            404, "not_found")
+    # Lapsed after 14 days.
+    psql("UPDATE org_invitations SET created_at = now() - interval "
+         "'14 days 1 minute' WHERE id = %d" % appr["id"])
+    assert ok(get("/me/invitations", token=u.token))["items"] == []
+    problem(post("/me/invitations/%d/accept" % appr["id"], token=u.token),
+            404, "not_found")
+    assert ok(get("/me", token=u.token))["org_ids"] == []
+    # Inviting again renews it.
+    ok(invite(admin, org["id"], u.email, "approver"), 202)
+    assert invitation_of(u, org["id"], "approver")["id"] == appr["id"]
+    problem(get("/me/invitations"), 401, "unauthenticated")
+
+
+def test_invitation_of_an_admin_since_removed_is_void():
+    admin, other, u = make_users(3, tag="orgs")
+    org = make_org(admin)
+    add_member(admin, org["id"], other, "admin")
+    ok(invite(other, org["id"], u.email, "admin"), 202)
+    inv = invitation_of(u, org["id"], "admin")
+    assert delete("/orgs/%d/members/%d" % (org["id"], other.id),
+                  token=admin.token).status_code == 204
+    problem(post("/me/invitations/%d/accept" % inv["id"], token=u.token),
+            404, "not_found")
+    assert ok(get("/me", token=u.token))["org_ids"] == []
+
+
+def test_invitations_are_rate_limited_per_admin():
+    admin, other = make_users(2, tag="orgs")
+    org = make_org(admin)
+    org2 = make_org(other)
+    limit = 20  # RATE_LIMIT_INVITES' default
+    for i in range(limit):
+        ok(invite(admin, org["id"], "n%d-%s@x.bangfu.cn" %
+                  (i, uuid.uuid4().hex[:6]), "buyer"), 202)
+    r = invite(admin, org["id"], "late@x.bangfu.cn", "buyer")
+    problem(r, 429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 60
+    # Another admin is not held.
+    ok(invite(other, org2["id"], "late@x.bangfu.cn", "buyer"), 202)
+    assert val("SELECT count(*) FROM org_invitations WHERE org_id = %d"
+               % org["id"]) == limit
+
+
+# ------------------------------------------------------------ removal
+
+
+def test_admin_removes_members_and_roles():
+    t = org_team(buyers=2, approvers=1, plan=False)
+    b1, b2 = t.buyers
+    add_member(t.admin, t.id, b1, "approver")
+    r = delete(t.path("/members/%d/roles/approver" % b1.id),
+               token=t.admin.token)
+    assert r.status_code == 204 and r.content == b""
+    assert ok(get(t.path(), token=b1.token))["my_roles"] == ["buyer"]
+    problem(delete(t.path("/members/%d/roles/approver" % b1.id),
+                   token=t.admin.token), 404, "not_found")
+    problem(delete(t.path("/members/%d/roles/owner" % b1.id),
+                   token=t.admin.token), 422, "validation_failed")
+    assert delete(t.path("/members/%d" % b1.id),
+                  token=t.admin.token).status_code == 204
+    problem(get(t.path(), token=b1.token), 404, "not_found")
+    assert ok(get("/me", token=b1.token))["org_ids"] == []
+    problem(delete(t.path("/members/%d" % b1.id), token=t.admin.token),
+            404, "not_found")
+    # A member who is not an admin removes no one else: 403; an outsider
+    # sees nothing: 404.
+    problem(delete(t.path("/members/%d" % t.approver.id), token=b2.token),
+            403, "forbidden")
+    problem(delete(t.path("/members/%d/roles/buyer" % b2.id),
+                   token=b2.token), 403, "forbidden")
+    problem(delete(t.path("/members/%d" % b2.id), token=t.outsider.token),
+            404, "not_found")
+    # Anyone may leave.
+    assert delete(t.path("/members/%d" % b2.id),
+                  token=b2.token).status_code == 204
+    problem(get(t.path(), token=b2.token), 404, "not_found")
+    problem(delete(t.path("/members/%d" % t.admin.id)), 401,
+            "unauthenticated")
+
+
+def test_the_last_admin_stays():
+    admin, second = make_users(2, tag="orgs")
+    org = make_org(admin)
+    path = "/orgs/%d/members/%d" % (org["id"], admin.id)
+    problem(delete(path, token=admin.token), 409, "last_admin")
+    problem(delete(path + "/roles/admin", token=admin.token), 409,
+            "last_admin")
+    add_member(admin, org["id"], admin, "buyer")
+    # Other roles go; the admin role stays.
+    assert delete(path + "/roles/buyer",
+                  token=admin.token).status_code == 204
+    add_member(admin, org["id"], second, "admin")
+    assert delete(path, token=admin.token).status_code == 204
+    o = ok(get("/orgs/%d" % org["id"], token=second.token))
+    assert [(m["user_id"], m["roles"]) for m in o["members"]] == [
+        (second.id, ["admin"])]
+
+
+def test_two_admins_removing_each_other_leave_one():
+    for _ in range(3):
+        a, b = make_users(2, tag="orgs")
+        org = make_org(a)
+        add_member(a, org["id"], b, "admin")
+        barrier = threading.Barrier(2)
+
+        def go(pair):
+            me, them = pair
+            barrier.wait()
+            return delete("/orgs/%d/members/%d" % (org["id"], them.id),
+                          token=me.token)
+
+        res = run_parallel(go, [(a, b), (b, a)], workers=2)
+        # One wins; the other, removed meanwhile or now the last admin,
+        # removes no one.
+        codes = sorted(r.status_code for r in res)
+        assert codes in ([204, 404], [204, 409]), [r.text for r in res]
+        assert val("SELECT count(*) FROM org_members WHERE org_id = %d "
+                   "AND role = 'admin'" % org["id"]) == 1
 
 
 def test_only_admins_manage_members_and_plans():

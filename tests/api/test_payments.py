@@ -1,21 +1,28 @@
 """Payments through the sandbox provider: creating one, its signed
-notifications (good, bad, repeated, wrong amount, failed, late), and
-idempotency keys."""
+notifications (good, bad, repeated, wrong amount, failed, late),
+idempotency keys, the sandbox's own cashier page and return_url, and the
+sandbox switched off or given a short secret (a spare server)."""
 
+import glob
 import json
 import os
+import re
+import subprocess
 import sys
 import threading
 import uuid
+
+import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pytest  # noqa: E402
 
 from shop import (  # noqa: E402,F401
-    buy, create_payment, error_fields, get_order, make_user,
-    notify, notify_body, notify_raw, ok, order_row, post, problem, row,
-    rows, run_parallel, shop_products, sign, stock_of, val)
+    BASE_URL, ROOT, SANDBOX_SECRET, VAR, SpareServer, buy, create_payment,
+    error_fields, get_order, make_user, notify, notify_body, notify_raw, ok,
+    order_row, post, problem, row, rows, run_parallel, shop_products, sign,
+    stock_of, val)
 
 
 def payment_row(pid):
@@ -330,3 +337,161 @@ def test_cancel_racing_the_payment_settles_once(pending):
     assert {r["id"]: r["sales"] for r in rows(
         "SELECT id, sales FROM products WHERE id IN (%d, %d)" % (a, b))} == \
         sales
+
+
+# ------------------------------------------------------------ the cashier page
+
+
+def page(payment_id, method="GET", data=None):
+    return requests.request(method, BASE_URL + "/sandbox/pay/%s" % payment_id,
+                            data=data, allow_redirects=False, timeout=60)
+
+
+def test_payment_answers_its_cashier_page(pending):
+    u, o, p, _ = pending
+    assert p["pay_url"] == "/sandbox/pay/%d" % p["payment_id"]
+    r = page(p["payment_id"])
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("text/html")
+    html = r.text
+    fen = o["total_fen"]
+    assert "¥%d.%02d" % (fen // 100, fen % 100) in html
+    assert "支付成功" in html and "支付失败" in html
+    assert re.search(r'<form method="post" action="/sandbox/pay/%d">'
+                     % p["payment_id"], html)
+    assert 'name="viewport"' in html
+    # No script, and nothing of the secret.
+    assert "<script" not in html.lower() and "onclick" not in html.lower()
+    assert SANDBOX_SECRET not in html and "signature" not in html.lower()
+    assert o["order_no"] in html
+
+
+def test_cashier_page_pays_and_returns_to_the_order(pending):
+    u, o, p, _ = pending
+    r = page(p["payment_id"], "POST", {"status": "succeeded"})
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"] == "/orders/%d" % o["id"]
+    assert payment_row(p["payment_id"])["status"] == "succeeded"
+    assert payment_row(p["payment_id"])["notifications"] == 1
+    assert get_order(u, o["id"])["status"] == "paid"
+    # Pressed again: the notification repeats, and changes nothing.
+    r = page(p["payment_id"], "POST", {"status": "failed"})
+    assert r.status_code == 303
+    assert payment_row(p["payment_id"])["status"] == "succeeded"
+    assert "支付成功" not in page(p["payment_id"]).text
+
+
+def test_cashier_page_fails_and_returns_to_return_url(shop_products):
+    u = make_user()
+    o = buy(u, [(shop_products.one(stock=10), 1)])
+    back = "/store/orders.html?id=%d&paid=0#top" % o["id"]
+    p = ok(create_payment(u, o["id"], body={"provider": "sandbox",
+                                            "return_url": back}), 201)
+    assert p["return_url"] == back
+    r = page(p["payment_id"], "POST", {"status": "failed"})
+    assert r.status_code == 303 and r.headers["Location"] == back
+    assert payment_row(p["payment_id"])["status"] == "failed"
+    assert get_order(u, o["id"])["status"] == "pending_payment"
+
+
+@pytest.mark.parametrize("form", [{}, {"status": "paid"},
+                                  {"status": "succeeded" * 40}])
+def test_cashier_page_needs_a_status(pending, form):
+    _, o, p, _ = pending
+    r = page(p["payment_id"], "POST", form)
+    assert r.status_code == 422, r.text
+    assert order_row(o["id"])["status"] == "pending_payment"
+
+
+def test_cashier_page_of_no_payment_is_404():
+    assert page(999999999).status_code == 404
+    assert page(999999999, "POST", {"status": "succeeded"}).status_code == 404
+    assert page("12x").status_code == 404
+
+
+@pytest.mark.parametrize("url", [
+    "https://evil.example/", "//evil.example/x", "/\\evil.example",
+    "\\/evil.example", "orders/1", "javascript:alert(1)", "/a b",
+    "/" + "a" * 600, 5, "", "/x\ny"])
+def test_return_url_must_be_a_path_of_this_site(pending, url):
+    u, o, _, _ = pending
+    r = create_payment(u, o["id"], body={"provider": "sandbox",
+                                         "return_url": url})
+    assert error_fields(problem(r, 422, "validation_failed")) == {
+        "return_url"}
+    assert val("SELECT count(*) FROM payments WHERE order_id = %d"
+               % o["id"]) == 1
+
+
+def test_no_fixed_sandbox_secret_anywhere():
+    """The secret is generated per instance (scripts/instance.sh), long,
+    and no file of the project documents one."""
+    with open(os.path.join(VAR, "secrets.env")) as f:
+        kv = dict(line.strip().split("=", 1) for line in f if "=" in line)
+    assert re.fullmatch(r"[0-9a-f]{64}", kv["PAYMENT_SANDBOX_SECRET"])
+    assert SANDBOX_SECRET == kv["PAYMENT_SANDBOX_SECRET"]
+    r = subprocess.run(["git", "-C", ROOT, "grep", "-l",
+                        "bangfu-sandbox-" + "secret"], capture_output=True,
+                       text=True)
+    assert r.stdout == "", r.stdout
+
+
+# ------------------------------------------------------------ sandbox off
+
+
+@pytest.fixture(scope="module")
+def sandbox_off():
+    """A second server of the test build without PAYMENT_SANDBOX."""
+    s = SpareServer({"PAYMENT_SANDBOX": None}).start()
+    yield s
+    s.stop()
+
+
+def test_sandbox_off_its_routes_are_404(sandbox_off, pending):
+    u, o, p, _ = pending
+    raw = notify_body(p["payment_id"], "succeeded", p["amount_fen"])
+    r = sandbox_off.call("POST", "/payments/sandbox/notify", data=raw,
+                         headers={"X-Sandbox-Signature": sign(raw),
+                                  "Content-Type": "application/json"})
+    problem(r, 404, "not_found")
+    for method, data in (("GET", None), ("POST", {"status": "succeeded"})):
+        r = requests.request(method, sandbox_off.url + "/sandbox/pay/%d"
+                             % p["payment_id"], data=data,
+                             allow_redirects=False, timeout=60)
+        assert r.status_code == 404, (method, r.status_code, r.text)
+    assert order_row(o["id"])["status"] == "pending_payment"
+    assert payment_row(p["payment_id"])["notifications"] == 0
+
+
+def test_sandbox_off_asking_for_it_is_provider_unavailable(sandbox_off,
+                                                           pending):
+    u, o, _, _ = pending
+    r = sandbox_off.call("POST", "/orders/%d/payments" % o["id"],
+                         token=u.token, json={"provider": "sandbox"})
+    assert error_fields(problem(r, 422, "provider_unavailable")) == {
+        "provider"}
+    # An unknown provider stays a bad field.
+    r = sandbox_off.call("POST", "/orders/%d/payments" % o["id"],
+                         token=u.token, json={"provider": "paypal"})
+    problem(r, 422, "validation_failed")
+    # The bulk payment route too, whatever the bulk order.
+    r = sandbox_off.call("POST", "/orgs/1/bulk-orders/1/payments",
+                         token=u.token, json={"provider": "sandbox"})
+    problem(r, 422, "provider_unavailable")
+    assert val("SELECT count(*) FROM payments WHERE order_id = %d"
+               % o["id"]) == 1
+    # The test server, with the sandbox on, takes it.
+    ok(create_payment(u, o["id"]), 201)
+
+
+@pytest.mark.parametrize("secret", [None, "", "x" * 31])
+def test_sandbox_with_a_short_secret_refuses_to_start(secret):
+    s = SpareServer({"PAYMENT_SANDBOX": "1",
+                     "PAYMENT_SANDBOX_SECRET": secret}, offset=8)
+    s.start(wait=False)
+    try:
+        assert s.exited(timeout=30) != 0
+    finally:
+        s.stop()
+    assert "PAYMENT_SANDBOX_SECRET" in s.read_log()
+    assert "not starting" in s.read_log()
