@@ -7,9 +7,6 @@ PKGS="kore libpq-dev libhiredis-dev libjwt-dev libjansson-dev libsodium-dev
 libcmocka-dev libssl-dev redis-server postgresql postgresql-contrib wrk
 python3-pytest python3-requests clang-format nginx libnginx-mod-http-js"
 
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-
 # Kore's workers run as this system user (conf/bangfu.conf's runas) when
 # the server is started as root: no login, no home, no files of its own.
 if [ "$(id -u)" -eq 0 ] && ! id -u bangfu >/dev/null 2>&1; then
@@ -27,6 +24,8 @@ done
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # policy-rc.d keeps the packages' own services from starting: we run private ones.
