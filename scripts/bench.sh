@@ -1,5 +1,6 @@
 #!/bin/sh
-# make bench: wrk (2 threads, 64 connections) against the run instance on
+# make bench: wrk (2 threads, 64 connections) against the run instance, through
+# its nginx on PORT as users reach it (scripts/server.sh), on
 # each route, reporting requests/s, p50, p99 and the share of /healthz's
 # throughput measured in the same run.  Starts what is not running and
 # stops, by PID, only what it started.

@@ -6,7 +6,15 @@ set -eu
 PKGS="kore libpq-dev libhiredis-dev libjwt-dev libjansson-dev libsodium-dev
 libcmocka-dev libssl-dev redis-server postgresql postgresql-contrib wrk
 python3-pytest python3-requests python3-yaml python3-jsonschema chromium nodejs
-clang-format"
+clang-format nginx libnginx-mod-http-js"
+
+# Kore's workers run as this system user (conf/bangfu.conf's runas) when
+# the server is started as root: no login, no home, no files of its own.
+if [ "$(id -u)" -eq 0 ] && ! id -u bangfu >/dev/null 2>&1; then
+	echo "deps: adding system user bangfu"
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin bangfu
+fi
 
 missing=""
 for p in $PKGS; do

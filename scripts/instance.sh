@@ -10,21 +10,23 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 # connection of the machine can hold one when a service starts.
 case "$INSTANCE" in
 run)	PG_PORT=${PG_PORT:-25432}; REDIS_PORT=${REDIS_PORT:-26379}
-	PORT=${PORT:-8080} ;;
+	PORT=${PORT:-8080}; KORE_PORT=${KORE_PORT:-28080} ;;
 test)	PG_PORT=${PG_PORT:-25442}; REDIS_PORT=${REDIS_PORT:-26389}
-	PORT=${PORT:-18080} ;;
+	PORT=${PORT:-18080}; KORE_PORT=${KORE_PORT:-28090} ;;
 *)	# Any other name: a private instance on ports given in the environment.
 	: "${PG_PORT:?set PG_PORT for instance $INSTANCE}"
 	: "${REDIS_PORT:?set REDIS_PORT for instance $INSTANCE}"
-	: "${PORT:?set PORT for instance $INSTANCE}" ;;
+	: "${PORT:?set PORT for instance $INSTANCE}"
+	: "${KORE_PORT:?set KORE_PORT for instance $INSTANCE}" ;;
 esac
+# PORT is nginx, what clients use; KORE_PORT is Kore behind it, loopback only.
 
 # Local defaults only; a deployment sets these in its environment.
 export DATABASE_URL=${DATABASE_URL:-"host=127.0.0.1 port=$PG_PORT dbname=bangfu user=bangfu connect_timeout=2 gssencmode=disable"}
 export REDIS_URL=${REDIS_URL:-"redis://127.0.0.1:$REDIS_PORT/0"}
 # The sandbox payment provider, for local use only (never in production).
 export PAYMENT_SANDBOX=${PAYMENT_SANDBOX-1}
-export PORT PG_PORT REDIS_PORT
+export PORT KORE_PORT PG_PORT REDIS_PORT
 
 # Signing keys: generated once per instance, kept under var/ (git-ignored);
 # one missing from an older instance's file is added to it.
