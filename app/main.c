@@ -122,6 +122,7 @@ kore_parent_configure(int argc, char **argv)
 	(void)argv;
 	metrics_init();
 	routes_register();
+	web_static_init();
 }
 
 void

@@ -5,6 +5,7 @@ set -eu
 export INSTANCE=run
 . "$(dirname "$0")/instance.sh"
 
+"$ROOT/scripts/web.sh" build
 "$ROOT/scripts/setup-db.sh"
 sed -e "s|bind 127.0.0.1 8080|bind 127.0.0.1 $PORT|" \
     -e "s|pidfile kore.pid|pidfile $VAR/kore-parent.pid|" \
