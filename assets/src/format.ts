@@ -99,3 +99,33 @@ export function fieldMessage(field: string, message: string): string {
   }
   return words[f] ?? message
 }
+
+/** '68.8' → 6880; '' → undefined; anything else → NaN.  No floats. */
+export function yuanToFen(s: string): number | undefined {
+  const t = s.trim()
+  if (t === '') return undefined
+  const m = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(t)
+  if (!m) return NaN
+  return parseInt(m[1], 10) * 100 + parseInt((m[2] ?? '').padEnd(2, '0'), 10)
+}
+
+export const CATEGORIES: { code: string; name: string }[] = [
+  { code: 'tea', name: '茶叶' },
+  { code: 'nuts', name: '坚果干果' },
+  { code: 'fruit', name: '生鲜水果' },
+  { code: 'grain', name: '米面粮油' },
+  { code: 'meat', name: '肉禽蛋品' },
+  { code: 'herbs', name: '滋补药材' },
+  { code: 'specialty', name: '地方特产' },
+  { code: 'craft', name: '文创手工' },
+  { code: 'tourism', name: '乡村旅游' },
+  { code: 'wellness', name: '康养服务' },
+]
+
+export const REGIONS: { code: string; name: string }[] = [
+  { code: 'yunnan', name: '云南' },
+  { code: 'zunyi', name: '贵州遵义' },
+  { code: 'kashgar', name: '新疆喀什' },
+  { code: 'shigatse', name: '西藏日喀则' },
+  { code: 'golog', name: '青海果洛' },
+]
