@@ -1,5 +1,4 @@
 import { createApp } from 'vue'
-import 'vant/es/toast/style'
 import 'vant/es/dialog/style'
 import './styles.css'
 import App from './App.vue'
