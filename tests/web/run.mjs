@@ -421,6 +421,47 @@ tests.errors = async () => {
   await page.close()
 }
 
+tests.session = async () => {
+  // A revoked or expired session leads to 登录 and back, keeping the cart.
+  const page = await newPage()
+  await fresh(page)
+  const email = `web-sess-${Date.now()}@example.com`
+  const reg = await api('/auth/register', { method: 'POST', body: { email, password: 'web-test-password-3', name: '会话', role: 'citizen' }, headers: { 'x-forwarded-for': '10.77.0.4' } })
+  assert.equal(reg.status, 201)
+  await page.goto(BASE + '/robots.txt')
+  await page.evaluate(() => localStorage.setItem('bangfu.auth', JSON.stringify({ access_token: 'x.y.z', refresh_token: 'revoked', token_type: 'Bearer', expires_in: 900 })))
+  await page.goto(BASE + '/orders')
+  await page.waitForURL(/\/login\?redirect=(%2F|\/)orders/)
+  await page.getByRole('textbox', { name: '邮箱' }).fill(email)
+  await page.getByRole('textbox', { name: '密码' }).fill('web-test-password-3')
+  await page.getByRole('button', { name: '登录', exact: true }).click()
+  await page.waitForURL(/\/orders$/)
+  await page.getByText('这里还没有订单').waitFor()
+  await page.close()
+}
+
+tests.budget = async () => {
+  // Figures for the issue's budget: JavaScript of the first view of / (gzip),
+  // and the first product card visible after navigation.
+  const page = await newPage()
+  const js = new Set()
+  page.on('response', (r) => { if (r.url().endsWith('.js')) js.add(new URL(r.url()).pathname) })
+  const t0 = Date.now()
+  await page.goto(BASE + '/')
+  await page.getByRole('article').first().waitFor()
+  const cardMs = Date.now() - t0
+  await page.waitForLoadState('networkidle')
+  let gz = 0
+  for (const path of js) {
+    const r = await fetch(BASE + path, { headers: { 'accept-encoding': 'gzip' } })
+    gz += Number(r.headers.get('content-length'))
+    await r.arrayBuffer()
+  }
+  notes.push(`first view of /: ${js.size} scripts, ${(gz / 1024).toFixed(1)} kB gzipped; first product card visible after ${cardMs} ms`)
+  assert.ok(gz <= 150 * 1024, `first-view JavaScript ${gz} bytes gzipped`)
+  await page.close()
+}
+
 // ------------------------------------------------------------ runner
 
 const only = process.argv.slice(2)
