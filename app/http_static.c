@@ -6,8 +6,9 @@
  * (chroot, seccomp) and no request ever touches the disk.  Vite's hashed
  * names under /assets/ are cached for a year; index.html is revalidated
  * with its ETag.  The shop's client routes (/p/12, /orders, ...) answer
- * index.html; any other path answers index.html with 404, so the app shows
- * its own 404 page.  A missing file under /assets/ is a plain 404.
+ * index.html; any other path answers 404: index.html to a browser, so the
+ * app shows its own 404 page, else problem+json.  A missing file under
+ * /assets/ is a problem+json 404.
  * Pre-compressed copies (.br, .gz, written by the build) are served to
  * clients that accept them.  WEB_ROOT names another build directory.
  */
@@ -49,6 +50,8 @@ static struct api_route route_web = { .name = "not_found" };
 /*
  * The shop's client routes (assets/src/router.ts): exact paths and
  * prefixes.  Kept in step with the router by tests/web (short paths, 404).
+ * Any other path is 404: index.html for a browser (Accept: text/html), so
+ * the app shows its 404 page, else the contract's problem+json.
  */
 static const char *web_routes_exact[] = { "/", "/search", "/category", "/cart",
 	"/login", "/register", "/checkout", "/orders", "/me", "/impact",
@@ -326,6 +329,7 @@ web_static(struct http_request *req)
 {
 	struct web_file *f;
 	struct call	 c;
+	const char	*accept;
 
 	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
 		memset(&c, 0, sizeof(c));
@@ -343,6 +347,14 @@ web_static(struct http_request *req)
 	}
 	if (strncmp(req->path, "/assets/", 8) == 0 || web_index == NULL)
 		return (web_not_found(req, "no such file"));
-	web_send(req, web_is_client_route(req->path) ? 200 : 404, web_index);
+	if (web_is_client_route(req->path)) {
+		web_send(req, 200, web_index);
+		return (KORE_RESULT_OK);
+	}
+	/* A browser gets the app's 404 page; other clients problem+json. */
+	if (!http_request_header(req, "accept", &accept) ||
+	    strstr(accept, "text/html") == NULL)
+		return (web_not_found(req, "no such route"));
+	web_send(req, 404, web_index);
 	return (KORE_RESULT_OK);
 }
