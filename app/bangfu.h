@@ -190,6 +190,9 @@ void problem_field_add(json_t **, const char *, const char *);
 int  problem_validation(struct call *, json_t *);
 int  problem_internal(struct call *, const char *);
 
+/* app/http_static.c: the built web app, read before the workers fork. */
+void web_static_init(void);
+
 /* app/cache.c: rendered public answers, invalidated through Redis. */
 void cache_init(void);
 void cache_flush(void);

@@ -157,6 +157,7 @@ kore_parent_configure(int argc, char **argv)
 	config_check();
 	metrics_init();
 	routes_register();
+	web_static_init();
 }
 
 void

@@ -6,7 +6,7 @@ set -eu
 PKGS="kore libpq-dev libhiredis-dev libjwt-dev libjansson-dev libsodium-dev
 libcmocka-dev libssl-dev redis-server postgresql postgresql-contrib wrk
 python3-pytest python3-requests python3-yaml python3-jsonschema chromium nodejs
-clang-format nginx libnginx-mod-http-js"
+clang-format nginx libnginx-mod-http-js fonts-wqy-microhei"
 
 # Kore's workers run as this system user (conf/bangfu.conf's runas) when
 # the server is started as root: no login, no home, no files of its own.

@@ -6,6 +6,7 @@ set -eu
 export INSTANCE=run
 . "$(dirname "$0")/instance.sh"
 
+"$ROOT/scripts/web.sh" build
 "$ROOT/scripts/setup-db.sh"
 "$ROOT/scripts/server.sh" front-start
 trap '"$ROOT/scripts/server.sh" front-stop' EXIT

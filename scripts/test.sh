@@ -16,6 +16,7 @@ trap cleanup EXIT INT TERM
 make -s bangfu.so build/test/bangfu.so build/pwhash
 make -s unit
 "$ROOT/scripts/docs.sh" lint  # the contract: JSON, /docs pages, Redocly lint
+"$ROOT/scripts/web.sh" build
 
 "$ROOT/scripts/server.sh" stop
 # A fresh Redis as well as a fresh database: nothing of an earlier run.
@@ -39,6 +40,8 @@ export BANGFU_REDIS_PORT="$REDIS_PORT"
 export BANGFU_ROOT="$ROOT"
 status=0
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/api "$@" || status=$?
+# The shop in Chromium (tests/web); WEB_TESTS=0 leaves it out.
+[ "${WEB_TESTS:-1}" = 0 ] || "$ROOT/scripts/web.sh" test || status=1
 # Every worker must leave with the server (a stuck one is a bug).
 "$ROOT/scripts/server.sh" stop || status=1
 

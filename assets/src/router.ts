@@ -1,0 +1,39 @@
+// The shop's routes.  Every page is its own chunk.  The server answers
+// index.html for these paths (app/http_static.c keeps the same list) and
+// 404 with index.html for any other, where NotFound shows.
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+
+const routes: RouteRecordRaw[] = [
+  { path: '/', name: 'home', component: () => import('./pages/Home.vue'), meta: { tab: true, title: '帮扶商城' } },
+  { path: '/search', name: 'search', component: () => import('./pages/Search.vue'), meta: { title: '搜索' } },
+  { path: '/category', name: 'category', component: () => import('./pages/Category.vue'), meta: { tab: true, title: '地区馆' } },
+  { path: '/r/:code', name: 'region', component: () => import('./pages/Region.vue'), meta: { title: '地区馆' } },
+  { path: '/p/:id(\\d+)', name: 'product', component: () => import('./pages/Product.vue'), meta: { title: '商品详情' } },
+  { path: '/trace', name: 'trace-form', component: () => import('./pages/Trace.vue'), meta: { title: '产品溯源' } },
+  { path: '/t/:code', name: 'trace', component: () => import('./pages/Trace.vue'), meta: { title: '产品溯源' } },
+  { path: '/cart', name: 'cart', component: () => import('./pages/Cart.vue'), meta: { tab: true, title: '购物车' } },
+  { path: '/login', name: 'login', component: () => import('./pages/Login.vue'), meta: { title: '登录' } },
+  { path: '/register', name: 'register', component: () => import('./pages/Login.vue'), meta: { title: '注册' } },
+  { path: '/checkout', name: 'checkout', component: () => import('./pages/Checkout.vue'), meta: { auth: true, title: '确认订单' } },
+  { path: '/orders', name: 'orders', component: () => import('./pages/Orders.vue'), meta: { auth: true, title: '我的订单' } },
+  { path: '/orders/:id(\\d+)', name: 'order', component: () => import('./pages/Order.vue'), meta: { auth: true, title: '订单详情' } },
+  { path: '/me', name: 'me', component: () => import('./pages/Me.vue'), meta: { tab: true, title: '我的' } },
+  { path: '/impact', name: 'impact', component: () => import('./pages/Impact.vue'), meta: { title: '扶贫成效' } },
+  { path: '/:rest(.*)*', name: 'notfound', component: () => import('./pages/NotFound.vue'), meta: { title: '页面不存在' } },
+]
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes,
+  scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 },
+})
+
+import { signedIn } from './api'
+
+router.beforeEach((to) => {
+  if (to.meta.auth && !signedIn()) return { name: 'login', query: { redirect: to.fullPath } }
+})
+router.afterEach((to) => {
+  const t = to.meta.title as string | undefined
+  document.title = t && t !== '帮扶商城' ? `${t} · 帮扶商城` : '帮扶商城 · 上海消费扶贫'
+})

@@ -1,0 +1,51 @@
+// 帮扶商城: Vite build of the shop into ../build/web, served by Kore at /
+// (app/http_static.c).  Vant is imported per component; every route is its
+// own chunk; the build writes .gz and .br copies beside each file for Kore.
+import { defineConfig, type Plugin } from 'vite'
+import vue from '@vitejs/plugin-vue'
+import Components from 'unplugin-vue-components/vite'
+import { VantResolver } from '@vant/auto-import-resolver'
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { brotliCompressSync, gzipSync, constants } from 'node:zlib'
+
+const outDir = '../build/web'
+
+function precompress(): Plugin {
+  return {
+    name: 'bangfu-precompress',
+    apply: 'build',
+    closeBundle() {
+      const walk = (dir: string) => {
+        for (const name of readdirSync(dir)) {
+          const p = join(dir, name)
+          if (statSync(p).isDirectory()) { walk(p); continue }
+          if (!/\.(js|css|html|svg|json|txt)$/.test(name)) continue
+          const data = readFileSync(p)
+          if (data.length < 1024) continue
+          writeFileSync(p + '.gz', gzipSync(data, { level: 9 }))
+          writeFileSync(p + '.br', brotliCompressSync(data, {
+            params: { [constants.BROTLI_PARAM_QUALITY]: 11 },
+          }))
+        }
+      }
+      walk(outDir)
+    },
+  }
+}
+
+export default defineConfig({
+  plugins: [vue(), Components({ resolvers: [VantResolver()], dts: false }), precompress()],
+  build: {
+    outDir,
+    emptyOutDir: true,
+    target: 'es2020',
+    chunkSizeWarningLimit: 1200,
+    // No inline scripts or data: URIs (the CSP allows our own files only).
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+  },
+  server: {
+    proxy: { '/api': 'http://127.0.0.1:8080', '/sandbox': 'http://127.0.0.1:8080' },
+  },
+})

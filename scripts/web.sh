@@ -1,0 +1,44 @@
+#!/bin/sh
+# The web app (assets/): `web.sh build` runs npm ci when the lock file
+# changed and Vite when the sources changed (content stamps under build/),
+# so that make run and make test do every step on a fresh machine.
+# `web.sh test` runs the browser tests (tests/web) against BANGFU_URL.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT/assets"
+mkdir -p "$ROOT/build"
+
+need_node() {
+	major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+	if [ "$major" -lt 20 ]; then
+		echo "web: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))" >&2
+		exit 1
+	fi
+}
+
+install() {
+	need_node
+	lock=$(sha256sum package-lock.json | cut -c1-64)
+	if [ ! -d node_modules ] || [ "$(cat "$ROOT/build/.web-npm" 2>/dev/null)" != "$lock" ]; then
+		echo "web: npm ci"
+		npm ci --no-audit --no-fund --loglevel=error
+		echo "$lock" > "$ROOT/build/.web-npm"
+	fi
+}
+
+build() {
+	install
+	src=$( { find index.html package-lock.json vite.config.ts tsconfig.json src public -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-64)
+	if [ ! -f "$ROOT/build/web/index.html" ] || [ "$(cat "$ROOT/build/.web-src" 2>/dev/null)" != "$src" ]; then
+		echo "web: building the shop (assets/ -> build/web)"
+		npm run -s build
+		echo "$src" > "$ROOT/build/.web-src"
+	fi
+}
+
+case "${1:-build}" in
+build)	build ;;
+test)	install
+	node "$ROOT/tests/web/run.mjs" ;;
+*)	echo "usage: web.sh [build|test]" >&2; exit 2 ;;
+esac
