@@ -87,6 +87,8 @@ static u_int32_t       nwaiting;
 static struct db_conn *conns;
 static int	       nconns;
 static int	       done_armed, start_armed;
+/* No connection up, and the last attempt to make one failed. */
+static int pool_down;
 
 /* The connection parameters, with room for host and hostaddr. */
 static const char **conn_kw;
@@ -110,6 +112,7 @@ static void db_dispatch(void);
 static void db_job_complete(struct db_job *);
 static void db_resolved(struct db_resolve *);
 static void db_start_due(void *, u_int64_t);
+static void db_attempt_now(void);
 
 static int
 env_ms(const char *name, int def, int min, int max)
@@ -367,6 +370,7 @@ db_conn_connecting(struct db_conn *dc)
 		dc->fd = PQsocket(dc->pg);
 		db_conn_watch(dc, EPOLLIN);
 		metrics_count("db_connects");
+		pool_down = 0;
 		db_dispatch();
 		return;
 	default:
@@ -387,6 +391,39 @@ db_lost_state(const char *st)
 	    (st[0] == '5' && st[1] == '7'));
 }
 
+static int
+db_conns_up(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < nconns; i++) {
+		if (conns[i].state >= DBC_IDLE)
+			n++;
+	}
+	return (n);
+}
+
+/*
+ * PostgreSQL cannot be reached (no connection up, and making one failed):
+ * what waits for a connection fails at once, and what comes waits for one
+ * attempt only (db_attempt_now), until a connection is made again.
+ */
+static void
+db_pool_down(void)
+{
+	struct db_job *j;
+
+	if (!pool_down)
+		kore_log(LOG_NOTICE, "db: PostgreSQL cannot be reached");
+	pool_down = 1;
+	while ((j = TAILQ_FIRST(&waiting)) != NULL) {
+		TAILQ_REMOVE(&waiting, j, list);
+		nwaiting--;
+		(void)snprintf(j->sqlstate, sizeof(j->sqlstate), "08001");
+		db_job_complete(j);
+	}
+}
+
 /*
  * Closes the connection (a dead one, or one we give up on) and makes it
  * again after a backoff.  Its job, if any, fails with sqlstate, or with
@@ -399,6 +436,7 @@ db_conn_drop(struct db_conn *dc, const char *why, const char *sqlstate)
 	struct db_job *j = dc->job;
 	char	       msg[256];
 	size_t	       len;
+	int	       failed = 0;
 
 	(void)snprintf(msg, sizeof(msg), "%s", why ? why : "?");
 	len = strlen(msg);
@@ -412,6 +450,8 @@ db_conn_drop(struct db_conn *dc, const char *why, const char *sqlstate)
 	dc->mask = 0;
 	dc->writing = 0;
 	dc->job = NULL;
+	if (dc->state == DBC_CONNECTING || dc->state == DBC_RESOLVING)
+		failed = 1;
 	dc->state = DBC_DOWN;
 	dc->next_try = kore_time_ms() + (u_int64_t)dc->backoff;
 	dc->backoff = dc->backoff * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS
@@ -425,6 +465,8 @@ db_conn_drop(struct db_conn *dc, const char *why, const char *sqlstate)
 		metrics_count("db_errors");
 		db_job_complete(j);
 	}
+	if (failed && db_conns_up() == 0)
+		db_pool_down();
 }
 
 /* A result of the connection's statement. */
@@ -578,6 +620,34 @@ db_start_due(void *arg, u_int64_t now)
 		if (conns[i].state == DBC_DOWN && conns[i].used &&
 		    conns[i].next_try <= kore_time_ms())
 			db_conn_start(&conns[i]);
+	}
+}
+
+/*
+ * While PostgreSQL cannot be reached, a statement that comes tries one
+ * connection at once (past its backoff), unless one is being tried: it
+ * fails when that attempt fails (at once when refused, within connect_ms
+ * when nothing answers), and runs on it when PostgreSQL is back.
+ */
+static void
+db_attempt_now(void)
+{
+	int i, down = -1;
+
+	for (i = 0; i < nconns; i++) {
+		if (conns[i].state == DBC_CONNECTING ||
+		    conns[i].state == DBC_RESOLVING)
+			return;
+		if (conns[i].state == DBC_DOWN && down < 0)
+			down = i;
+	}
+	if (down < 0)
+		return;
+	conns[down].used = 1;
+	conns[down].next_try = 0;
+	if (!start_armed) {
+		start_armed = 1;
+		kore_timer_add(db_start_due, 0, NULL, KORE_TIMER_ONESHOT);
 	}
 }
 
@@ -743,6 +813,8 @@ db_submit(struct db_job *j, const char *sql, int n, const char **vals)
 	j->deadline = kore_time_ms() + (u_int64_t)queue_ms;
 	TAILQ_INSERT_TAIL(&waiting, j, list);
 	nwaiting++;
+	if (pool_down)
+		db_attempt_now();
 	db_dispatch();
 	return (KORE_RESULT_OK);
 }
