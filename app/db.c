@@ -113,6 +113,8 @@ static void db_job_complete(struct db_job *);
 static void db_resolved(struct db_resolve *);
 static void db_start_due(void *, u_int64_t);
 static void db_attempt_now(void);
+static int  db_conns_up(void);
+static void db_pool_down(void);
 
 static int
 env_ms(const char *name, int def, int min, int max)
@@ -316,6 +318,8 @@ db_resolved(struct db_resolve *r)
 			conns[i].next_try = kore_time_ms() + conns[i].backoff;
 		}
 	}
+	if (!addr_ready && db_conns_up() == 0)
+		db_pool_down();
 }
 
 static void
@@ -338,6 +342,7 @@ db_conn_start(struct db_conn *dc)
 		}
 		return;
 	}
+	dc->state = DBC_CONNECTING;
 	dc->pg = PQconnectStartParams(conn_kw, conn_val, 0);
 	if (dc->pg == NULL || PQstatus(dc->pg) == CONNECTION_BAD ||
 	    PQsocket(dc->pg) < 0) {
