@@ -206,6 +206,12 @@ def test_postgres_stopped_nothing_blocks(shop_products):
             "application/problem+json")
         assert r.json()["code"] == "unavailable", r.text
         assert dt < STALL_BOUND_S, (dt, r.text[:200])
+    print("\nstall drill: wave 1 503 in %.2f-%.2f s, wave 2 in %.2f-%.2f s, "
+          "readyz %.2f s; %d probes, slowest %.3f s (before: %.3f s)" % (
+              min(d for _, d in answers), max(d for _, d in answers),
+              min(d for _, d in answers2), max(d for _, d in answers2),
+              ready_dt, len(prober.seen), max(s[2] for s in prober.seen),
+              max(base)))
     slow = [s for s in prober.seen if s[1] != 200 or s[2] >= FAST_S]
     assert not slow, (slow[:10], len(prober.seen))
     # The probes ran through the whole stall, not only its start.
@@ -222,6 +228,8 @@ def test_postgres_stopped_nothing_blocks(shop_products):
         assert r.status_code == 503, (r.status_code, r.text[:300])
         assert time.monotonic() - resumed < 10, "no recovery after SIGCONT"
         time.sleep(0.1)
+    print("stall drill: 200 again %.2f s after SIGCONT" % (
+        time.monotonic() - resumed))
     deadline = time.monotonic() + 10
     streak = 0
     while streak < 40:
