@@ -59,6 +59,11 @@ build/unit/test_%: tests/unit/test_%.c $(MOD_SRC) $(wildcard modules/*.h)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -Imodules $(WARN) -Wno-missing-prototypes \
 	    -O1 -g $(SAN) -o $@ $< modules/$*.c $(filter-out modules/$*.c,$(MOD_SRC)) -lcmocka
 
+# The placer (app/placer.c) with Kore and the pool stubbed in the test.
+build/unit/test_placer: tests/unit/test_placer.c app/placer.c app/placer.h app/bangfu.h
+	@mkdir -p build/unit
+	$(CC) $(CFLAGS_BASE) -Wno-missing-prototypes -O1 $(SAN) -o $@ $< -lpq -lcmocka
+
 unit: deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 

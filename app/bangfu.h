@@ -60,13 +60,35 @@ struct who {
 	char	sid[64];
 };
 
+/*
+ * One statement for the pool of app/db.c: a request's (woken when done) or
+ * a callback's (called from a timer when done).
+ */
+struct db_conn;
+struct db_job {
+	TAILQ_ENTRY(db_job) list;
+	struct http_request *req;
+	void (*cb)(struct db_job *);
+	struct db_conn *conn; /* while its statement is out */
+	const char     *sql; /* the caller keeps it until done */
+	int		n;
+	char	      **vals; /* copies, until sent */
+	PGresult       *res; /* the last result with rows */
+	char		sqlstate[6]; /* of the first error */
+	int		state;
+	int		sent; /* the statement left */
+	int		lost; /* sent, then no answer: it may have run */
+	int		on_done_list;
+	u_int64_t	deadline; /* in the queue until */
+};
+
 /* One PostgreSQL statement in flight for a request (app/db.c). */
 struct db_query {
-	struct kore_pgsql pg;
-	int		  phase;
-	PGresult	 *res;
-	const char	 *sql; /* the statement, by address */
-	char		  sqlstate[6];
+	struct db_job job;
+	int	      phase;
+	PGresult     *res;
+	const char   *sql; /* the statement, by address */
+	char	      sqlstate[6];
 };
 
 /* One Redis command in flight for a request (app/redis.c). */
@@ -137,7 +159,6 @@ int  call_paging(struct call *, json_t **, char *, char *, size_t);
 int	    db_init(void);
 int	    db_poll(struct call *, const char *, int, const char **);
 void	    db_reset(struct db_query *);
-void	    db_release(struct kore_pgsql *);
 const char *db_value(struct call *, int, int);
 json_t	   *db_json(struct call *, int, int);
 char	   *db_array(json_t *);
@@ -150,6 +171,16 @@ int	    db_status_reply(struct call *, const char *);
 int	    db_status_call(
 	    struct call *, const char *, int, const char **, int, const char *);
 void db_background(const char *, int, const char **, void (*)(const char *));
+int  db_submit(struct db_job *, const char *, int, const char **);
+void db_job_forget(struct db_job *);
+int  db_job_done(struct db_job *);
+void db_pool_stats(int *, int *, u_int32_t *);
+struct db_resolve;
+void db_resolve_start(const char *, void (*)(struct db_resolve *), void *);
+int  db_resolve_count(struct db_resolve *);
+const char *db_resolve_addr(struct db_resolve *, int);
+const char *db_resolve_error(struct db_resolve *);
+void	   *db_resolve_arg(struct db_resolve *);
 
 /* app/redis.c */
 int  redis_init(const char *);

@@ -532,6 +532,13 @@ checkout_place(struct http_request *req)
 		 * the order if it was placed: it goes alone.  Else it may have
 		 * been placed, and must not be placed twice.
 		 */
+		if (k->pw.status == PLACER_UNAVAILABLE) {
+			placer_forget(&k->pw);
+			http_response_header(req, "retry-after", "1");
+			return (problem(&k->c, 503, "unavailable",
+			    "the database does not answer; the order was not "
+			    "placed, try again"));
+		}
 		if (k->pw.status == PLACER_LOST && !k->has_key) {
 			placer_forget(&k->pw);
 			http_response_header(req, "retry-after", "1");

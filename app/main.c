@@ -23,21 +23,22 @@ struct bangfu_config cfg;
 
 /*
  * What Kore's own filter lacks on bookworm: stat calls of glibc, threads
- * for the task pool (Argon2id), name resolution when a host is named, and
+ * for the task pool (Argon2id, and name resolution of the database's and
+ * Redis's hosts: sendmmsg for glibc's parallel DNS queries), and
  * mremap, with which glibc's realloc grows large blocks (big answers).
  */
-KORE_SECCOMP_FILTER(
-    "bangfu", KORE_SYSCALL_ALLOW(newfstatat), KORE_SYSCALL_ALLOW(faccessat2),
-    KORE_SYSCALL_ALLOW(uname), KORE_SYSCALL_ALLOW(clone3),
-    KORE_SYSCALL_ALLOW(rseq), KORE_SYSCALL_ALLOW(getrandom),
-    KORE_SYSCALL_ALLOW(socket), KORE_SYSCALL_ALLOW(connect),
-    KORE_SYSCALL_ALLOW(getsockopt), KORE_SYSCALL_ALLOW(setsockopt),
-    KORE_SYSCALL_ALLOW(getsockname), KORE_SYSCALL_ALLOW(getpeername),
-    KORE_SYSCALL_ALLOW(recvfrom), KORE_SYSCALL_ALLOW(sendmsg),
-    KORE_SYSCALL_ALLOW(recvmsg), KORE_SYSCALL_ALLOW(poll),
-    KORE_SYSCALL_ALLOW(sched_yield), KORE_SYSCALL_ALLOW(futex),
-    KORE_SYSCALL_ALLOW(set_robust_list), KORE_SYSCALL_ALLOW(sysinfo),
-    KORE_SYSCALL_ALLOW(mremap)
+KORE_SECCOMP_FILTER("bangfu", KORE_SYSCALL_ALLOW(newfstatat),
+    KORE_SYSCALL_ALLOW(faccessat2), KORE_SYSCALL_ALLOW(uname),
+    KORE_SYSCALL_ALLOW(clone3), KORE_SYSCALL_ALLOW(rseq),
+    KORE_SYSCALL_ALLOW(getrandom), KORE_SYSCALL_ALLOW(socket),
+    KORE_SYSCALL_ALLOW(connect), KORE_SYSCALL_ALLOW(getsockopt),
+    KORE_SYSCALL_ALLOW(setsockopt), KORE_SYSCALL_ALLOW(getsockname),
+    KORE_SYSCALL_ALLOW(getpeername), KORE_SYSCALL_ALLOW(recvfrom),
+    KORE_SYSCALL_ALLOW(sendmsg), KORE_SYSCALL_ALLOW(recvmsg),
+    KORE_SYSCALL_ALLOW(poll), KORE_SYSCALL_ALLOW(sched_yield),
+    KORE_SYSCALL_ALLOW(futex), KORE_SYSCALL_ALLOW(set_robust_list),
+    KORE_SYSCALL_ALLOW(sysinfo), KORE_SYSCALL_ALLOW(mremap),
+    KORE_SYSCALL_ALLOW(sendmmsg)
 #if defined(__SANITIZE_ADDRESS__)
     /* The test build's AddressSanitizer runtime, on its threads. */
     ,

@@ -14,7 +14,7 @@
 
 #define METRICS_WORKERS	 64
 #define METRICS_ROUTES	 96
-#define METRICS_COUNTERS 9
+#define METRICS_COUNTERS 11
 
 static const int metrics_codes[] = { 200, 201, 204, 400, 401, 403, 404, 405,
 	409, 413, 422, 429, 500, 503, 0 };
@@ -23,7 +23,7 @@ static const int metrics_codes[] = { 200, 201, 204, 400, 401, 403, 404, 405,
 static const char *metrics_counter_names[METRICS_COUNTERS] = { "cache_hits",
 	"cache_misses", "db_errors", "redis_errors", "auth_failures",
 	"rate_limited", "checkout_batches", "checkout_batched_orders",
-	"cache_flushes" };
+	"cache_flushes", "db_connects", "db_timeouts" };
 
 struct metrics_route {
 	struct histogram h;
@@ -125,8 +125,9 @@ metrics_render(struct kore_buf *b)
 {
 	struct metrics_route sum;
 	uint64_t	     total;
+	u_int32_t	     queued;
 	size_t		     k;
-	int		     i, n, wk;
+	int		     i, n, wk, up, busy;
 
 	kore_buf_appendf(b, "# TYPE bangfu_requests_total counter\n");
 	kore_buf_appendf(b,
@@ -190,6 +191,13 @@ metrics_render(struct kore_buf *b)
 		    "bangfu_%s_total %lu\n",
 		    metrics_counter_names[i], metrics_counter_names[i], total);
 	}
+	/* This worker's pool (app/db.c): the one that answers. */
+	db_pool_stats(&up, &busy, &queued);
+	kore_buf_appendf(b,
+	    "# TYPE bangfu_pgsql_conn_up gauge\nbangfu_pgsql_conn_up %d\n"
+	    "# TYPE bangfu_pgsql_conn_busy gauge\nbangfu_pgsql_conn_busy %d\n"
+	    "# TYPE bangfu_pgsql_queued gauge\nbangfu_pgsql_queued %u\n",
+	    up, busy, queued);
 	kore_buf_appendf(b,
 	    "# TYPE bangfu_pgsql_queue_limit gauge\n"
 	    "bangfu_pgsql_queue_limit %u\n# TYPE bangfu_pgsql_conn_max gauge\n"

@@ -7,14 +7,19 @@
  * the database works share the next trip.  That is group commit done where
  * the statement overhead is paid as well as the WAL flush.
  *
- * A batch belongs to no request (Kore's callback mode), so a client that
- * leaves takes nothing from the others: its order is placed or not like
- * any other, and only its answer is dropped.  Each order is judged on its
- * own inside the function.  A batch that fails as a whole on an error of
- * SQL was rolled back: each of its orders goes alone (PLACER_ALONE).  One
- * whose connection was lost may or may not have committed: an order with
- * an idempotency key goes alone (its key replays it if it was placed), one
- * without is answered 503 (PLACER_LOST), never placed twice.
+ * A batch belongs to no request (a callback job of app/db.c's pool), so a
+ * client that leaves takes nothing from the others: its order is placed or
+ * not like any other, and only its answer is dropped.  Each order is judged
+ * on its own inside the function.  A batch that fails as a whole on an
+ * error of SQL was rolled back: each of its orders goes alone
+ * (PLACER_ALONE).  One that never left (no connection within the pool's
+ * queue deadline) placed nothing: its orders answer 503
+ * (PLACER_UNAVAILABLE).  One whose connection was lost, or that had no
+ * answer within the statement deadline, may or may not have committed: an
+ * order with an idempotency key goes alone (its key replays it if it was
+ * placed), one without is answered 503 (PLACER_LOST), never placed twice.
+ * So is an order of a committed batch whose answer cannot be kept (no row
+ * for it, or no memory for its body).
  */
 
 #include <stdlib.h>
@@ -25,61 +30,23 @@
 
 #define PLACER_INFLIGHT	 1
 #define PLACER_MAX_BATCH 64
+#define PLACER_ANSWERED	 1 /* placer_finish(): the rows say */
 
 struct placer_batch {
-	struct kore_pgsql   pg;
+	struct db_job	    job; /* first */
 	struct placer_wait *w[PLACER_MAX_BATCH];
 	int		    n;
 	char		   *arg;
-	PGresult	   *res;
-	int		    sent; /* the statement left */
-	int		    failed; /* no answer: rolled back */
-	int		    lost; /* no answer, outcome unknown */
 	TAILQ_ENTRY(placer_batch) list;
 };
 
 static TAILQ_HEAD(, placer_wait) queue = TAILQ_HEAD_INITIALIZER(queue);
 static TAILQ_HEAD(, placer_batch) batches = TAILQ_HEAD_INITIALIZER(batches);
 static int inflight;
-static int watching;
 
 static void placer_kick(void);
-static void placer_send(struct placer_batch *);
-static void placer_cb(struct kore_pgsql *, void *);
-static void placer_finish(struct placer_batch *);
-
-/*
- * Kore frees a connection whose socket fails without calling the statement
- * back (it wakes requests only): a batch that was sent and has no
- * connection any more is lost, and is answered so.
- */
-static void
-placer_watch(void *arg, u_int64_t now)
-{
-	struct placer_batch *b;
-
-	(void)arg;
-	(void)now;
-	TAILQ_FOREACH(b, &batches, list)
-	{
-		if (b->sent && b->pg.conn == NULL &&
-		    b->pg.state != KORE_PGSQL_STATE_COMPLETE) {
-			kore_log(LOG_ERR, "placer: connection lost: %s",
-			    b->pg.error ? b->pg.error : "?");
-			b->lost = 1;
-			placer_finish(b);
-			return; /* the list changed: next turn */
-		}
-	}
-}
-
-/* Called from Kore's wait queue: send, or fail, from outside it. */
-static void
-placer_resend(void *arg, u_int64_t now)
-{
-	(void)now;
-	placer_send(arg);
-}
+static void placer_done(struct db_job *);
+static void placer_finish(struct placer_batch *, int);
 
 /*
  * Queues an order (item: one element of place_orders()' array, taken).
@@ -138,6 +105,7 @@ placer_kick(void)
 	struct placer_batch *b;
 	struct placer_wait  *w, *next;
 	struct kore_buf	     buf;
+	const char	    *v[1];
 
 	while (inflight < PLACER_INFLIGHT && !TAILQ_EMPTY(&queue)) {
 		b = kore_calloc(1, sizeof(*b));
@@ -163,115 +131,82 @@ placer_kick(void)
 		kore_buf_cleanup(&buf);
 		inflight++;
 		TAILQ_INSERT_TAIL(&batches, b, list);
-		if (!watching) {
-			watching = 1;
-			kore_timer_add(placer_watch, 100, NULL, 0);
-		}
 		metrics_count("checkout_batches");
-		kore_pgsql_init(&b->pg);
-		kore_pgsql_bind_callback(&b->pg, placer_cb, b);
-		placer_send(b);
+		v[0] = b->arg;
+		b->job.cb = placer_done;
+		if (!db_submit(&b->job,
+			"SELECT i, status, body FROM place_orders($1::jsonb)",
+			1, v)) {
+			/* Refused (queue full): nothing of it left. */
+			placer_finish(b, PLACER_UNAVAILABLE);
+		}
 	}
 }
 
-/* Answers every order of the batch still waiting, and frees it. */
+/*
+ * Answers every order of the batch still waiting, and frees it: from the
+ * rows of its result (why is PLACER_ANSWERED), else with why (PLACER_ALONE, PLACER_LOST or
+ * PLACER_UNAVAILABLE).  An order of an answered batch that has no answer
+ * of its own may have been placed: PLACER_LOST.
+ */
 static void
-placer_finish(struct placer_batch *b)
+placer_finish(struct placer_batch *b, int why)
 {
 	struct placer_wait *w;
+	PGresult	   *res = why == PLACER_ANSWERED ? b->job.res : NULL;
 	const char	   *body;
+	int		    answered[PLACER_MAX_BATCH];
 	int		    r, i;
 
-	for (r = 0;
-	     !b->failed && !b->lost && b->res != NULL && r < PQntuples(b->res);
-	     r++) {
-		i = atoi(PQgetvalue(b->res, r, 0)) - 1;
-		if (i < 0 || i >= b->n || (w = b->w[i]) == NULL)
+	memset(answered, 0, sizeof(answered));
+	for (r = 0; res != NULL && r < PQntuples(res); r++) {
+		i = atoi(PQgetvalue(res, r, 0)) - 1;
+		if (i < 0 || i >= b->n || answered[i])
 			continue;
-		w->status = atoi(PQgetvalue(b->res, r, 1));
-		body =
-		    PQgetisnull(b->res, r, 2) ? "{}" : PQgetvalue(b->res, r, 2);
-		w->body = strdup(body);
+		answered[i] = 1;
+		if ((w = b->w[i]) == NULL)
+			continue;
+		w->status = atoi(PQgetvalue(res, r, 1));
+		body = PQgetisnull(res, r, 2) ? "{}" : PQgetvalue(res, r, 2);
+		if ((w->body = strdup(body)) == NULL) {
+			/* Placed or refused, but we cannot say: never again. */
+			kore_log(LOG_ERR, "placer: no memory for an answer");
+			w->status = PLACER_LOST;
+		}
 	}
 	for (i = 0; i < b->n; i++) {
 		if ((w = b->w[i]) == NULL)
 			continue;
-		if (w->body == NULL)
-			w->status = b->lost ? PLACER_LOST : PLACER_ALONE;
+		if (!answered[i])
+			w->status = why == PLACER_ANSWERED ? PLACER_LOST : why;
 		w->state = PLACER_DONE;
 		w->batch = NULL;
 		http_request_wakeup(w->req);
 	}
-	if (b->res != NULL)
-		PQclear(b->res);
 	TAILQ_REMOVE(&batches, b, list);
-	db_release(&b->pg);
+	db_job_forget(&b->job);
 	kore_free(b->arg);
 	kore_free(b);
 	inflight--;
 	placer_kick();
 }
 
+/* The batch's statement is over (from a timer of app/db.c). */
 static void
-placer_send(struct placer_batch *b)
+placer_done(struct db_job *j)
 {
-	const char *v[1];
+	struct placer_batch *b = (struct placer_batch *)j;
 
-	if (!kore_pgsql_setup(&b->pg, "db", KORE_PGSQL_ASYNC)) {
-		if (b->pg.state == KORE_PGSQL_STATE_INIT)
-			return; /* queued for a connection: called back */
-		kore_log(LOG_ERR, "placer: setup: %s",
-		    b->pg.error ? b->pg.error : "?");
-		b->failed = 1;
-		placer_finish(b);
-		return;
-	}
-	v[0] = b->arg;
-	if (!kore_pgsql_query_param_fields(&b->pg,
-		"SELECT i, status, body FROM place_orders($1::jsonb)", 0, 1, v,
-		NULL, NULL)) {
-		/* Not sent: nothing of it can have happened. */
-		kore_log(LOG_ERR, "placer: send: %s",
-		    b->pg.error ? b->pg.error : "?");
-		b->failed = 1;
-		placer_finish(b);
-		return;
-	}
-	b->sent = 1;
-}
-
-static void
-placer_cb(struct kore_pgsql *pg, void *arg)
-{
-	struct placer_batch *b = arg;
-
-	switch (pg->state) {
-	case KORE_PGSQL_STATE_INIT:
-		kore_timer_add(placer_resend, 0, b, KORE_TIMER_ONESHOT);
-		break;
-	case KORE_PGSQL_STATE_WAIT: break;
-	case KORE_PGSQL_STATE_RESULT:
-		if (b->res != NULL)
-			PQclear(b->res);
-		b->res = pg->result;
-		pg->result = NULL;
-		kore_pgsql_continue(pg);
-		break;
-	case KORE_PGSQL_STATE_DONE: kore_pgsql_continue(pg); break;
-	case KORE_PGSQL_STATE_ERROR:
-		metrics_count("db_errors");
-		kore_log(LOG_ERR, "placer: %s", pg->error ? pg->error : "?");
-		/* An error of SQL rolled back; a lost connection, who knows. */
-		if (pg->conn != NULL &&
-		    PQstatus(pg->conn->db) != CONNECTION_BAD) {
-			b->failed = 1;
-			kore_pgsql_continue(pg);
-		} else {
-			b->lost = 1;
-			placer_finish(b);
-		}
-		break;
-	case KORE_PGSQL_STATE_COMPLETE: placer_finish(b); break;
-	default: break;
+	if (j->sqlstate[0] == '\0') {
+		placer_finish(b, PLACER_ANSWERED);
+	} else if (j->lost) {
+		kore_log(LOG_ERR, "placer: batch lost (%s)", j->sqlstate);
+		placer_finish(b, PLACER_LOST);
+	} else if (!j->sent) {
+		kore_log(LOG_ERR, "placer: batch not sent (%s)", j->sqlstate);
+		placer_finish(b, PLACER_UNAVAILABLE);
+	} else {
+		/* An error of SQL rolled the batch back. */
+		placer_finish(b, PLACER_ALONE);
 	}
 }

@@ -11,8 +11,9 @@
 #define PLACER_DONE   3
 
 /* Statuses of an order with no answer from its batch. */
-#define PLACER_ALONE 0 /* rolled back: place it alone */
-#define PLACER_LOST  -1 /* connection lost: it may have been placed */
+#define PLACER_ALONE	   0 /* rolled back: place it alone */
+#define PLACER_LOST	   -1 /* connection lost: it may have been placed */
+#define PLACER_UNAVAILABLE -2 /* never sent: no connection in time */
 
 struct placer_batch;
 

@@ -2,9 +2,13 @@
  * redis: hiredis's asynchronous API on Kore's event loop.  Each worker has
  * one command link and one subscriber link (cache invalidation); both
  * reconnect on a timer after a drop.  Requests sleep while Redis answers.
+ * A host name is resolved on a task thread before each connection (hiredis
+ * would resolve it on the event loop), which then goes to the address.
  */
 
 #include <sys/epoll.h>
+
+#include <arpa/inet.h>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -32,6 +36,7 @@ struct redis_link {
 	int		   ready;
 	int		   subscriber;
 	int		   timer_armed;
+	int		   resolving;
 };
 
 /* A command in flight; the request may be gone before the reply comes. */
@@ -64,6 +69,7 @@ static struct redis_link cmd_link = { .name = "command" };
 static struct redis_link sub_link = { .name = "subscriber", .subscriber = 1 };
 static char		 redis_host[256] = "127.0.0.1";
 static int		 redis_port = 6379;
+static char		 redis_user[128];
 static char		 redis_pass[256];
 static int		 redis_db;
 
@@ -80,13 +86,17 @@ redis_init(const char *url)
 	}
 	p = url + 8;
 	if ((at = strchr(p, '@')) != NULL) {
+		/* [user]:password (an ACL user, or the default one). */
 		colon = memchr(p, ':', (size_t)(at - p));
 		if (colon != NULL) {
 			len = (size_t)(at - colon - 1);
-			if (len >= sizeof(redis_pass))
+			if (len >= sizeof(redis_pass) ||
+			    (size_t)(colon - p) >= sizeof(redis_user))
 				return (KORE_RESULT_ERROR);
 			memcpy(redis_pass, colon + 1, len);
 			redis_pass[len] = '\0';
+			memcpy(redis_user, p, (size_t)(colon - p));
+			redis_user[colon - p] = '\0';
 		}
 		p = at + 1;
 	}
@@ -114,15 +124,54 @@ redis_ready(void)
 	return (cmd_link.ready);
 }
 
+static void redis_link_connect(struct redis_link *, const char *);
+
+static int
+redis_numeric(const char *h)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return (inet_pton(AF_INET, h, buf) == 1 ||
+	    inet_pton(AF_INET6, h, buf) == 1);
+}
+
+static void
+redis_resolved(struct db_resolve *r)
+{
+	struct redis_link *l = db_resolve_arg(r);
+
+	l->resolving = 0;
+	if (db_resolve_count(r) == 0) {
+		kore_log(LOG_NOTICE, "redis: %s link: cannot resolve %s: %s",
+		    l->name, redis_host, db_resolve_error(r));
+		l->timer_armed = 1;
+		kore_timer_add(redis_reconnect, RECONNECT_MS, l, 1);
+		return;
+	}
+	redis_link_connect(l, db_resolve_addr(r, 0));
+}
+
+/* Opens the link: at once to an address, after resolution to a name. */
 static void
 redis_link_open(struct redis_link *l)
 {
+	l->timer_armed = 0;
+	if (redis_numeric(redis_host)) {
+		redis_link_connect(l, redis_host);
+	} else if (!l->resolving) {
+		l->resolving = 1;
+		db_resolve_start(redis_host, redis_resolved, l);
+	}
+}
+
+static void
+redis_link_connect(struct redis_link *l, const char *addr)
+{
 	redisAsyncContext *ac;
 	char		   db[16];
-	const char	  *argv[2];
+	const char	  *argv[3];
 
-	l->timer_armed = 0;
-	ac = redisAsyncConnect(redis_host, redis_port);
+	ac = redisAsyncConnect(addr, redis_port);
 	if (ac == NULL || ac->err) {
 		kore_log(LOG_NOTICE, "redis: %s link: %s", l->name,
 		    ac ? ac->errstr : "out of memory");
@@ -153,8 +202,10 @@ redis_link_open(struct redis_link *l)
 	/* Queued now, sent once connected, answered before anything else. */
 	if (redis_pass[0] != '\0') {
 		argv[0] = "AUTH";
-		argv[1] = redis_pass;
-		redisAsyncCommandArgv(ac, redis_ignore, NULL, 2, argv, NULL);
+		argv[1] = redis_user[0] ? redis_user : redis_pass;
+		argv[2] = redis_pass;
+		redisAsyncCommandArgv(
+		    ac, redis_ignore, NULL, redis_user[0] ? 3 : 2, argv, NULL);
 	}
 	if (redis_db != 0) {
 		(void)snprintf(db, sizeof(db), "%d", redis_db);
