@@ -62,6 +62,19 @@ struct api_route routes_catalog[] = { { HTTP_METHOD_GET, "/regions", "regions",
 	    STATES(vendor_states), 0, NULL },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL } };
 
+/* Every query parameter products_list reads: the cache keys on these. */
+static const char *const products_params[] = { "region", "county", "category",
+	"q", "vendor", "label", "certification", "min_price_fen",
+	"max_price_fen", "sort", "page", "per_page", NULL };
+
+const char *const *
+catalog_cache_params(const struct api_route *r)
+{
+	if (r->states == products_states)
+		return (products_params);
+	return (NULL);
+}
+
 /* Runs one statement that builds the whole answer (NULL is 404). */
 static int
 catalog_query(struct http_request *req, const char *sql, int n, const char **v)

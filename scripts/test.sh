@@ -29,7 +29,8 @@ redis-cli -p "$REDIS_PORT" flushall >/dev/null
 rm -f "$VAR"/asan.*
 SECCOMP_TRACING=yes SO="$ROOT/build/test/bangfu.so" \
 SERVER_ENV="env LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:log_path=$VAR/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$VAR/ubsan \
-RATE_LIMIT_LOGIN=${RATE_LIMIT_LOGIN:-30} RATE_LIMIT_REGISTER=${RATE_LIMIT_REGISTER:-20} ORDER_PAY_TIMEOUT=${ORDER_PAY_TIMEOUT:-10}" \
+RATE_LIMIT_LOGIN=${RATE_LIMIT_LOGIN:-30} RATE_LIMIT_REGISTER=${RATE_LIMIT_REGISTER:-20} ORDER_PAY_TIMEOUT=${ORDER_PAY_TIMEOUT:-10} \
+CACHE_MAX_BYTES=${CACHE_MAX_BYTES:-2097152}" \
     "$ROOT/scripts/server.sh" start
 
 export BANGFU_URL="http://127.0.0.1:$PORT"

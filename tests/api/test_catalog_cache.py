@@ -138,3 +138,45 @@ def test_a_bulk_placement_reaches_product_pages_and_carts(shop_products):
             seen.add(w)
         else:
             seen.clear()
+
+
+def cache_gauges():
+    """{worker: (bytes held, budget)} and the evictions counter."""
+    text = requests.get(BASE_URL + "/metrics", timeout=10).text
+    held = dict(re.findall(r'^bangfu_cache_bytes\{worker="(\d+)"\} (\d+)$',
+                           text, re.M))
+    budget = dict(re.findall(
+        r'^bangfu_cache_budget_bytes\{worker="(\d+)"\} (\d+)$', text, re.M))
+    ev = re.search(r"^bangfu_cache_evictions_total (\d+)$", text, re.M)
+    assert held and set(held) == set(budget) and ev, text[-2000:]
+    return ({w: (int(held[w]), int(budget[w])) for w in held},
+            int(ev.group(1)))
+
+
+def test_the_cache_holds_no_more_bytes_than_its_budget():
+    """Many large distinct answers (a page of 100 products each, under a
+    key of its own) go through each worker's cache: the bytes it holds,
+    in /metrics, never pass its budget (make test gives a small one), and
+    the oldest entries are evicted to stay under it."""
+    gauges, ev0 = cache_gauges()
+    budget = max(b for _, b in gauges.values())
+    assert budget <= 8 * 1024 * 1024, "make test sets CACHE_MAX_BYTES"
+    size = len(get(products_url([("per_page", "100"),
+                                 ("sort", "price_asc")])).content)
+    assert size > 16 * 1024, size
+    # Three budgets' worth for each worker.
+    n = 3 * budget * len(gauges) // size + 1
+    peak = 0
+    for i in range(n):
+        r = get(products_url([("per_page", "100"), ("sort", "price_asc"),
+                              ("min_price_fen", str(i))]))
+        assert len(ok(r)["items"]) > 0
+        if i % 8 == 7 or i == n - 1:
+            gauges, _ = cache_gauges()
+            for w, (held, b) in gauges.items():
+                assert held <= b, (w, held, b)
+                peak = max(peak, held)
+    _, ev1 = cache_gauges()
+    # The figure moved, close to the bound: the check could see a breach.
+    assert peak > budget // 2, (peak, budget)
+    assert ev1 - ev0 >= n // 4, (ev0, ev1, n)
