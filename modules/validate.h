@@ -11,6 +11,13 @@
 #define PASSWORD_MIN_CHARS 10
 #define PASSWORD_MAX_BYTES 256
 
+/*
+ * A listing's price and each of its tiers' unit prices, in fen, and its
+ * stock (and a tier's min_qty).  Plain literals, so TEXT() prints them.
+ */
+#define PRICE_FEN_MAX 10000000000
+#define STOCK_MAX     10000000
+
 long validate_utf8_len(const char *, size_t);
 int  validate_text(const char *, long, long);
 int  validate_email(const char *);
