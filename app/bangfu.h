@@ -172,6 +172,7 @@ int  auth_cert_verify(const char *, char **, long *);
 
 /* app/json.c */
 void json_reply(struct call *, int, json_t *);
+void json_reply_empty(struct call *, int);
 void json_reply_raw(struct call *, int, const char *, size_t);
 #define INT_TEXT_LEN 24
 /* A macro's value as a string literal: TEXT(CART_MAX_LINES) is "100". */

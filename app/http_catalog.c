@@ -136,8 +136,12 @@ catalog_ranked_reply(
 		return (problem_internal(c, "catalog: bad JSON from SQL"));
 	out = build(raw, arg);
 	json_decref(raw);
+	if (out == NULL)
+		return (problem_internal(c, "catalog: cannot build the answer"));
 	s = json_dumps(out, JSON_COMPACT);
 	json_decref(out);
+	if (s == NULL)
+		return (problem_internal(c, "catalog: cannot write the answer"));
 	cache_store(c, 200, s, strlen(s));
 	json_reply_raw(c, 200, s, strlen(s));
 	free(s);
@@ -190,23 +194,28 @@ build_shop(json_t *shop, void *arg)
 	return (out);
 }
 
+/* NULL when a section or the whole cannot be built: never a partial one. */
 static json_t *
 build_channel(json_t *ch, void *arg)
 {
-	json_t *out, *sections, *sec;
+	json_t *out, *sections, *sec, *one;
 	size_t	i;
 
 	(void)arg;
 	sections = json_array();
 	json_array_foreach(json_object_get(ch, "sections"), i, sec)
 	{
-		json_array_append_new(sections,
-		    json_pack("{s:O, s:O, s:o}", "key",
-			json_object_get(sec, "key"), "title",
-			json_object_get(sec, "title"), "items",
-			catalog_rank(json_object_get(sec, "candidates"), 0,
-			    (size_t)json_integer_value(
-				json_object_get(sec, "limit")))));
+		one = json_pack("{s:O, s:O, s:o}", "key",
+		    json_object_get(sec, "key"), "title",
+		    json_object_get(sec, "title"), "items",
+		    catalog_rank(json_object_get(sec, "candidates"), 0,
+			(size_t)json_integer_value(
+			    json_object_get(sec, "limit"))));
+		if (one == NULL) {
+			json_decref(sections);
+			return (NULL);
+		}
+		json_array_append_new(sections, one);
 	}
 	out = json_pack("{s:O, s:o}", "campaigns",
 	    json_object_get(ch, "campaigns"), "sections", sections);

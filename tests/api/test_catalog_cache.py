@@ -71,10 +71,12 @@ def test_a_value_holding_a_separator_is_not_another_parameter():
 
 
 def publish(msg):
-    """What a worker publishes on a write or a stock move."""
-    subprocess.run(["redis-cli", "-p", os.environ.get(
+    """What a worker publishes on a write or a stock move; the number of
+    subscribers that got it."""
+    out = subprocess.run(["redis-cli", "-p", os.environ.get(
         "BANGFU_REDIS_PORT", "26389"), "publish", "bangfu:invalidate", msg],
         check=True, capture_output=True, timeout=10)
+    return int(out.stdout)
 
 
 def on_every_worker(path, want, timeout=5):
@@ -102,7 +104,7 @@ def test_parameters_the_route_ignores_share_the_entry_of_the_product(
         assert ok(r)["stock"] == 5
     psql("UPDATE products SET stock = 12 WHERE id = %d" % pid)
     publish("product:%d" % pid)
-    assert on_every_worker(path, lambda b: b["stock"] == 12)
+    assert on_every_worker(path, lambda b: b["stock"] == 12, 8)
 
 
 def test_a_bulk_placement_reaches_product_pages_and_carts(shop_products):
@@ -180,3 +182,64 @@ def test_the_cache_holds_no_more_bytes_than_its_budget():
     # The figure moved, close to the bound: the check could see a breach.
     assert peak > budget // 2, (peak, budget)
     assert ev1 - ev0 >= n // 4, (ev0, ev1, n)
+
+
+# ------------------------------------------------ answers that cannot be built
+
+
+class SqlSwap:
+    """Replaces SQL function name(args) by a wrapper that returns what the
+    real one returns minus the key drop (what a bug in SQL would do), and
+    puts it back."""
+
+    def __init__(self, name, args, call, drop):
+        self.name, self.args, self.call, self.drop = name, args, call, drop
+
+    def __enter__(self):
+        psql("ALTER FUNCTION %s(%s) RENAME TO %s_real"
+             % (self.name, self.args, self.name))
+        psql("CREATE FUNCTION %s(%s) RETURNS json LANGUAGE sql STABLE AS "
+             "$$ SELECT (%s_real(%s)::jsonb - '%s')::json $$"
+             % (self.name, self.args, self.name, self.call, self.drop))
+        return self
+
+    def __exit__(self, *exc):
+        psql("DROP FUNCTION %s(%s)" % (self.name, self.args))
+        psql("ALTER FUNCTION %s_real(%s) RENAME TO %s"
+             % (self.name, self.args, self.name))
+        publish("catalog")
+
+
+def is_problem_500(r):
+    return (r.status_code == 500 and r.headers.get(
+        "Content-Type", "").startswith("application/problem+json")
+        and r.json()["code"] == "internal")
+
+
+def test_a_channel_that_cannot_be_built_is_a_500_problem():
+    """The statement's JSON lacks what the answer needs (json_pack fails):
+    a 500 problem, on every worker, where a worker used to read strlen(NULL)."""
+    with SqlSwap("api_channel", "", "", "campaigns"):
+        n = publish("catalog")  # no worker answers from what it kept
+        assert n >= 2, n
+        # Each failure recomputes the channel (a second or two under the
+        # sanitizers): every answer is the 500 until both workers gave it.
+        seen, end = set(), time.monotonic() + 60
+        while len(seen) < 2 and time.monotonic() < end:
+            r = get("/channel")
+            assert is_problem_500(r), (r.status_code, r.text[:200])
+            seen.add(worker_of(r))
+    assert ok(get("/channel"))["sections"]
+
+
+def test_an_answer_that_cannot_be_built_is_a_500_not_an_empty_200():
+    """json_reply() of a failed json_pack is 500 problem+json: the org's
+    report whose facts lack as_of was 200 with an empty body."""
+    t = org_team()
+    y = time.gmtime().tm_year
+    with SqlSwap("org_year_facts", "p_org bigint, p_year integer", "$1, $2",
+                 "as_of"):
+        for _ in range(4):
+            r = get(t.path("/report/%d" % y), token=t.buyer.token)
+            assert is_problem_500(r), (r.status_code, r.text[:200])
+    assert ok(get(t.path("/report/%d" % y), token=t.buyer.token))["year"] == y
