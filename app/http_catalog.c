@@ -137,11 +137,13 @@ catalog_ranked_reply(
 	out = build(raw, arg);
 	json_decref(raw);
 	if (out == NULL)
-		return (problem_internal(c, "catalog: cannot build the answer"));
+		return (
+		    problem_internal(c, "catalog: cannot build the answer"));
 	s = json_dumps(out, JSON_COMPACT);
 	json_decref(out);
 	if (s == NULL)
-		return (problem_internal(c, "catalog: cannot write the answer"));
+		return (
+		    problem_internal(c, "catalog: cannot write the answer"));
 	cache_store(c, 200, s, strlen(s));
 	json_reply_raw(c, 200, s, strlen(s));
 	free(s);
@@ -296,16 +298,19 @@ campaign_get(struct http_request *req)
 	return (catalog_query(req, "SELECT api_campaign($1)", 1, v));
 }
 
-/* A short free-text filter: valid UTF-8, 1 to 64 characters. */
+/* A short free-text filter: valid UTF-8, 1 to max characters. */
 static const char *
-catalog_text(struct call *c, const char *name, json_t **errs)
+catalog_text(struct call *c, const char *name, long max, json_t **errs)
 {
 	const char *v;
+	char	    msg[48];
 
 	if ((v = query_get(&c->qs, name)) == NULL)
 		return (NULL);
-	if (!validate_text(v, 1, 64)) {
-		problem_field_add(errs, name, "1 to 64 characters of text");
+	if (!validate_text(v, 1, max)) {
+		(void)snprintf(
+		    msg, sizeof(msg), "1 to %ld characters of text", max);
+		problem_field_add(errs, name, msg);
 		return (NULL);
 	}
 	return (v);
@@ -354,10 +359,10 @@ products_list(struct http_request *req)
 	 * is only sent on a later entry, and must carry its parameters then.
 	 */
 	memset(v, 0, sizeof(v));
-	v[0] = catalog_text(c, "region", &errs);
-	v[1] = catalog_text(c, "county", &errs);
-	v[2] = catalog_text(c, "category", &errs);
-	v[4] = catalog_text(c, "q", &errs);
+	v[0] = catalog_text(c, "region", REGION_CODE_CHARS, &errs);
+	v[1] = catalog_text(c, "county", 64, &errs);
+	v[2] = catalog_text(c, "category", CATEGORY_CODE_CHARS, &errs);
+	v[4] = catalog_text(c, "q", 64, &errs);
 
 	if (catalog_int(
 		c, "vendor", 1, INT64_MAX / 2, 0, &n, &errs, "a vendor id")) {

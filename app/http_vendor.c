@@ -319,7 +319,7 @@ vendor_product_check(json_t *b, int create)
 	}
 	vendor_text(b, "title", 1, 120, create, &errs);
 	vendor_text(b, "description", 0, 2000, 0, &errs);
-	vendor_text(b, "category", 1, 32, create, &errs);
+	vendor_text(b, "category", 1, CATEGORY_CODE_CHARS, create, &errs);
 	vendor_text(b, "unit", 1, 10, create, &errs);
 	if ((v = json_object_get(b, "kind")) != NULL &&
 	    !validate_oneof(json_string_value(v), kinds))

@@ -63,7 +63,8 @@ json_reply(struct call *c, int status, json_t *v)
 	char *s;
 
 	if (v == NULL) {
-		(void)problem_internal(c, "json: the answer could not be built");
+		(void)problem_internal(
+		    c, "json: the answer could not be built");
 		return;
 	}
 	s = json_dumps(v, JSON_COMPACT);
