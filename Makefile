@@ -47,7 +47,7 @@ build/rel/%.o: %.c app/bangfu.h $(wildcard modules/*.h) $(wildcard app/*.h)
 
 build/san/%.o: %.c app/bangfu.h $(wildcard modules/*.h) $(wildcard app/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -DBANGFU_LEAK_CHECK -c $< -o $@
 
 build/pwhash: tools/pwhash.c
 	@mkdir -p build

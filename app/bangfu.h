@@ -137,7 +137,8 @@ struct call {
 	struct redis_wait  *rw;
 	struct redis_value *rv; /* last Redis reply */
 
-	char		  cache_key[512];
+	uint64_t	  cache_hash; /* of the request's cache key */
+	int		  cache_keyed;
 	int		  flight; /* cache single-flight, 1-based */
 	int		  flight_owner;
 	struct cache_mark cache_at; /* at the lookup */
@@ -202,6 +203,7 @@ int  auth_cert_verify(const char *, char **, long *);
 
 /* app/json.c */
 void json_reply(struct call *, int, json_t *);
+void json_reply_empty(struct call *, int);
 void json_reply_raw(struct call *, int, const char *, size_t);
 #define INT_TEXT_LEN 24
 /* A macro's value as a string literal: TEXT(CART_MAX_LINES) is "100". */
@@ -239,10 +241,13 @@ struct cache_mark cache_mark(void);
 int		  cache_moved(int64_t, const struct cache_mark *);
 void		  cache_drop_product(int64_t);
 void		  cache_stock_moved(const int64_t *, size_t);
+/* The query parameters a cacheable route reads (NULL: none); http_catalog.c. */
+const char *const *catalog_cache_params(const struct api_route *);
 
 /* app/metrics.c */
 void metrics_observe(const char *, int, uint64_t);
 void metrics_count(const char *);
+void metrics_cache_bytes(uint64_t, uint64_t);
 void metrics_render(struct kore_buf *);
 
 /* app/http_orders.c: the unpaid-order timer. */

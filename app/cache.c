@@ -1,7 +1,11 @@
 /*
  * cache: rendered answers of the public catalog routes, per worker.
  *
- * What: the exact body of a 200 answer, keyed by route and full query.
+ * What: the exact body of a 200 answer, keyed by the whole request as the
+ * route reads it: its name, its path parameters and the query parameters
+ * it knows (catalog_cache_params()), each length-prefixed, hashed and
+ * compared in full.  Memory: at most CACHE_MAX_BYTES per worker (keys and
+ * bodies), the oldest entries evicted first to stay under it.
  * Invalidation: any write that can change a catalog answer calls
  * cache_invalidate() after its commit, which empties this worker's cache and
  * publishes on Redis so every other worker and node empties its own.  The
@@ -34,9 +38,16 @@
 
 #define CACHE_FLIGHTS 64
 
+/* The byte budget of a worker's entries (CACHE_MAX_BYTES), and its bounds. */
+#define CACHE_BYTES_DEFAULT (32 * 1024 * 1024)
+#define CACHE_BYTES_MIN	    (64 * 1024)
+#define CACHE_BYTES_MAX	    (INT64_C(16) * 1024 * 1024 * 1024)
+
 struct cache_flight {
 	int		      used;
-	char		      key[512];
+	char		     *key;
+	size_t		      keylen;
+	uint64_t	      hash;
 	struct http_request **waiters;
 	size_t		      nwaiters;
 	size_t		      cap;
@@ -44,15 +55,36 @@ struct cache_flight {
 
 struct cache_entry {
 	char	*key;
+	size_t	 keylen;
+	uint64_t hash;
 	char	*body;
 	size_t	 len;
 	int	 status;
 	uint64_t gen;
 	uint64_t expires;
+	TAILQ_ENTRY(cache_entry) order; /* oldest stored first */
 };
 
-static uint64_t cache_hash(const char *);
+/* The key is written piece by piece: into a hash, a comparison or a copy. */
+struct cache_keyw {
+	void (*put)(struct cache_keyw *, const void *, size_t);
+	uint64_t	 hash;
+	const char	*cmp; /* compared against, at off */
+	size_t		 cmplen;
+	size_t		 off;
+	int		 differs;
+	struct kore_buf *buf;
+};
+
+/* The product detail route's name (http_catalog.c): stock moves drop it. */
+#define CACHE_DETAIL_ROUTE "product"
+
 static uint64_t cache_expiry(uint64_t);
+static void	cache_evict(struct cache_entry *);
+static void	cache_keyw_hash(struct cache_keyw *);
+static void	cache_keyw_cmp(struct cache_keyw *, const char *, size_t);
+static int	cache_keyw_same(const struct cache_keyw *);
+static void	cache_key_detail(struct cache_keyw *, const char *);
 
 /*
  * Stock moves heard, in order: moved_at[] holds, per product slot, the
@@ -66,12 +98,64 @@ static struct cache_flight cache_flights[CACHE_FLIGHTS];
 static uint64_t		   cache_gen = 1;
 static uint64_t		   move_seq;
 static uint64_t		   moved_at[MOVE_SLOTS];
+static uint64_t		   cache_bytes; /* held by entries */
+static uint64_t		   cache_budget = CACHE_BYTES_DEFAULT;
+static TAILQ_HEAD(, cache_entry) cache_order;
+
+/* CACHE_MAX_BYTES from the environment, within its bounds. */
+static uint64_t
+cache_budget_env(void)
+{
+	const char *v;
+	char	   *end;
+	long long   n;
+
+	if ((v = getenv("CACHE_MAX_BYTES")) == NULL || *v == '\0')
+		return (CACHE_BYTES_DEFAULT);
+	n = strtoll(v, &end, 10);
+	if (*end != '\0' || n < CACHE_BYTES_MIN || n > CACHE_BYTES_MAX) {
+		kore_log(LOG_NOTICE,
+		    "CACHE_MAX_BYTES=%s out of range, using %d", v,
+		    CACHE_BYTES_DEFAULT);
+		return (CACHE_BYTES_DEFAULT);
+	}
+	return ((uint64_t)n);
+}
 
 void
 cache_init(void)
 {
 	memset(cache_slots, 0, sizeof(cache_slots));
+	TAILQ_INIT(&cache_order);
 	cache_gen = 1;
+	cache_bytes = 0;
+	cache_budget = cache_budget_env();
+	metrics_cache_bytes(cache_bytes, cache_budget);
+}
+
+/* What an entry costs against the budget: its key and body. */
+static uint64_t
+cache_cost(size_t keylen, size_t len)
+{
+	return ((uint64_t)keylen + (uint64_t)len + 2);
+}
+
+/* Frees an entry's key and body; its slot is free again. */
+static void
+cache_evict(struct cache_entry *e)
+{
+	if (e->key == NULL)
+		return;
+	TAILQ_REMOVE(&cache_order, e, order);
+	cache_bytes -= cache_cost(e->keylen, e->len);
+	kore_free(e->key);
+	kore_free(e->body);
+	e->key = NULL;
+	e->body = NULL;
+	e->keylen = 0;
+	e->len = 0;
+	e->gen = 0;
+	metrics_cache_bytes(cache_bytes, cache_budget);
 }
 
 /* Lazy: entries of an older generation are dead and reused in place. */
@@ -90,19 +174,26 @@ void
 cache_drop_product(int64_t id)
 {
 	struct cache_entry *e;
-	char		    key[64];
+	struct cache_keyw   w;
+	char		    d[INT_TEXT_LEN];
+	const char	   *t;
 	uint64_t	    h;
 	int		    i;
 
 	moved_at[(uint64_t)id & (MOVE_SLOTS - 1)] = ++move_seq;
 	facts_stock_moved(id);
-	(void)snprintf(
-	    key, sizeof(key), "%s/products/%lld?", API_PREFIX, (long long)id);
-	h = cache_hash(key);
+	t = int_text(d, id);
+	cache_keyw_hash(&w);
+	cache_key_detail(&w, t);
+	h = w.hash;
 	for (i = 0; i < CACHE_PROBES; i++) {
 		e = &cache_slots[(h + (uint64_t)i) & (CACHE_SLOTS - 1)];
-		if (e->key != NULL && strcmp(e->key, key) == 0)
-			e->gen = 0;
+		if (e->key == NULL || e->hash != h)
+			continue;
+		cache_keyw_cmp(&w, e->key, e->keylen);
+		cache_key_detail(&w, t);
+		if (cache_keyw_same(&w))
+			cache_evict(e);
 	}
 }
 
@@ -152,18 +243,6 @@ cache_invalidate(void)
 }
 
 static uint64_t
-cache_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return (h);
-}
-
-static uint64_t
 cache_expiry(uint64_t now)
 {
 	uint64_t local_s, midnight_ms;
@@ -176,22 +255,163 @@ cache_expiry(uint64_t now)
 	return (midnight_ms);
 }
 
+/*
+ * The key: the route's name, "/" and each path parameter (an id in
+ * decimal), then for each query parameter the route reads that was given,
+ * "&name=" and the value's length in decimal, ":" and the value.  The
+ * lengths make it unambiguous whatever a value holds.
+ */
 static void
-cache_key(struct call *c)
+cache_keyw_str(struct cache_keyw *w, const char *s)
 {
-	(void)snprintf(c->cache_key, sizeof(c->cache_key), "%s?%s",
-	    c->req->path, c->req->query_string ? c->req->query_string : "");
+	w->put(w, s, strlen(s));
+}
+
+static void
+cache_keyw_hash_put(struct cache_keyw *w, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t		     i;
+
+	for (i = 0; i < n; i++) {
+		w->hash ^= s[i];
+		w->hash *= 1099511628211ULL;
+	}
+}
+
+static void
+cache_keyw_hash(struct cache_keyw *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->put = cache_keyw_hash_put;
+	w->hash = 1469598103934665603ULL;
+}
+
+static void
+cache_keyw_cmp_put(struct cache_keyw *w, const void *p, size_t n)
+{
+	if (w->differs || n > w->cmplen - w->off ||
+	    memcmp(w->cmp + w->off, p, n) != 0) {
+		w->differs = 1;
+		return;
+	}
+	w->off += n;
+}
+
+static void
+cache_keyw_cmp(struct cache_keyw *w, const char *key, size_t len)
+{
+	memset(w, 0, sizeof(*w));
+	w->put = cache_keyw_cmp_put;
+	w->cmp = key;
+	w->cmplen = len;
+}
+
+/* After cache_keyw_cmp() and the key: whether it was the whole of key. */
+static int
+cache_keyw_same(const struct cache_keyw *w)
+{
+	return (!w->differs && w->off == w->cmplen);
+}
+
+static void
+cache_keyw_copy_put(struct cache_keyw *w, const void *p, size_t n)
+{
+	kore_buf_append(w->buf, p, n);
+}
+
+static void
+cache_keyw_copy(struct cache_keyw *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->put = cache_keyw_copy_put;
+	w->buf = kore_buf_alloc(128);
+}
+
+/* The key of a product's detail page, as cache_key_write() writes it. */
+static void
+cache_key_detail(struct cache_keyw *w, const char *id)
+{
+	cache_keyw_str(w, CACHE_DETAIL_ROUTE);
+	cache_keyw_str(w, "/");
+	cache_keyw_str(w, id);
+}
+
+static void
+cache_key_write(struct call *c, struct cache_keyw *w)
+{
+	const char *const *names;
+	const char	  *v;
+	char		   d[INT_TEXT_LEN];
+	int		   i;
+
+	cache_keyw_str(w, c->route->name);
+	for (i = 0; i < c->match.nparams && i < ROUTE_MAX_PARAMS; i++) {
+		cache_keyw_str(w, "/");
+		if (c->match.ids[i] > 0)
+			cache_keyw_str(w, int_text(d, c->match.ids[i]));
+		else
+			cache_keyw_str(w, c->match.params[i]);
+	}
+	if ((names = catalog_cache_params(c->route)) == NULL)
+		return;
+	for (; *names != NULL; names++) {
+		if ((v = query_get(&c->qs, *names)) == NULL)
+			continue;
+		cache_keyw_str(w, "&");
+		cache_keyw_str(w, *names);
+		cache_keyw_str(w, "=");
+		cache_keyw_str(w, int_text(d, (int64_t)strlen(v)));
+		cache_keyw_str(w, ":");
+		cache_keyw_str(w, v);
+	}
+}
+
+static void
+cache_key_hash(struct call *c)
+{
+	struct cache_keyw w;
+
+	cache_keyw_hash(&w);
+	cache_key_write(c, &w);
+	c->cache_hash = w.hash;
+	c->cache_keyed = 1;
+}
+
+/* Whether key is the request's key. */
+static int
+cache_key_is(struct call *c, uint64_t hash, const char *key, size_t len)
+{
+	struct cache_keyw w;
+
+	if (hash != c->cache_hash)
+		return (0);
+	cache_keyw_cmp(&w, key, len);
+	cache_key_write(c, &w);
+	return (cache_keyw_same(&w));
+}
+
+/* A copy of the request's key, on the heap (kore_free). */
+static char *
+cache_key_copy(struct call *c, size_t *len)
+{
+	struct cache_keyw w;
+
+	cache_keyw_copy(&w);
+	cache_key_write(c, &w);
+	return ((char *)kore_buf_release(w.buf, len));
 }
 
 static struct cache_flight *
-cache_flight_find(const char *key)
+cache_flight_find(struct call *c)
 {
-	int i;
+	struct cache_flight *f;
+	int		     i;
 
 	for (i = 0; i < CACHE_FLIGHTS; i++) {
-		if (cache_flights[i].used &&
-		    strcmp(cache_flights[i].key, key) == 0)
-			return (&cache_flights[i]);
+		f = &cache_flights[i];
+		if (f->used && cache_key_is(c, f->hash, f->key, f->keylen))
+			return (f);
 	}
 	return (NULL);
 }
@@ -213,15 +433,14 @@ cache_lookup(struct call *c)
 	c->cache_at = cache_mark();
 	if (!redis_subscribed())
 		return (CACHE_MISS);
-	cache_key(c);
-	h = cache_hash(c->cache_key);
+	cache_key_hash(c);
+	h = c->cache_hash;
 	now = (uint64_t)time(NULL) * 1000;
 	stale = NULL;
 	for (i = 0; i < CACHE_PROBES; i++) {
 		e = &cache_slots[(h + (uint64_t)i) & (CACHE_SLOTS - 1)];
-		if (e->key == NULL)
-			break;
-		if (e->gen != cache_gen || strcmp(e->key, c->cache_key) != 0)
+		if (e->key == NULL || e->gen != cache_gen ||
+		    !cache_key_is(c, e->hash, e->key, e->keylen))
 			continue;
 		if (e->expires > now) {
 			metrics_count("cache_hits");
@@ -239,7 +458,7 @@ cache_lookup(struct call *c)
 	 * get the old copy rather than queueing: staleness stays bounded by
 	 * CACHE_TTL_MS plus one refresh.  An invalidated entry is never served.
 	 */
-	f = cache_flight_find(c->cache_key);
+	f = cache_flight_find(c);
 	if (f != NULL && stale != NULL) {
 		metrics_count("cache_hits");
 		json_reply_raw(c, stale->status, stale->body, stale->len);
@@ -265,7 +484,8 @@ cache_lookup(struct call *c)
 		f = &cache_flights[i];
 		f->used = 1;
 		f->nwaiters = 0;
-		(void)snprintf(f->key, sizeof(f->key), "%s", c->cache_key);
+		f->hash = c->cache_hash;
+		f->key = cache_key_copy(c, &f->keylen);
 		c->flight = i + 1;
 		c->flight_owner = 1;
 	}
@@ -291,6 +511,8 @@ cache_flight_done(struct call *c)
 			http_request_wakeup(f->waiters[i]);
 		f->nwaiters = 0;
 		f->used = 0;
+		kore_free(f->key);
+		f->key = NULL;
 	} else {
 		for (i = 0; i < f->nwaiters; i++) {
 			if (f->waiters[i] == c->req) {
@@ -307,22 +529,17 @@ cache_flight_done(struct call *c)
 static int
 cache_detail_moved(struct call *c)
 {
-	static const char prefix[] = API_PREFIX "/products/";
-	const char	 *p = c->req->path;
-	char		 *end;
-	long long	  id;
-
-	if (strncmp(p, prefix, sizeof(prefix) - 1) != 0)
-		return (0);
-	id = strtoll(p + sizeof(prefix) - 1, &end, 10);
-	return (*end == '\0' && id > 0 && cache_moved(id, &c->cache_at));
+	return (strcmp(c->route->name, CACHE_DETAIL_ROUTE) == 0 &&
+	    c->match.ids[0] > 0 && cache_moved(c->match.ids[0], &c->cache_at));
 }
 
 void
 cache_store(struct call *c, int status, const char *body, size_t len)
 {
 	struct cache_entry *e, *victim;
-	uint64_t	    h, now;
+	uint64_t	    h, now, cost;
+	char		   *key;
+	size_t		    keylen;
 	int		    i;
 
 	/*
@@ -334,15 +551,22 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 		cache_flight_done(c);
 		return;
 	}
-	if (c->cache_key[0] == '\0')
-		cache_key(c);
-	h = cache_hash(c->cache_key);
+	if (!c->cache_keyed)
+		cache_key_hash(c);
+	h = c->cache_hash;
+	key = cache_key_copy(c, &keylen);
+	if ((cost = cache_cost(keylen, len)) > cache_budget) {
+		kore_free(key);
+		cache_flight_done(c);
+		return;
+	}
 	now = (uint64_t)time(NULL) * 1000;
 	victim = NULL;
 	for (i = 0; i < CACHE_PROBES; i++) {
 		e = &cache_slots[(h + (uint64_t)i) & (CACHE_SLOTS - 1)];
 		if (e->key == NULL || e->gen != cache_gen ||
-		    e->expires <= now || strcmp(e->key, c->cache_key) == 0) {
+		    e->expires <= now ||
+		    cache_key_is(c, e->hash, e->key, e->keylen)) {
 			victim = e;
 			break;
 		}
@@ -350,10 +574,18 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 	/* All probes live: the home slot gives way. */
 	if (victim == NULL)
 		victim = &cache_slots[h & (CACHE_SLOTS - 1)];
+	cache_evict(victim);
 
-	kore_free(victim->key);
-	kore_free(victim->body);
-	victim->key = kore_strdup(c->cache_key);
+	/* Within the budget: the oldest entries go first. */
+	while (cache_bytes + cost > cache_budget &&
+	    (e = TAILQ_FIRST(&cache_order)) != NULL) {
+		cache_evict(e);
+		metrics_count("cache_evictions");
+	}
+
+	victim->key = key;
+	victim->keylen = keylen;
+	victim->hash = h;
 	victim->body = kore_malloc(len + 1);
 	memcpy(victim->body, body, len);
 	victim->body[len] = '\0';
@@ -361,5 +593,8 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 	victim->status = status;
 	victim->gen = cache_gen;
 	victim->expires = cache_expiry(now);
+	TAILQ_INSERT_TAIL(&cache_order, victim, order);
+	cache_bytes += cost;
+	metrics_cache_bytes(cache_bytes, cache_budget);
 	cache_flight_done(c);
 }

@@ -5,6 +5,8 @@
 #ifndef FACTS_H
 #define FACTS_H
 
+#include "validate.h"
+
 #define FACTS_MAX_TIERS 10
 
 struct cache_mark;
@@ -20,9 +22,9 @@ struct product_fact {
 	char title_json[1024]; /* the title as a JSON string */
 	/* What the fee rules match on, and the vendor's name for orders. */
 	char	vendor_name[512];
-	char	vendor_kind[24];
-	char	region[24];
-	char	category[24];
+	char	vendor_kind[VENDOR_KIND_BUF];
+	char	region[REGION_CODE_BUF];
+	char	category[CATEGORY_CODE_BUF];
 	int	qualified;
 	int	poverty_county;
 	int	stock_stale; /* stock moved since: carts reload, checkout not */

@@ -116,6 +116,22 @@ admin_period(json_t *b, const char *from, const char *to, int required,
 		problem_field_add(errs, to, "after the start of the period");
 }
 
+/* A match's region or category: a code of the size fee rules keep. */
+static int
+admin_code_field(const char *k, json_t *v)
+{
+	long max;
+
+	if (strcmp(k, "region") == 0)
+		max = REGION_CODE_CHARS;
+	else if (strcmp(k, "category") == 0)
+		max = CATEGORY_CODE_CHARS;
+	else
+		return (0);
+	return (
+	    json_is_string(v) && validate_text(json_string_value(v), 1, max));
+}
+
 static int
 admin_int(json_t *body, const char *name, int64_t min, int64_t max,
     int required, json_t **errs, const char *msg)
@@ -183,10 +199,7 @@ fee_rule_check(json_t *b, int create)
 				if (strcmp(k, "vendor_kind") == 0 &&
 				    validate_oneof(json_string_value(v), kinds))
 					continue;
-				if ((strcmp(k, "region") == 0 ||
-					strcmp(k, "category") == 0) &&
-				    json_is_string(v) &&
-				    validate_text(json_string_value(v), 1, 32))
+				if (admin_code_field(k, v))
 					continue;
 				problem_field_add(&errs, "match",
 				    "qualified, poverty_county (booleans), "
@@ -411,9 +424,7 @@ admin_match_check(json_t *m, json_t **errs)
 		if (strcmp(k, "vendor_kind") == 0 &&
 		    validate_oneof(json_string_value(v), kinds))
 			continue;
-		if ((strcmp(k, "region") == 0 || strcmp(k, "category") == 0) &&
-		    json_is_string(v) &&
-		    validate_text(json_string_value(v), 1, 32))
+		if (admin_code_field(k, v))
 			continue;
 		if (strcmp(k, "vendor_id") == 0 && json_is_integer(v) &&
 		    json_integer_value(v) > 0)

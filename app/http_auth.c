@@ -534,7 +534,7 @@ logout_revoke(struct http_request *req)
 		return (problem(
 		    c, 503, "unavailable", "the session store is unavailable"));
 	}
-	json_reply(c, 204, NULL);
+	json_reply_empty(c, 204);
 	return (HTTP_STATE_COMPLETE);
 }
 

@@ -832,6 +832,39 @@ bulk_place_quote(struct http_request *req)
 }
 
 static int
+bulk_id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * The placement took stock: caches everywhere drop its products' pages
+ * and mark their cart facts stale, as after a checkout (each product once).
+ */
+static void
+bulk_stock_moved(json_t *lines)
+{
+	int64_t *ids;
+	json_t	*l;
+	size_t	 i, n, m;
+
+	if ((n = json_array_size(lines)) == 0)
+		return;
+	ids = kore_calloc(n, sizeof(*ids));
+	json_array_foreach(lines, i, l) ids[i] =
+	    json_integer_value(json_object_get(l, "product_id"));
+	qsort(ids, n, sizeof(*ids), bulk_id_cmp);
+	for (i = 1, m = 1; i < n; i++) {
+		if (ids[i] != ids[m - 1])
+			ids[m++] = ids[i];
+	}
+	cache_stock_moved(ids, m);
+	kore_free(ids);
+}
+
+static int
 bulk_place_write(struct http_request *req)
 {
 	struct bulk_ctx *k = http_state_get(req);
@@ -868,6 +901,8 @@ bulk_place_write(struct http_request *req)
 		db_reset(&k->c.db);
 		return (call_next(&k->c, 2));
 	}
+	if (st != NULL && atoi(st) == 201)
+		bulk_stock_moved(json_object_get(k->order, "lines"));
 	return (db_status_reply(&k->c, "refused"));
 }
 

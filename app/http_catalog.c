@@ -62,6 +62,19 @@ struct api_route routes_catalog[] = { { HTTP_METHOD_GET, "/regions", "regions",
 	    STATES(vendor_states), 0, NULL },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL } };
 
+/* Every query parameter products_list reads: the cache keys on these. */
+static const char *const products_params[] = { "region", "county", "category",
+	"q", "vendor", "label", "certification", "min_price_fen",
+	"max_price_fen", "sort", "page", "per_page", NULL };
+
+const char *const *
+catalog_cache_params(const struct api_route *r)
+{
+	if (r->states == products_states)
+		return (products_params);
+	return (NULL);
+}
+
 /* Runs one statement that builds the whole answer (NULL is 404). */
 static int
 catalog_query(struct http_request *req, const char *sql, int n, const char **v)
@@ -123,8 +136,14 @@ catalog_ranked_reply(
 		return (problem_internal(c, "catalog: bad JSON from SQL"));
 	out = build(raw, arg);
 	json_decref(raw);
+	if (out == NULL)
+		return (
+		    problem_internal(c, "catalog: cannot build the answer"));
 	s = json_dumps(out, JSON_COMPACT);
 	json_decref(out);
+	if (s == NULL)
+		return (
+		    problem_internal(c, "catalog: cannot write the answer"));
 	cache_store(c, 200, s, strlen(s));
 	json_reply_raw(c, 200, s, strlen(s));
 	free(s);
@@ -177,23 +196,28 @@ build_shop(json_t *shop, void *arg)
 	return (out);
 }
 
+/* NULL when a section or the whole cannot be built: never a partial one. */
 static json_t *
 build_channel(json_t *ch, void *arg)
 {
-	json_t *out, *sections, *sec;
+	json_t *out, *sections, *sec, *one;
 	size_t	i;
 
 	(void)arg;
 	sections = json_array();
 	json_array_foreach(json_object_get(ch, "sections"), i, sec)
 	{
-		json_array_append_new(sections,
-		    json_pack("{s:O, s:O, s:o}", "key",
-			json_object_get(sec, "key"), "title",
-			json_object_get(sec, "title"), "items",
-			catalog_rank(json_object_get(sec, "candidates"), 0,
-			    (size_t)json_integer_value(
-				json_object_get(sec, "limit")))));
+		one = json_pack("{s:O, s:O, s:o}", "key",
+		    json_object_get(sec, "key"), "title",
+		    json_object_get(sec, "title"), "items",
+		    catalog_rank(json_object_get(sec, "candidates"), 0,
+			(size_t)json_integer_value(
+			    json_object_get(sec, "limit"))));
+		if (one == NULL) {
+			json_decref(sections);
+			return (NULL);
+		}
+		json_array_append_new(sections, one);
 	}
 	out = json_pack("{s:O, s:o}", "campaigns",
 	    json_object_get(ch, "campaigns"), "sections", sections);
@@ -274,16 +298,19 @@ campaign_get(struct http_request *req)
 	return (catalog_query(req, "SELECT api_campaign($1)", 1, v));
 }
 
-/* A short free-text filter: valid UTF-8, 1 to 64 characters. */
+/* A short free-text filter: valid UTF-8, 1 to max characters. */
 static const char *
-catalog_text(struct call *c, const char *name, json_t **errs)
+catalog_text(struct call *c, const char *name, long max, json_t **errs)
 {
 	const char *v;
+	char	    msg[48];
 
 	if ((v = query_get(&c->qs, name)) == NULL)
 		return (NULL);
-	if (!validate_text(v, 1, 64)) {
-		problem_field_add(errs, name, "1 to 64 characters of text");
+	if (!validate_text(v, 1, max)) {
+		(void)snprintf(
+		    msg, sizeof(msg), "1 to %ld characters of text", max);
+		problem_field_add(errs, name, msg);
 		return (NULL);
 	}
 	return (v);
@@ -332,10 +359,10 @@ products_list(struct http_request *req)
 	 * is only sent on a later entry, and must carry its parameters then.
 	 */
 	memset(v, 0, sizeof(v));
-	v[0] = catalog_text(c, "region", &errs);
-	v[1] = catalog_text(c, "county", &errs);
-	v[2] = catalog_text(c, "category", &errs);
-	v[4] = catalog_text(c, "q", &errs);
+	v[0] = catalog_text(c, "region", REGION_CODE_CHARS, &errs);
+	v[1] = catalog_text(c, "county", 64, &errs);
+	v[2] = catalog_text(c, "category", CATEGORY_CODE_CHARS, &errs);
+	v[4] = catalog_text(c, "q", 64, &errs);
 
 	if (catalog_int(
 		c, "vendor", 1, INT64_MAX / 2, 0, &n, &errs, "a vendor id")) {

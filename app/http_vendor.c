@@ -189,6 +189,14 @@ vendor_int(json_t *b, const char *name, int64_t min, int64_t max, int required,
 	return (1);
 }
 
+/* Whether v is an integer within [min, max]. */
+static int
+vendor_int_in(json_t *v, int64_t min, int64_t max)
+{
+	return (json_is_integer(v) && json_integer_value(v) >= min &&
+	    json_integer_value(v) <= max);
+}
+
 static void
 vendor_text(json_t *b, const char *name, long min, long max, int required,
     json_t **errs)
@@ -311,15 +319,15 @@ vendor_product_check(json_t *b, int create)
 	}
 	vendor_text(b, "title", 1, 120, create, &errs);
 	vendor_text(b, "description", 0, 2000, 0, &errs);
-	vendor_text(b, "category", 1, 32, create, &errs);
+	vendor_text(b, "category", 1, CATEGORY_CODE_CHARS, create, &errs);
 	vendor_text(b, "unit", 1, 10, create, &errs);
 	if ((v = json_object_get(b, "kind")) != NULL &&
 	    !validate_oneof(json_string_value(v), kinds))
 		problem_field_add(&errs, "kind", "goods or service");
-	(void)vendor_int(b, "price_fen", 1, 10000000000LL, create, &errs,
+	(void)vendor_int(b, "price_fen", 1, PRICE_FEN_MAX, create, &errs,
 	    "a positive amount in fen");
-	(void)vendor_int(
-	    b, "stock", 0, 10000000, 0, &errs, "an integer from 0 to 10000000");
+	(void)vendor_int(b, "stock", 0, STOCK_MAX, 0, &errs,
+	    "an integer from 0 to " TEXT(STOCK_MAX));
 	if ((v = json_object_get(b, "images")) != NULL) {
 		if (!json_is_array(v) || json_array_size(v) > 10)
 			problem_field_add(
@@ -338,15 +346,13 @@ vendor_product_check(json_t *b, int create)
 			    &errs, "price_tiers", "at most 10 tiers");
 		json_array_foreach(v, i, e)
 		{
-			if (!json_is_integer(json_object_get(e, "min_qty")) ||
-			    json_integer_value(json_object_get(e, "min_qty")) <
-				2 ||
-			    !json_is_integer(
-				json_object_get(e, "unit_price_fen")) ||
-			    json_integer_value(
-				json_object_get(e, "unit_price_fen")) < 1)
+			if (!vendor_int_in(
+				json_object_get(e, "min_qty"), 2, STOCK_MAX) ||
+			    !vendor_int_in(json_object_get(e, "unit_price_fen"),
+				1, PRICE_FEN_MAX))
 				problem_field_add(&errs, "price_tiers",
-				    "{min_qty >= 2, unit_price_fen > 0}");
+				    "{min_qty from 2 to " TEXT(STOCK_MAX) ", unit_price_fen from 1 to " TEXT(
+					PRICE_FEN_MAX) "}");
 		}
 	}
 	if ((v = json_object_get(b, "certifications")) != NULL) {
@@ -452,10 +458,10 @@ vendor_product_stock(struct http_request *req)
 	char	     uid[24], st[24], d[24];
 	int	     has_s, has_d;
 
-	has_s = vendor_int(c->body, "stock", 0, 10000000, 0, &errs,
-	    "an integer from 0 to 10000000");
+	has_s = vendor_int(c->body, "stock", 0, STOCK_MAX, 0, &errs,
+	    "an integer from 0 to " TEXT(STOCK_MAX));
 	has_d = vendor_int(
-	    c->body, "delta", -10000000, 10000000, 0, &errs, "an integer");
+	    c->body, "delta", -STOCK_MAX, STOCK_MAX, 0, &errs, "an integer");
 	if (errs == NULL && has_s == has_d)
 		problem_field_add(&errs, "stock", "either stock or delta");
 	if (errs != NULL)

@@ -53,15 +53,18 @@ json_reply_raw(struct call *c, int status, const char *body, size_t len)
 	json_send(c, status, "application/json; charset=utf-8", body, len);
 }
 
-/* Answers with v (stolen; may be NULL for an empty body). */
+/*
+ * Answers with v (stolen).  NULL is a body that could not be built (a
+ * failed json_pack): a 500, never an empty 200.  See json_reply_empty().
+ */
 void
 json_reply(struct call *c, int status, json_t *v)
 {
 	char *s;
 
 	if (v == NULL) {
-		json_send(
-		    c, status, "application/json; charset=utf-8", NULL, 0);
+		(void)problem_internal(
+		    c, "json: the answer could not be built");
 		return;
 	}
 	s = json_dumps(v, JSON_COMPACT);
@@ -72,6 +75,13 @@ json_reply(struct call *c, int status, json_t *v)
 	}
 	json_reply_raw(c, status, s, strlen(s));
 	free(s);
+}
+
+/* An answer with no body, on purpose (204). */
+void
+json_reply_empty(struct call *c, int status)
+{
+	json_send(c, status, "application/json; charset=utf-8", NULL, 0);
 }
 
 void

@@ -11,6 +11,12 @@
 
 #include <kore/seccomp.h>
 
+#if defined(BANGFU_LEAK_CHECK)
+#include <sys/prctl.h>
+
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include "bangfu.h"
 
 void kore_parent_configure(int, char **);
@@ -43,7 +49,19 @@ KORE_SECCOMP_FILTER("bangfu", KORE_SYSCALL_ALLOW(newfstatat),
     /* The test build's AddressSanitizer runtime, on its threads. */
     ,
     KORE_SYSCALL_ALLOW(gettid), KORE_SYSCALL_ALLOW(sched_getaffinity),
-    KORE_SYSCALL_ALLOW(sigaltstack), KORE_SYSCALL_ALLOW(prctl)
+    KORE_SYSCALL_ALLOW(sigaltstack),
+    KORE_SYSCALL_ALLOW(prctl)
+#endif
+#if defined(BANGFU_LEAK_CHECK)
+    /* LeakSanitizer stops the worker's threads with ptrace to scan them. */
+    ,
+    KORE_SYSCALL_ALLOW(ptrace), KORE_SYSCALL_ALLOW(wait4),
+    KORE_SYSCALL_ALLOW(waitid), KORE_SYSCALL_ALLOW(clone),
+    KORE_SYSCALL_ALLOW(getdents), KORE_SYSCALL_ALLOW(getdents64),
+    KORE_SYSCALL_ALLOW(tgkill), KORE_SYSCALL_ALLOW(getppid),
+    KORE_SYSCALL_ALLOW(rt_sigprocmask), KORE_SYSCALL_ALLOW(rt_sigaction),
+    KORE_SYSCALL_ALLOW(process_vm_readv), KORE_SYSCALL_ALLOW(pipe2),
+    KORE_SYSCALL_ALLOW(mincore), KORE_SYSCALL_ALLOW(prctl)
 #endif
 );
 
@@ -156,6 +174,14 @@ kore_parent_configure(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	config_check();
+#if defined(BANGFU_LEAK_CHECK)
+	/*
+	 * The parent serves no request: what Kore's own parent keeps until it
+	 * exits (a buffer it never frees) is not checked.  Workers, forked
+	 * from here, turn the check back on.
+	 */
+	__lsan_disable();
+#endif
 	metrics_init();
 	routes_register();
 	web_static_init();
@@ -164,6 +190,15 @@ kore_parent_configure(int argc, char **argv)
 void
 kore_worker_configure(void)
 {
+#if defined(BANGFU_LEAK_CHECK)
+	/*
+	 * Dropping root to runas cleared the dumpable flag, and LeakSanitizer's
+	 * tracer may only attach to a dumpable process: the test build only.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
+		fatal("prctl(PR_SET_DUMPABLE): %s", errno_s);
+	__lsan_enable();
+#endif
 	config_load();
 	cache_init();
 	docs_init();
@@ -182,6 +217,10 @@ kore_worker_configure(void)
 void
 kore_worker_teardown(void)
 {
+#if defined(BANGFU_LEAK_CHECK)
+	/* The sanitized build: what _exit() would hide is reported first. */
+	(void)__lsan_do_recoverable_leak_check();
+#endif
 	(void)fflush(stdout);
 	(void)fflush(stderr);
 	_exit(0);

@@ -14,7 +14,7 @@
 
 #define METRICS_WORKERS	 64
 #define METRICS_ROUTES	 96
-#define METRICS_COUNTERS 11
+#define METRICS_COUNTERS 12
 
 static const int metrics_codes[] = { 200, 201, 204, 400, 401, 403, 404, 405,
 	409, 413, 422, 429, 500, 503, 0 };
@@ -23,7 +23,7 @@ static const int metrics_codes[] = { 200, 201, 204, 400, 401, 403, 404, 405,
 static const char *metrics_counter_names[METRICS_COUNTERS] = { "cache_hits",
 	"cache_misses", "db_errors", "redis_errors", "auth_failures",
 	"rate_limited", "checkout_batches", "checkout_batched_orders",
-	"cache_flushes", "db_connects", "db_timeouts" };
+	"cache_flushes", "db_connects", "db_timeouts", "cache_evictions" };
 
 struct metrics_route {
 	struct histogram h;
@@ -33,6 +33,8 @@ struct metrics_route {
 struct metrics_worker {
 	struct metrics_route route[METRICS_ROUTES];
 	uint64_t	     counter[METRICS_COUNTERS];
+	uint64_t	     cache_bytes; /* held by the catalog cache */
+	uint64_t	     cache_budget; /* 0: no such worker */
 };
 
 static struct metrics_worker *metrics_shm;
@@ -120,6 +122,18 @@ metrics_count(const char *name)
 	}
 }
 
+/* The catalog cache's bytes held and its budget, in this worker. */
+void
+metrics_cache_bytes(uint64_t held, uint64_t budget)
+{
+	struct metrics_worker *w;
+
+	if ((w = metrics_mine()) == NULL)
+		return;
+	w->cache_bytes = held;
+	w->cache_budget = budget;
+}
+
 void
 metrics_render(struct kore_buf *b)
 {
@@ -198,6 +212,20 @@ metrics_render(struct kore_buf *b)
 	    "# TYPE bangfu_pgsql_conn_busy gauge\nbangfu_pgsql_conn_busy %d\n"
 	    "# TYPE bangfu_pgsql_queued gauge\nbangfu_pgsql_queued %u\n",
 	    up, busy, queued);
+	kore_buf_appendf(b, "# TYPE bangfu_cache_bytes gauge\n");
+	for (wk = 0; wk < METRICS_WORKERS; wk++) {
+		if (metrics_shm[wk].cache_budget != 0)
+			kore_buf_appendf(b,
+			    "bangfu_cache_bytes{worker=\"%d\"} %lu\n", wk,
+			    metrics_shm[wk].cache_bytes);
+	}
+	kore_buf_appendf(b, "# TYPE bangfu_cache_budget_bytes gauge\n");
+	for (wk = 0; wk < METRICS_WORKERS; wk++) {
+		if (metrics_shm[wk].cache_budget != 0)
+			kore_buf_appendf(b,
+			    "bangfu_cache_budget_bytes{worker=\"%d\"} %lu\n",
+			    wk, metrics_shm[wk].cache_budget);
+	}
 	kore_buf_appendf(b,
 	    "# TYPE bangfu_pgsql_queue_limit gauge\n"
 	    "bangfu_pgsql_queue_limit %u\n# TYPE bangfu_pgsql_conn_max gauge\n"

@@ -315,12 +315,14 @@ pricing_order(json_t *quote, json_t *items, const struct fee_rule *rules,
 		if (!found || qty > stock) {
 			problem_field_add(
 			    short_lines, "items", "not enough stock");
-			json_object_update(
+			pl = json_pack("{s:I, s:I, s:I}", "product_id",
+			    (json_int_t)pid, "requested", (json_int_t)qty,
+			    "available", (json_int_t)(found ? stock : 0));
+			(void)json_object_update(
 			    json_array_get(*short_lines,
 				json_array_size(*short_lines) - 1),
-			    json_pack("{s:I, s:I, s:I}", "product_id",
-				(json_int_t)pid, "requested", (json_int_t)qty,
-				"available", (json_int_t)(found ? stock : 0)));
+			    pl);
+			json_decref(pl);
 		}
 	}
 	if (*short_lines != NULL)

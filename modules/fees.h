@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "validate.h"
+
 #define FEES_ANY    (-1) /* a tri-state match field that matches all */
 #define FEES_NO_CAP (-1)
 
@@ -20,9 +22,9 @@ struct fee_rule {
 	int	priority; /* higher wins */
 	int	match_qualified; /* FEES_ANY, 0 or 1 */
 	int	match_poverty_county; /* FEES_ANY, 0 or 1 */
-	char	match_vendor_kind[16]; /* "" is any */
-	char	match_region[32];
-	char	match_category[32];
+	char	match_vendor_kind[VENDOR_KIND_BUF]; /* "" is any */
+	char	match_region[REGION_CODE_BUF];
+	char	match_category[CATEGORY_CODE_BUF];
 	int64_t cap_fen_per_month; /* waiver cap per vendor */
 	int64_t valid_from; /* unix seconds */
 	int64_t valid_to; /* 0: open-ended */

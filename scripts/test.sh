@@ -29,9 +29,10 @@ redis-cli -p "$REDIS_PORT" flushall >/dev/null
 "$ROOT/scripts/setup-db.sh"
 
 rm -f "$VAR"/asan.*
-SECCOMP_TRACING=yes SO="$ROOT/build/test/bangfu.so" \
-SERVER_ENV="env LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:log_path=$VAR/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$VAR/ubsan \
-RATE_LIMIT_LOGIN=${RATE_LIMIT_LOGIN:-30} RATE_LIMIT_REGISTER=${RATE_LIMIT_REGISTER:-20} ORDER_PAY_TIMEOUT=${ORDER_PAY_TIMEOUT:-10} RATE_LIMIT_ORDERS=${RATE_LIMIT_ORDERS:-100000}" \
+SECCOMP_TRACING=no SO="$ROOT/build/test/bangfu.so" \
+SERVER_ENV="env LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1:log_path=$VAR/asan LSAN_OPTIONS=suppressions=$ROOT/tests/lsan/suppressions.txt:print_suppressions=0 UBSAN_OPTIONS=print_stacktrace=1:log_path=$VAR/ubsan \
+RATE_LIMIT_LOGIN=${RATE_LIMIT_LOGIN:-30} RATE_LIMIT_REGISTER=${RATE_LIMIT_REGISTER:-20} ORDER_PAY_TIMEOUT=${ORDER_PAY_TIMEOUT:-10} RATE_LIMIT_ORDERS=${RATE_LIMIT_ORDERS:-100000} \
+CACHE_MAX_BYTES=${CACHE_MAX_BYTES:-2097152}" \
     "$ROOT/scripts/server.sh" start
 
 export BANGFU_URL="http://127.0.0.1:$PORT"
@@ -45,14 +46,18 @@ status=0
 # Every worker must leave with the server (a stuck one is a bug).
 "$ROOT/scripts/server.sh" stop || status=1
 
-if ls "$VAR"/asan.* "$VAR"/ubsan.* >/dev/null 2>&1; then
+# Any report: a leak found by a worker's check at its exit (the sanitized
+# build runs LeakSanitizer there), memory errors, undefined behaviour.
+if ls "$VAR"/asan.* "$VAR"/ubsan.* 2>/dev/null | grep -q .; then
 	echo "sanitizer reports:" >&2
 	cat "$VAR"/asan.* "$VAR"/ubsan.* >&2 || true
 	status=1
 fi
-if grep -q "seccomp violation" "$VAR/kore.log"; then
+# Tracing is off (Kore's tracer would hold the ptrace LeakSanitizer needs):
+# a call the filter lacks kills its worker, which Kore logs.
+if grep -q "seccomp violation\|sandbox violation" "$VAR/kore.log"; then
 	echo "seccomp violations:" >&2
-	grep "seccomp violation" "$VAR/kore.log" >&2
+	grep "seccomp violation\|sandbox violation" "$VAR/kore.log" >&2
 	status=1
 fi
 exit $status

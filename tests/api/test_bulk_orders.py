@@ -854,3 +854,30 @@ def test_bulk_orders_neither_count_nor_are_held_as_unpaid(shop_products):
     assert ok(place(t, second["id"]), 201)["status"] == "placed"
     assert val("SELECT count(*) FROM orders WHERE user_id = %d AND "
                "status = 'pending_payment'" % t.buyer.id) == 7
+
+
+def test_the_vendor_sees_no_recipient_of_an_unpaid_part(shop_products):
+    """Placed but not paid: the delivery list names no one (names, phones
+    and addresses are the buyer's until the part is paid)."""
+    vid = demo_vendor_id()
+    a = shop_products.one(where=GOODS + " AND " + where_vendor(vid),
+                          stock=100)
+    t = org_team()
+    s = approved(t, [person(i, [(a, 1)]) for i in range(2)])
+    r = ok(place(t, s["id"]), 201)
+    part = r["orders"][0]["parts"][0]
+    vt = demo_token("vendor")
+    lst = ok(get("/vendor/orders/%d/recipients" % part["id"], token=vt))
+    assert len(lst["items"]) == 2
+    for x in lst["items"]:
+        assert x["name"] is None and x["phone"] is None, x
+        assert x["address"] is None, x
+        assert x["lines"] == [{"product_id": a, "qty": 1}]
+    got = ok(get("/vendor/orders", token=vt, params={"per_page": 100}))
+    it = next(i for i in got["items"] if i["id"] == part["id"])
+    assert it["address"] is None, it
+    p = ok(pay(t, s["id"]), 201)
+    ok(notify(p["payment_id"], "succeeded", p["amount_fen"]))
+    lst = ok(get("/vendor/orders/%d/recipients" % part["id"], token=vt))
+    assert [x["phone"] for x in lst["items"]] == ["13800000000",
+                                                  "13800000001"]

@@ -225,7 +225,8 @@ def test_vendor_orders_list_only_its_parts(shared_pair, demo_vendor,
     assert it["order_id"] == o["id"] and it["order_no"] == o["order_no"]
     assert it["status"] == "pending"
     assert [line["product_id"] for line in it["items"]] == [mine]
-    assert it["address"]["phone"]
+    # Not paid: the buyer's address is not the vendor's to see.
+    assert it["address"] is None
 
     # The other vendor sees its part, not this one.
     other = ok(get("/vendor/orders", token=other_vendor_token(),
@@ -369,3 +370,32 @@ def test_statement_counts_shipped_parts(shop_products):
 def test_statement_bad_dates_are_422(params, field):
     r = get("/vendor/statement", token=demo_token("vendor"), params=params)
     assert field in error_fields(problem(r, 422, "validation_failed"))
+
+
+def vendor_part(part_id, token=None):
+    body = ok(get("/vendor/orders", token=token or demo_token("vendor"),
+                  params={"per_page": 100}))
+    return next(i for i in body["items"] if i["id"] == part_id)
+
+
+def test_the_vendor_sees_the_address_of_paid_parts_only(shared_pair,
+                                                          demo_vendor):
+    """The buyer's name, phone and address reach the vendor once the part
+    is paid, never for a part that is unpaid or was cancelled unpaid."""
+    u = make_user()
+    o = buy(u, [(shared_pair[0], 1)])
+    pid = part_of(o, demo_vendor)["id"]
+    it = vendor_part(pid)
+    assert it["status"] == "pending" and it["address"] is None, it
+    assert "13800138000" not in str(it)
+    pay(u, o)
+    it = vendor_part(pid)
+    assert it["status"] == "paid", it
+    assert it["address"]["phone"] == "13800138000"
+    assert it["address"]["name"] == "张三"
+
+    other = buy(u, [(shared_pair[0], 1)])
+    ok(post("/orders/%d/cancel" % other["id"], token=u.token))
+    it = vendor_part(part_of(other, demo_vendor)["id"])
+    assert it["status"] == "cancelled" and it["address"] is None, it
+    assert "13800138000" not in str(it)

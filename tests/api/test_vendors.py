@@ -639,6 +639,13 @@ def test_listing_lifecycle(vendor_a):
     ({"colour": "red"}, "colour"),
     ({"price_tiers": [{"min_qty": 1, "unit_price_fen": 900}]},
      "price_tiers"),
+    # Bounded like price_fen (a tier of 2^62 made carts and checkout 500).
+    ({"price_tiers": [{"min_qty": 2, "unit_price_fen": 2 ** 62}]},
+     "price_tiers"),
+    ({"price_tiers": [{"min_qty": 2, "unit_price_fen": 10000000001}]},
+     "price_tiers"),
+    ({"price_tiers": [{"min_qty": 2 ** 40, "unit_price_fen": 900}]},
+     "price_tiers"),
     ({"certifications": [{"kind": "halal", "number": "X",
                           "valid_until": "2099-01-01"}]}, "certifications"),
     ({"certifications": [{"kind": "green", "number": "X",

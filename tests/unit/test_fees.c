@@ -515,6 +515,49 @@ test_rounding(void **state)
 	check_apply(rules, 3, &l, NOW, BIG_CAP, ID_C, 3, 2, 0);
 }
 
+/* What pricing.c's copy does: at most len - 1 bytes, NUL-terminated. */
+static void
+copy_field(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*
+ * A region, category and vendor kind at their longest (32 characters of
+ * three bytes, the longest kind) fit the rule's match fields whole: a
+ * rule copied into them (as pricing.c copies, by sizeof) still matches.
+ */
+static void
+test_match_fields_at_their_longest(void **state)
+{
+	struct fee_rule r;
+	struct fee_line l;
+	char		code[200];
+	int		i;
+
+	(void)state;
+	code[0] = '\0';
+	for (i = 0; i < 32; i++)
+		strcat(code, "区");
+	r = rule_any(1, 500, 0, 0);
+	copy_field(r.match_region, sizeof(r.match_region), code);
+	copy_field(r.match_category, sizeof(r.match_category), code);
+	copy_field(
+	    r.match_vendor_kind, sizeof(r.match_vendor_kind), "cooperative");
+	l = line_of(0, 0, "cooperative", 100000);
+	l.region = code;
+	l.category = code;
+	assert_true(fees_rule_matches(&r, &l, NOW));
+	/* And one character less is another region. */
+	code[strlen(code) - 3] = '\0';
+	assert_false(fees_rule_matches(&r, &l, NOW));
+}
+
 int
 main(void)
 {
@@ -526,6 +569,7 @@ main(void)
 		cmocka_unit_test(test_cap_zero_rule),
 		cmocka_unit_test(test_validity_window),
 		cmocka_unit_test(test_priority),
+		cmocka_unit_test(test_match_fields_at_their_longest),
 		cmocka_unit_test(test_priority_tie),
 		cmocka_unit_test(test_no_rule),
 		cmocka_unit_test(test_invalid_rules),

@@ -297,6 +297,22 @@ test_oneof(void **state)
 	assert_int_equal(validate_oneof("citizen", none), 0);
 }
 
+/* The fee rules' match fields: 32 characters, and no more. */
+static void
+test_code_fields_at_the_boundary(void **state)
+{
+	char code[200];
+	int  i;
+
+	(void)state;
+	code[0] = '\0';
+	for (i = 0; i < 32; i++)
+		strcat(code, "区");
+	assert_true(validate_text(code, 1, 32));
+	strcat(code, "区");
+	assert_false(validate_text(code, 1, 32));
+}
+
 int
 main(void)
 {
@@ -310,6 +326,7 @@ main(void)
 		cmocka_unit_test(test_email_lengths),
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_oneof),
+		cmocka_unit_test(test_code_fields_at_the_boundary),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
