@@ -6,6 +6,7 @@ set -eu
 PKGS="kore libpq-dev libhiredis-dev libjwt-dev libjansson-dev libsodium-dev
 libcmocka-dev libssl-dev redis-server postgresql postgresql-contrib wrk
 python3-pytest python3-requests clang-format"
+[ "${1:-}" = --list ] && { echo $PKGS; exit 0; }
 
 missing=""
 for p in $PKGS; do
@@ -16,6 +17,10 @@ done
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing$missing"
+# scripts/fresh-check.sh puts a stand-in for apt-get here.
+if [ -n "${DEPS_INSTALL_CMD:-}" ]; then
+	exec $DEPS_INSTALL_CMD $missing
+fi
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive

@@ -13,6 +13,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+"$ROOT/scripts/fresh-check.sh"	# builds on a machine that never had deps
 make -s bangfu.so build/test/bangfu.so build/pwhash
 make -s unit
 
