@@ -94,6 +94,10 @@ def call(method, path, token=None, cart=None, headers=None, url=None, **kw):
     if headers:
         h.update(headers)
     kw.setdefault("timeout", TIMEOUT)
+    s = kw.pop("session", None)     # one of worker_pools(): that worker
+    if s is not None:
+        return s.request(method, url or KORE_URL + "/api/v1" + path,
+                         headers=h, **kw)
     return requests.request(method, url or API_URL + path, headers=h, **kw)
 
 
@@ -599,13 +603,14 @@ def cart_lines(body):
     return {it["product_id"]: it["qty"] for it in body["items"]}
 
 
-def checkout(token, address=None, note=None, key=None, body=None):
+def checkout(token, address=None, note=None, key=None, body=None,
+             session=None):
     b = body if body is not None else {
         "address": ADDRESS if address is None else address}
     if note is not None and body is None:
         b["note"] = note
     h = {"Idempotency-Key": key} if key is not None else None
-    return post("/orders", json=b, token=token, headers=h)
+    return post("/orders", json=b, token=token, headers=h, session=session)
 
 
 def buy(user, lines, **kw):
@@ -739,6 +744,55 @@ def cache_counts():
                                re.M).group(1)) for k in ("hits", "misses"))
 
 
+def worker_pools(per=1, n=None, ex=None):
+    """{worker: [per keep-alive requests.Sessions to Kore that only that
+    worker answers]} for every worker (n of them: the subscribers).  Each
+    session has .worker and .addr (its X-Forwarded-For); close them."""
+    n = n or subscribers()
+    own = ex is None
+    ex = ex or ThreadPoolExecutor(max_workers=2 * n)
+    out = {}
+
+    def one(_):
+        s = requests.Session()
+        s.addr = client_addr()
+        r = s.get(KORE_URL + "/readyz", timeout=TIMEOUT,
+                  headers={"X-Forwarded-For": s.addr})
+        s.worker = worker_of(r)
+        return s
+    try:
+        for _ in range(20 * per):
+            # At once: one client's connections in a row may all go to
+            # the worker that last accepted.
+            for s in ex.map(one, range(2 * n)):
+                pool = out.setdefault(s.worker, [])
+                if len(pool) < per:
+                    pool.append(s)
+                else:
+                    s.close()
+            if len(out) == n and all(len(p) == per for p in out.values()):
+                return out
+        raise AssertionError("could not reach every worker", n,
+                             {w: len(p) for w, p in out.items()})
+    except BaseException:
+        close_pools(out)
+        raise
+    finally:
+        if own:
+            ex.shutdown(wait=True)
+
+
+def close_pools(pools):
+    for pool in pools.values():
+        for s in pool:
+            s.close()
+
+
+def worker_sessions(n=None, ex=None):
+    """{worker: one session of worker_pools()}."""
+    return {w: p[0] for w, p in worker_pools(1, n, ex).items()}
+
+
 class Inconclusive(AssertionError):
     """A Hearing that could prove nothing (too slow for its beacon)."""
 
@@ -789,24 +843,8 @@ class Hearing:
             raise
 
     def _connect(self):
-        """One keep-alive connection to each worker."""
-        def one(_):
-            s = requests.Session()
-            s.addr = client_addr()
-            r = s.get(KORE_URL + "/readyz", timeout=TIMEOUT,
-                      headers={"X-Forwarded-For": s.addr})
-            s.worker = worker_of(r)
-            return s
-        for _ in range(20):
-            for s in self.ex.map(one, range(2 * self.n)):
-                if s.worker in self.sessions:
-                    s.close()
-                else:
-                    self.sessions[s.worker] = [s, None]
-            if len(self.sessions) == self.n:
-                return
-        raise AssertionError("could not reach every worker", self.n,
-                             list(self.sessions))
+        self.sessions = {w: [s, None] for w, s in
+                         worker_sessions(self.n, self.ex).items()}
 
     def _url(self):
         return KORE_URL + "/api/v1/products/%d" % self.beacon
