@@ -760,10 +760,11 @@ def worker_pools(per=1, n=None, ex=None):
                   headers={"X-Forwarded-For": s.addr})
         s.worker = worker_of(r)
         return s
+    end = time.monotonic() + 30
     try:
-        for _ in range(20 * per):
+        while time.monotonic() < end:
             # At once: one client's connections in a row may all go to
-            # the worker that last accepted.
+            # the worker that last accepted (a busy worker accepts late).
             for s in ex.map(one, range(2 * n)):
                 pool = out.setdefault(s.worker, [])
                 if len(pool) < per:
