@@ -339,13 +339,18 @@ def test_hearing_tells_a_worker_that_heard_from_one_that_did_not():
     message sent, every worker still answers the beacon from its cache,
     however often asked, so a miss is the message heard, never chance;
     once it is sent, every worker misses."""
-    with shop.Hearing() as h:
-        assert len(h.sessions) == shop.subscribers() >= 1
-        for _ in range(3):
+    for _ in range(3):
+        with shop.Hearing() as h:
+            assert len(h.sessions) == shop.subscribers() >= 1
             for w, (s, _) in h.sessions.items():
                 assert h._probe(s)[0] == "hit", w
-        h.heard()
-        assert sorted(w for w, _ in h.pending) == sorted(h.sessions)
+            try:
+                h.heard()
+            except shop.Inconclusive:
+                continue        # too slow for the beacon's TTL: again
+            assert sorted(w for w, _ in h.pending) == sorted(h.sessions)
+            return
+    raise shop.Inconclusive("three beacons aged out")
 
 
 def test_a_stock_move_heard_while_a_cart_reads_its_facts_is_kept(
