@@ -2,7 +2,11 @@
 # `make run` and `make test` set up everything on a fresh machine.
 
 CC		?= cc
-KORE_FEATURES	:= $(shell cat /usr/share/kore/features 2>/dev/null)
+# What scripts/deps.sh installs is read when a recipe runs, after `deps`
+# (every compile has it as an order-only prerequisite), never when make
+# parses this file: on a fresh machine Kore is not there yet.  So no
+# `VAR := $(shell ...)` here (scripts/fresh-check.sh checks both).
+KORE_FEATURES	= $(shell cat /usr/share/kore/features 2>/dev/null)
 WARN		= -Wall -Wextra -Werror -Wstrict-prototypes \
 		  -Wmissing-prototypes -Wshadow -Wpointer-arith
 CFLAGS_BASE	= -std=gnu11 -fPIC -D_GNU_SOURCE $(KORE_FEATURES) \
@@ -41,20 +45,20 @@ build/test/bangfu.so: $(OBJ_SAN)
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(SAN) -o $@ $(OBJ_SAN) $(LIBS)
 
-build/rel/%.o: %.c app/bangfu.h $(wildcard modules/*.h) $(wildcard app/*.h)
+build/rel/%.o: %.c app/bangfu.h $(wildcard modules/*.h) $(wildcard app/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
 
-build/san/%.o: %.c app/bangfu.h $(wildcard modules/*.h) $(wildcard app/*.h)
+build/san/%.o: %.c app/bangfu.h $(wildcard modules/*.h) $(wildcard app/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -DBANGFU_LEAK_CHECK -c $< -o $@
 
-build/pwhash: tools/pwhash.c
+build/pwhash: tools/pwhash.c | deps
 	@mkdir -p build
 	$(CC) $(WARN) -O2 -o $@ $< -lsodium
 
 # Unit tests: each module with its cmocka test, under ASan and UBSan.
-build/unit/test_%: tests/unit/test_%.c $(MOD_SRC) $(wildcard modules/*.h)
+build/unit/test_%: tests/unit/test_%.c $(MOD_SRC) $(wildcard modules/*.h) | deps
 	@mkdir -p build/unit
 	$(CC) -std=gnu11 -D_GNU_SOURCE -Imodules $(WARN) -Wno-missing-prototypes \
 	    -O1 -g $(SAN) -o $@ $< modules/$*.c $(filter-out modules/$*.c,$(MOD_SRC)) -lcmocka
@@ -82,10 +86,10 @@ bench: build
 demo: build
 	@scripts/setup-db.sh
 
-format:
+format: deps
 	clang-format -i app/*.c app/*.h modules/*.c modules/*.h tests/unit/*.c tools/*.c
 
-format-check:
+format-check: deps
 	@scripts/format-check.sh
 
 # The ledger against the orders of INSTANCE (run by default): exit 1 and

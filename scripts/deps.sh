@@ -7,6 +7,7 @@ PKGS="kore libpq-dev libhiredis-dev libjwt-dev libjansson-dev libsodium-dev
 libcmocka-dev libssl-dev redis-server postgresql postgresql-contrib wrk
 python3-pytest python3-requests python3-yaml python3-jsonschema chromium nodejs
 clang-format nginx libnginx-mod-http-js fonts-wqy-microhei"
+[ "${1:-}" = --list ] && { echo $PKGS; exit 0; }
 
 # Kore's workers run as this system user (conf/bangfu.conf's runas) when
 # the server is started as root: no login, no home, no files of its own.
@@ -25,6 +26,10 @@ done
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing$missing"
+# scripts/fresh-check.sh puts a stand-in for apt-get here.
+if [ -n "${DEPS_INSTALL_CMD:-}" ]; then
+	exec $DEPS_INSTALL_CMD $missing
+fi
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive

@@ -13,6 +13,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+"$ROOT/scripts/fresh-check.sh"	# builds on a machine that never had deps
 make -s bangfu.so build/test/bangfu.so build/pwhash
 make -s unit
 "$ROOT/scripts/docs.sh" lint  # the contract: JSON, /docs pages, Redocly lint
@@ -36,6 +37,8 @@ CACHE_MAX_BYTES=${CACHE_MAX_BYTES:-2097152}" \
     "$ROOT/scripts/server.sh" start
 
 export BANGFU_URL="http://127.0.0.1:$PORT"
+# Kore itself, for the tests that pin a connection to one worker.
+export BANGFU_KORE_URL="http://127.0.0.1:$KORE_PORT"
 export BANGFU_PG="host=127.0.0.1 port=$PG_PORT user=bangfu dbname=bangfu"
 export BANGFU_REDIS_PORT="$REDIS_PORT"
 export BANGFU_ROOT="$ROOT"

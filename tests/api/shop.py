@@ -46,6 +46,8 @@ import requests
 
 BASE_URL = os.environ.get("BANGFU_URL", "http://127.0.0.1:18080").rstrip("/")
 API_URL = BASE_URL + "/api/v1"
+# Kore itself, when BASE_URL is a proxy in front of it (see Hearing).
+KORE_URL = os.environ.get("BANGFU_KORE_URL", BASE_URL).rstrip("/")
 PG = os.environ.get("BANGFU_PG",
                     "host=127.0.0.1 port=25442 user=bangfu dbname=bangfu")
 PAY_TIMEOUT = int(os.environ.get("ORDER_PAY_TIMEOUT", "10"))
@@ -111,6 +113,10 @@ def call(method, path, token=None, cart=None, headers=None, url=None, **kw):
     if headers:
         h.update(headers)
     kw.setdefault("timeout", TIMEOUT)
+    s = kw.pop("session", None)     # one of worker_pools(): that worker
+    if s is not None:
+        return s.request(method, url or KORE_URL + "/api/v1" + path,
+                         headers=h, **kw)
     return requests.request(method, url or API_URL + path, headers=h, **kw)
 
 
@@ -616,13 +622,14 @@ def cart_lines(body):
     return {it["product_id"]: it["qty"] for it in body["items"]}
 
 
-def checkout(token, address=None, note=None, key=None, body=None):
+def checkout(token, address=None, note=None, key=None, body=None,
+             session=None):
     b = body if body is not None else {
         "address": ADDRESS if address is None else address}
     if note is not None and body is None:
         b["note"] = note
     h = {"Idempotency-Key": key} if key is not None else None
-    return post("/orders", json=b, token=token, headers=h)
+    return post("/orders", json=b, token=token, headers=h, session=session)
 
 
 def buy(user, lines, **kw):
@@ -815,3 +822,285 @@ class SpareServer:
 
     def call(self, method, path, **kw):
         return call(method, path, url=self.api + path, **kw)
+
+
+# ------------------------------------------------------------ observing
+
+REDIS_PORT = os.environ.get("BANGFU_REDIS_PORT", "26389")
+
+
+def redis_cli(*args):
+    return subprocess.run(["redis-cli", "-p", REDIS_PORT] + list(args),
+                          check=True, capture_output=True, text=True,
+                          timeout=10).stdout.strip()
+
+
+def publish(msg):
+    """Publishes msg on the workers' invalidation channel, as a write or a
+    stock move does; returns how many subscribers (workers) received it."""
+    return int(redis_cli("publish", "bangfu:invalidate", msg))
+
+
+def subscribers():
+    """How many workers listen on the invalidation channel."""
+    n = int(redis_cli("pubsub", "numsub", "bangfu:invalidate").split()[-1])
+    assert n >= 1, "no worker listens for invalidations"
+    return n
+
+
+_metrics = threading.local()
+
+
+def cache_counts():
+    """(hits, misses) of the catalog caches, over every worker."""
+    if not hasattr(_metrics, "s"):
+        _metrics.s = requests.Session()
+    text = _metrics.s.get(KORE_URL + "/metrics", timeout=10).text
+    return tuple(int(re.search(r"^bangfu_cache_%s_total (\d+)$" % k, text,
+                               re.M).group(1)) for k in ("hits", "misses"))
+
+
+def worker_pools(per=1, n=None, ex=None):
+    """{worker: [per keep-alive requests.Sessions to Kore that only that
+    worker answers]} for every worker (n of them: the subscribers).  Each
+    session has .worker and .addr (its X-Forwarded-For); close them."""
+    n = n or subscribers()
+    own = ex is None
+    ex = ex or ThreadPoolExecutor(max_workers=2 * n)
+    out = {}
+
+    def one(_):
+        s = requests.Session()
+        s.addr = client_addr()
+        r = s.get(KORE_URL + "/readyz", timeout=TIMEOUT,
+                  headers={"X-Forwarded-For": s.addr})
+        s.worker = worker_of(r)
+        return s
+    end = time.monotonic() + 30
+    try:
+        while time.monotonic() < end:
+            # At once: one client's connections in a row may all go to
+            # the worker that last accepted (a busy worker accepts late).
+            for s in ex.map(one, range(2 * n)):
+                pool = out.setdefault(s.worker, [])
+                if len(pool) < per:
+                    pool.append(s)
+                else:
+                    s.close()
+            if len(out) == n and all(len(p) == per for p in out.values()):
+                return out
+        raise AssertionError("could not reach every worker", n,
+                             {w: len(p) for w, p in out.items()})
+    except BaseException:
+        close_pools(out)
+        raise
+    finally:
+        if own:
+            ex.shutdown(wait=True)
+
+
+def close_pools(pools):
+    for pool in pools.values():
+        for s in pool:
+            s.close()
+
+
+def worker_sessions(n=None, ex=None):
+    """{worker: one session of worker_pools()}."""
+    return {w: p[0] for w, p in worker_pools(1, n, ex).items()}
+
+
+class Inconclusive(AssertionError):
+    """A Hearing that could prove nothing (too slow for its beacon)."""
+
+
+class Hearing:
+    """Proves that every worker has handled the invalidation messages
+    published so far (Redis hands a subscriber its messages in order):
+    heard() publishes a stock move of a beacon product and waits until
+    each worker has dropped the beacon's page, seen on a connection of
+    its own to that worker (Kore keeps a connection on one worker) as a
+    cache miss where that worker had a hit just before (in /metrics).
+
+    Made before what it is to wait for: it reads the beacon's page on
+    every worker first.  The beacon is a listed product no test has taken,
+    read by nobody within the cache's 10 s (its first read is a miss), so
+    its entries cannot age out before heard() ends (checked: Inconclusive
+    otherwise).  Nothing else may use the catalog cache while a probe runs
+    (a probe whose counts moved by more than its own request is made
+    again).  A miss probe may wait on a lock the caller holds: close() (or
+    the with block's end) collects it.
+
+    The connections go to Kore itself: BANGFU_KORE_URL when a proxy in
+    front of it (BANGFU_URL) would spread one connection's requests."""
+
+    TTL = 10.0          # app/cache.c CACHE_TTL_MS
+    MARGIN = 1.0
+
+    def __init__(self, exclude=()):
+        self.n = subscribers()
+        self.ex = ThreadPoolExecutor(max_workers=2 * self.n + 2)
+        self.pending = []
+        self.sessions = {}
+        try:
+            self._connect()
+            with _taken_lock:
+                avoid = set(_taken) | set(exclude)
+            ids = [r["id"] for r in rows(
+                "SELECT id FROM products WHERE status = 'listed' "
+                "ORDER BY id")]
+            candidates = [i for i in ids if i not in avoid]
+            _rng.shuffle(candidates)
+            for beacon in candidates[:20]:
+                if self._prime(beacon):
+                    return
+            raise AssertionError("no beacon that no worker had cached")
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self):
+        self.sessions = {w: [s, None] for w, s in
+                         worker_sessions(self.n, self.ex).items()}
+
+    def _url(self):
+        return KORE_URL + "/api/v1/products/%d" % self.beacon
+
+    def _probe(self, s, wait=True):
+        """('hit' | 'miss', future of the response) of one read of the
+        beacon's page on session s, told by the cache counts.  wait=False:
+        a miss may wait on a lock the caller holds, so it is not waited
+        for (close() checks it)."""
+        for _ in range(50):
+            before = cache_counts()
+            fut = self.ex.submit(s.get, self._url(), timeout=TIMEOUT,
+                                 headers={"X-Forwarded-For": s.addr})
+            if wait:
+                fut.result()
+
+            def moved():
+                d = tuple(a - b for a, b in zip(cache_counts(), before))
+                return d if sum(d) >= 1 else None
+            d = wait_until(moved, 10, step=0.005)
+            assert d, "a read of the beacon did not reach the cache"
+            if d in ((1, 0), (0, 1)):
+                kind = "hit" if d == (1, 0) else "miss"
+                if wait or kind == "hit":
+                    r = fut.result()
+                    assert r.status_code == 200, r.text[:200]
+                    assert worker_of(r) == s.worker, \
+                        ("the connection moved", s.worker, worker_of(r))
+                return kind, fut
+            fut.result()        # someone else used the cache: again
+        raise AssertionError("the cache counts never moved by one read")
+
+    def _prime(self, beacon):
+        """The beacon's page cached on every worker, by a miss of ours
+        (whose time bounds the entry's age); False if a worker had it."""
+        self.beacon = beacon
+        for w, entry in self.sessions.items():
+            s = entry[0]
+            at = time.monotonic()
+            if self._probe(s)[0] == "hit":
+                return False    # cached already, of unknown age
+            # Stored by that miss (or, if a flush came across it, by the
+            # next miss): it lives TTL from then on.
+            while True:
+                entry[1] = at
+                at = time.monotonic()
+                if self._probe(s)[0] == "hit":
+                    break
+        return True
+
+    def heard(self, timeout=5):
+        """Returns once every worker has handled every message published
+        on the channel before this call."""
+        assert publish("product:%d" % self.beacon) == self.n
+        end = time.monotonic() + timeout
+        for w, (s, stored) in self.sessions.items():
+            while True:
+                now = time.monotonic()
+                if now >= stored + self.TTL - self.MARGIN:
+                    raise Inconclusive("the beacon may have aged out")
+                assert now < end, "worker %s did not hear in %ss" % (
+                    w, timeout)
+                kind, fut = self._probe(s, wait=False)
+                if kind == "miss":
+                    self.pending.append((w, fut))
+                    break
+                time.sleep(0.005)   # poll interval: not yet heard
+
+    def close(self):
+        try:
+            for w, fut in self.pending:
+                r = fut.result()
+                assert r.status_code == 200 and worker_of(r) == w, \
+                    (w, r.status_code, r.headers.get("x-request-id"))
+        finally:
+            self.pending = []
+            for s, _ in self.sessions.values():
+                s.close()
+            self.sessions = {}
+            self.ex.shutdown(wait=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def all_heard(exclude=()):
+    """Returns once every worker has handled every invalidation message
+    published before the call (a write's, or one sent with publish())."""
+    for _ in range(3):
+        try:
+            with Hearing(exclude) as h:
+                h.heard()
+            return
+        except Inconclusive:
+            pass        # a later beacon comes after those messages too
+    raise Inconclusive("three beacons aged out: the server is too slow")
+
+
+class RedisWatch:
+    """Redis's MONITOR, read by a thread: the commands the server sent,
+    from the moment the object is made."""
+
+    def __init__(self):
+        self.p = subprocess.Popen(["redis-cli", "-p", REDIS_PORT, "monitor"],
+                                  stdout=subprocess.PIPE, text=True)
+        assert self.p.stdout.readline().strip() == "OK"
+        self.lines = []
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for line in self.p.stdout:
+            with self.lock:
+                self.lines.append(line)
+
+    def count(self, *words):
+        """Commands whose line holds every one of words (quoted)."""
+        want = ['"%s"' % w for w in words]
+        with self.lock:
+            return sum(all(w in line for w in want) for line in self.lines)
+
+    def close(self):
+        self.p.terminate()
+        self.p.wait(timeout=10)
+        self.t.join(timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def cart_reads(watch, users):
+    """How many carts of users the server has read (HGETALL) since watch
+    began: a checkout reads its cart first, so this many have arrived."""
+    return sum(min(1, watch.count("HGETALL", "cart:u:%d" % u.id))
+               for u in users)

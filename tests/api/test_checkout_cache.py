@@ -22,7 +22,6 @@ ended after; their users are new.
 import datetime
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -180,19 +179,11 @@ def warm_fresh(users, field):
     before = counter("cache_flushes")
     flush_caches()
     # The writer's own flush, then every worker's on hearing of it through
-    # Redis (the writer's too): three with two workers; then until the
-    # count stands still, for more workers.
-    assert wait_for(lambda: counter("cache_flushes") - before >= 3, 5)
-    settled = [counter("cache_flushes")]
-
-    def still():
-        time.sleep(0.1)
-        n = counter("cache_flushes")
-        if n == settled[0]:
-            return True
-        settled[0] = n
-        return False
-    assert wait_for(still, 5, step=0)
+    # Redis (the writer's too): three with two workers.
+    n = shop.subscribers()
+    assert wait_for(lambda: counter("cache_flushes") - before >= 1 + n, 5)
+    # Every worker has handled every message so far, the write's included.
+    shop.all_heard()
     shown = {}
     for _ in range(30):
         for w, items in cart_reads(users, 1):
@@ -295,13 +286,16 @@ def batch_growth(before):
             before["checkout_batched_orders"])
 
 
-def held_checkouts(users, lock_sql, settle=1.5, key_of=None):
+def held_checkouts(users, lock_sql, key_of=None):
     """Checks the users out at once while a session holds lock_sql's
     locks: the first orders wait in place_orders() and the rest queue
     behind them in their workers, so they reach the database together once
-    the lock goes.  Returns [(user, response)] in the users' order."""
+    the lock goes.  The lock goes once the server has read every user's
+    cart (a checkout's first step after its key).  Returns [(user,
+    response)] in the users' order."""
     s = Session()
     ex = ThreadPoolExecutor(max_workers=len(users))
+    watch = shop.RedisWatch()
     try:
         s.run("BEGIN")
         s.run(lock_sql)
@@ -314,12 +308,16 @@ def held_checkouts(users, lock_sql, settle=1.5, key_of=None):
 
         futs = [ex.submit(go, u) for u in users]
         waited = wait_for(lambda: placers_waiting() >= 1)
-        time.sleep(settle)
+        arrived = wait_for(lambda: shop.cart_reads(watch, users) ==
+                           len(users))
         s.run("COMMIT")
         assert waited, "no checkout waited for the lock"
+        assert arrived, ("checkouts that never read their cart",
+                         shop.cart_reads(watch, users), len(users))
         return [f.result() for f in futs]
     finally:
         s.close()   # a transaction still open ends with the session
+        watch.close()
         ex.shutdown(wait=True)
 
 
@@ -328,14 +326,31 @@ def held_checkouts(users, lock_sql, settle=1.5, key_of=None):
 
 def publish(msg):
     """What a worker publishes when a write or a stock move happens."""
-    subprocess.run(["redis-cli", "-p", os.environ.get(
-        "BANGFU_REDIS_PORT", "26389"), "publish", "bangfu:invalidate", msg],
-        check=True, capture_output=True, timeout=10)
+    shop.publish(msg)
 
 
 def lock_waiters():
     return val("SELECT count(*) FROM pg_stat_activity WHERE datname = "
                "current_database() AND wait_event_type = 'Lock'")
+
+
+def test_hearing_tells_a_worker_that_heard_from_one_that_did_not():
+    """The wait these tests use instead of sleeps (shop.Hearing): with no
+    message sent, every worker still answers the beacon from its cache,
+    however often asked, so a miss is the message heard, never chance;
+    once it is sent, every worker misses."""
+    for _ in range(3):
+        with shop.Hearing() as h:
+            assert len(h.sessions) == shop.subscribers() >= 1
+            for w, (s, _) in h.sessions.items():
+                assert h._probe(s)[0] == "hit", w
+            try:
+                h.heard()
+            except shop.Inconclusive:
+                continue        # too slow for the beacon's TTL: again
+            assert sorted(w for w, _ in h.pending) == sorted(h.sessions)
+            return
+    raise shop.Inconclusive("three beacons aged out")
 
 
 def test_a_stock_move_heard_while_a_cart_reads_its_facts_is_kept(
@@ -349,9 +364,11 @@ def test_a_stock_move_heard_while_a_cart_reads_its_facts_is_kept(
     cart_put(u.token, pid, 3)
     # Every worker drops what it holds of the product, as on an order.
     publish("product:%d" % pid)
-    time.sleep(0.3)
+    shop.all_heard()
     s = Session()
     ex = ThreadPoolExecutor(max_workers=2)
+    # Made now: the beacon's page reads would wait for the vendors' lock.
+    hearing = shop.Hearing()
     try:
         # cart_facts() takes its snapshot, then waits for the vendors.
         s.run("BEGIN")
@@ -360,13 +377,16 @@ def test_a_stock_move_heard_while_a_cart_reads_its_facts_is_kept(
         assert wait_for(lambda: lock_waiters() >= 2, 10)
         psql("UPDATE products SET stock = 2 WHERE id = %d" % pid)
         publish("product:%d" % pid)
-        time.sleep(0.3)     # heard by every worker while they read
+        hearing.heard()     # by every worker while they read
+        # Both reads still wait: the move came in while they read.
+        assert not any(f.done() for f in reads)
         s.run("COMMIT")
         for f in reads:
             # Read before the move: the answer may show either stock.
             assert pid in cart_lines(ok(f.result()))
     finally:
         s.close()
+        hearing.close()
         ex.shutdown(wait=True)
     for _ in range(8):
         got = [it for it in cart_get(u.token)["items"]
@@ -890,7 +910,7 @@ def test_a_cap_that_no_longer_holds_leaves_no_usage_taken(shop_products,
         res = held_checkouts(
             [u], "UPDATE fee_cap_usage SET waived_fen = %d WHERE "
             "rule_id = %d AND vendor_id = %d AND month = %s" % (
-                cap - room, stuck[0], stuck[1], month), settle=0.3)
+                cap - room, stuck[0], stuck[1], month))
         o = ok(res[0][1], 201)
 
         it1, it2 = lines_of(o)[p1], lines_of(o)[p2]
@@ -1075,39 +1095,49 @@ def test_a_title_of_120_four_byte_characters_can_be_bought(shop_products):
 
 
 def test_same_key_twins_in_one_batch_replay_the_order(shop_products):
-    """Both workers' placers are held on a lock by other buyers' orders,
-    so a buyer's repeated submits (same key, same body) queue and reach
-    the database in the same batch: each answer is the one order.  Which
-    worker takes which request is the kernel's choice, so a few rounds."""
+    """Every worker's placer is held on a lock by another buyer's order
+    (one sent on a connection to each worker), so a buyer's repeated
+    submits (same key, same body) queue and reach the database in the
+    same batch: each answer is the one order.  The twins on one worker,
+    then spread over two."""
     pid = shop_products.one(where=NOT_CAPPED, stock=200)
-    for _ in range(4):
-        blockers = make_users(6, tag="twin-blocker")
-        u = make_users(1, tag="twin")[0]
-        for b in blockers + [u]:
-            cart_put(b.token, pid, 1)
-        key = "twin-" + uuid.uuid4().hex
-        s = Session()
-        ex = ThreadPoolExecutor(max_workers=12)
-        try:
-            s.run("BEGIN")
-            s.run("SELECT 1 FROM products WHERE id = %d FOR UPDATE" % pid)
-            held = []
-            for b in blockers:
-                held.append(ex.submit(checkout, b.token))
-                wait_for(lambda: placers_waiting() >= min(2, len(held)),
-                         timeout=1)
-                if placers_waiting() >= 2:
-                    break
-            twins = [ex.submit(checkout, u.token, None, None, key)
-                     for _ in range(5)]
-            time.sleep(1.0)
-            s.run("COMMIT")
-            answers = [f.result() for f in twins]
-            assert all(f.result().status_code == 201 for f in held)
-        finally:
-            s.close()
-            ex.shutdown(wait=True)
-        ids = user_orders(u)
-        assert len(ids) == 1, ids
-        for r in answers:
-            assert ok(r, 201)["id"] == ids[0], r.text[:300]
+    pools = shop.worker_pools(per=6)
+    workers = sorted(pools)
+    try:
+        for spread in range(1, min(2, len(workers)) + 1):
+            blockers = make_users(len(workers), tag="twin-blocker")
+            u = make_users(1, tag="twin")[0]
+            for b in blockers + [u]:
+                cart_put(b.token, pid, 1)
+            key = "twin-" + uuid.uuid4().hex
+            s = Session()
+            ex = ThreadPoolExecutor(max_workers=12)
+            try:
+                s.run("BEGIN")
+                s.run("SELECT 1 FROM products WHERE id = %d FOR UPDATE" % pid)
+                held = [ex.submit(checkout, b.token, session=pools[w][0])
+                        for b, w in zip(blockers, workers)]
+                assert wait_for(lambda: placers_waiting() >= len(workers),
+                                10), "not every worker's placer is held"
+                with shop.RedisWatch() as watch:
+                    twins = [ex.submit(checkout, u.token, None, None, key,
+                                       session=pools[workers[i % spread]]
+                                       [1 + i // spread])
+                             for i in range(5)]
+                    # Each has read its cart, past its key's check; what
+                    # is left of its pricing waits on no lock of ours.
+                    arrived = wait_for(lambda: watch.count(
+                        "HGETALL", "cart:u:%d" % u.id) >= 5, 10)
+                s.run("COMMIT")
+                assert arrived, "the twins did not all reach the server"
+                answers = [f.result() for f in twins]
+                assert all(f.result().status_code == 201 for f in held)
+            finally:
+                s.close()
+                ex.shutdown(wait=True)
+            ids = user_orders(u)
+            assert len(ids) == 1, ids
+            for r in answers:
+                assert ok(r, 201)["id"] == ids[0], r.text[:300]
+    finally:
+        shop.close_pools(pools)

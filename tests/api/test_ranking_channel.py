@@ -15,15 +15,16 @@ import datetime
 import os
 import random
 import sys
-import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pytest  # noqa: E402
 
+import shop  # noqa: E402
 from shop import (  # noqa: E402
-    buy, delete, get, make_user, ok, patch, post, psql, rfc3339, utc_now)
+    buy, delete, get, make_user, ok, patch, post, psql, rfc3339, utc_now,
+    val, worker_of)
 from test_vendors import (  # noqa: E402,F401
     _cleanup, admin, campaigns, credit, eventually, invalidate, new_product,
     new_vendor, poverty_county, set_sales)
@@ -65,12 +66,17 @@ def end_rule(rid):
     assert r.status_code == 200, r.text
 
 
-def search(q=None, **params):
+def search_answer(q=None, session=None, **params):
+    """The search's answer, asked for as search() asks (one cache key)."""
     params.setdefault("per_page", 100)
     params.setdefault("sort", "relevance")
     if q is not None:
         params["q"] = q
-    return [i["id"] for i in ok(get("/products", params=params))["items"]]
+    return get("/products", params=params, session=session)
+
+
+def search(q=None, **params):
+    return [i["id"] for i in ok(search_answer(q, **params))["items"]]
 
 
 def expect_search(want, q=None, **params):
@@ -79,10 +85,34 @@ def expect_search(want, q=None, **params):
     eventually(check)
 
 
-def settle():
-    """For a check that nothing changed: time for every worker's cache to
-    have been emptied by the write before it."""
-    time.sleep(0.3)
+def moved_in_sql(pid):
+    """The control of a check that nothing changed: pid's price moved by a
+    fen in SQL only, before the write the check is about.  No cache hears
+    of it: a worker shows it once that write has emptied its cache."""
+    psql("UPDATE products SET price_fen = price_fen + 1 WHERE id = %d" % pid)
+    return {pid: val("SELECT price_fen FROM products WHERE id = %d" % pid)}
+
+
+def unchanged(want, q, control):
+    """For a check that nothing changed after a write: once every worker
+    has handled it, each worker's answer (told by x-request-id) is want,
+    and shows the control (see moved_in_sql), which proves that answer was
+    made after the write, so that a change would show."""
+    shop.all_heard()
+    sessions = shop.worker_sessions()
+    try:
+        for w, s in sessions.items():
+            r = search_answer(q, session=s)
+            assert worker_of(r) == w
+            items = ok(r)["items"]
+            prices = {i["id"]: i["price_fen"] for i in items}
+            for pid, price in control.items():
+                assert prices.get(pid) == price, ("the control", pid, price,
+                                                  prices, w)
+            assert [i["id"] for i in items] == want, w
+    finally:
+        for s in sessions.values():
+            s.close()
 
 
 def channel_ids(body):
@@ -124,10 +154,10 @@ def test_title_matches_come_before_description_matches():
     # Part of the word matches the same way.
     expect_search([both, in_title, in_desc], w[1:4])
     # A boost inside the clamp does not either (text: 10^7 a level).
+    control = moved_in_sql(in_title)
     rid = new_rule([in_desc], ["search"], weight=1000)
     try:
-        settle()
-        expect_search([both, in_title, in_desc], w)
+        unchanged([both, in_title, in_desc], w, control)
     finally:
         end_rule(rid)
 
@@ -178,10 +208,10 @@ def test_pins_apply_only_to_their_placements():
         patch_rule(rid, pin_slots=1, weight=0)
         expect_search([low, top], w)
         # A rule that has not started yet does nothing.
+        control = moved_in_sql(top)
         future = new_rule([top], ["search"], pin_slots=1,
                           valid_from="2099-01-01T00:00:00Z")
-        settle()
-        assert search(w) == [low, top]
+        unchanged([low, top], w, control)
         # An ended rule has no effect.
         end_rule(rid)
         expect_search([top, low], w)

@@ -17,7 +17,6 @@ import datetime
 import os
 import random
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -78,11 +77,10 @@ def tag():
 
 
 def invalidate():
-    """Empties the catalog caches after a change made in SQL."""
-    subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "publish",
-                    "bangfu:invalidate", "catalog"], capture_output=True,
-                   timeout=10, check=False)
-    time.sleep(0.05)
+    """Empties the catalog caches after a change made in SQL; returns once
+    every worker has."""
+    shop.publish("catalog")
+    shop.all_heard()
 
 
 def eventually(fn, timeout=5.0, step=0.1):
