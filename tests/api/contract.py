@@ -35,8 +35,11 @@ API_PREFIX = "/api/v1"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # Static files served beside the API (not part of the contract), and the
 # redirects to them.
-STATIC = ("/store/", "/docs/")
-REDIRECTS = ("/", "/docs", "/store")
+# The web app's files and the reference pages: not the API's contract.
+STATIC = ("/docs/", "/assets/")
+REDIRECTS = ("/docs",)
+# Answers nginx makes itself when Kore's worker is gone (no x-request-id).
+PROXY_STATUSES = (502, 504)
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME_RE = re.compile(
@@ -196,6 +199,12 @@ class Contract:
         rh = {k.lower(): v for k, v in resp_headers.items()}
         qh = {k.lower(): v for k, v in req_headers.items()}
         ctype = rh.get("content-type", "").split(";")[0].strip().lower()
+        if status in PROXY_STATUSES and "x-request-id" not in rh:
+            return []
+        # A page of the web app (a client route, or its 404 page).
+        if ctype == "text/html" and not path.startswith(API_PREFIX + "/") \
+                and not path.startswith("/sandbox/"):
+            return []
         tpl, item, params = self.match(path)
         if tpl is not None and path.startswith(API_PREFIX + "/"):
             tpl = API_PREFIX + tpl
