@@ -53,7 +53,7 @@ build/pwhash: tools/pwhash.c
 build/unit/test_%: tests/unit/test_%.c $(MOD_SRC) $(wildcard modules/*.h)
 	@mkdir -p build/unit
 	$(CC) -std=gnu11 -D_GNU_SOURCE -Imodules $(WARN) -Wno-missing-prototypes \
-	    -O1 -g $(SAN) -o $@ $< modules/$*.c $(filter-out modules/$*.c,$(MOD_SRC)) -lcmocka
+	    -O1 -g $(SAN) -o $@ $< modules/$*.c $(filter-out modules/$*.c,$(MOD_SRC)) -lcmocka -ljansson
 
 unit: deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
