@@ -21,7 +21,7 @@ OBJ_SAN		= $(patsubst %.c,build/san/%.o,$(APP_SRC) $(MOD_SRC))
 UNIT_BIN	= $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
 .PHONY: all deps build run stop test unit api bench clean format \
-	format-check demo ledger-check
+	format-check demo ledger-check fuzz
 
 all: build
 
@@ -58,6 +58,10 @@ build/unit/test_%: tests/unit/test_%.c $(MOD_SRC) $(wildcard modules/*.h)
 unit: deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# The libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each (default 60).
+fuzz: deps
+	@scripts/fuzz.sh
+
 run: build
 	@scripts/run.sh
 
@@ -74,7 +78,8 @@ demo: build
 	@scripts/setup-db.sh
 
 format:
-	clang-format -i app/*.c app/*.h modules/*.c modules/*.h tests/unit/*.c tools/*.c
+	clang-format -i app/*.c app/*.h modules/*.c modules/*.h tests/unit/*.c tests/fuzz/*.c \
+	    tests/fuzz/*.h tools/*.c
 
 format-check:
 	@scripts/format-check.sh

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="kore libpq-dev libhiredis-dev libjwt-dev libjansson-dev libsodium-dev
 libcmocka-dev libssl-dev redis-server postgresql postgresql-contrib wrk
-python3-pytest python3-requests clang-format"
+python3-pytest python3-requests clang-format clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

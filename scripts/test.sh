@@ -15,6 +15,8 @@ trap cleanup EXIT INT TERM
 
 make -s bangfu.so build/test/bangfu.so build/pwhash
 make -s unit
+# Every fuzz harness for a few seconds: a crash fails the run.
+FUZZ_SECONDS=${FUZZ_TEST_SECONDS:-3} "$ROOT/scripts/fuzz.sh"
 
 "$ROOT/scripts/server.sh" stop
 # A fresh Redis as well as a fresh database: nothing of an earlier run.
