@@ -7,8 +7,9 @@
 #
 #   scripts/fuzz.sh [name...]     the harnesses named, or all of them
 #   FUZZ_RUNS=N scripts/fuzz.sh   N executions each instead of a time
-#   scripts/fuzz.sh -merge        build/fuzz/corpus into tests/fuzz/corpus,
-#                                 minimised (libFuzzer -merge=1)
+#   scripts/fuzz.sh -merge        into tests/fuzz/corpus, the inputs of
+#                                 build/fuzz/corpus that add coverage
+#                                 (libFuzzer -merge=1)
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -48,10 +49,12 @@ for h in $names; do
 	build "$h"
 	mkdir -p "tests/fuzz/corpus/$h" "$OUT/corpus/$h"
 	if [ $merge -eq 1 ]; then
+		# What the corpus holds stays; only what adds coverage joins.
 		rm -rf "$OUT/merged/$h"
-		mkdir -p "$OUT/merged/$h"
-		"$OUT/fuzz_$h" -merge=1 "$OUT/merged/$h" "tests/fuzz/corpus/$h" \
-		    "$OUT/corpus/$h" 2>"$OUT/merge-$h.log"
+		mkdir -p "$OUT/merged"
+		cp -R "tests/fuzz/corpus/$h" "$OUT/merged/$h"
+		"$OUT/fuzz_$h" -merge=1 "$OUT/merged/$h" "$OUT/corpus/$h" \
+		    2>"$OUT/merge-$h.log"
 		rm -rf "tests/fuzz/corpus/$h"
 		mv "$OUT/merged/$h" "tests/fuzz/corpus/$h"
 		echo "fuzz: $h: $(ls "tests/fuzz/corpus/$h" | wc -l) inputs"
