@@ -25,7 +25,7 @@ OBJ_SAN		= $(patsubst %.c,build/san/%.o,$(APP_SRC) $(MOD_SRC))
 UNIT_BIN	= $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
 .PHONY: all deps build run stop test unit api bench clean format \
-	format-check demo ledger-check docs
+	format-check demo ledger-check docs fuzz
 
 all: build
 
@@ -61,7 +61,7 @@ build/pwhash: tools/pwhash.c | deps
 build/unit/test_%: tests/unit/test_%.c $(MOD_SRC) $(wildcard modules/*.h) | deps
 	@mkdir -p build/unit
 	$(CC) -std=gnu11 -D_GNU_SOURCE -Imodules $(WARN) -Wno-missing-prototypes \
-	    -O1 -g $(SAN) -o $@ $< modules/$*.c $(filter-out modules/$*.c,$(MOD_SRC)) -lcmocka
+	    -O1 -g $(SAN) -o $@ $< modules/$*.c $(filter-out modules/$*.c,$(MOD_SRC)) -lcmocka -ljansson
 
 # The placer (app/placer.c) with Kore and the pool stubbed in the test.
 build/unit/test_placer: tests/unit/test_placer.c app/placer.c app/placer.h app/bangfu.h
@@ -70,6 +70,10 @@ build/unit/test_placer: tests/unit/test_placer.c app/placer.c app/placer.h app/b
 
 unit: deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# The libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each (default 60).
+fuzz: deps
+	@scripts/fuzz.sh
 
 run: build
 	@scripts/run.sh
@@ -87,7 +91,8 @@ demo: build
 	@scripts/setup-db.sh
 
 format: deps
-	clang-format -i app/*.c app/*.h modules/*.c modules/*.h tests/unit/*.c tools/*.c
+	clang-format -i app/*.c app/*.h modules/*.c modules/*.h tests/unit/*.c tests/fuzz/*.c \
+	    tests/fuzz/*.h tools/*.c
 
 format-check: deps
 	@scripts/format-check.sh

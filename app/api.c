@@ -177,24 +177,26 @@ api_prepare(struct call *c)
 	if (!(c->route->flags & BODY_JSON))
 		return (HTTP_STATE_CONTINUE);
 
-	if (req->http_body == NULL || req->http_body_length == 0) {
+	data = NULL;
+	len = 0;
+	if (req->http_body != NULL) {
+		data = req->http_body->data;
+		len = req->http_body_length;
+	}
+	switch (jsonbody_parse(data, len, BODY_JSON_MAX, &c->body, &err)) {
+	case JSONBODY_OK: break;
+	case JSONBODY_EMPTY:
 		return (problem(
 		    c, 400, "invalid_json", "a JSON object is required"));
-	}
-	if (req->http_body_length > BODY_JSON_MAX) {
+	case JSONBODY_TOO_LARGE:
 		return (problem(c, 413, "payload_too_large",
 		    "the body is larger than this route accepts"));
-	}
-	data = req->http_body->data;
-	len = req->http_body_length;
-	c->body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
-	if (c->body == NULL) {
-		return (problem(c, 400, "invalid_json",
-		    err.text[0] ? err.text : "malformed JSON"));
-	}
-	if (!json_is_object(c->body)) {
+	case JSONBODY_NOT_OBJECT:
 		return (problem(
 		    c, 400, "invalid_json", "the body must be a JSON object"));
+	default:
+		return (problem(c, 400, "invalid_json",
+		    err.text[0] ? err.text : "malformed JSON"));
 	}
 	return (HTTP_STATE_CONTINUE);
 }

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "jsonbody.h"
 #include "router.h"
 #include "query.h"
 
@@ -32,7 +33,7 @@
 #define CACHEABLE     0x20 /* public GET answered from the cache */
 #define AUTH_DEFER    0x40 /* the route checks the session in its own script */
 
-#define BODY_JSON_MAX (64 * 1024)
+#define BODY_JSON_MAX JSONBODY_MAX /* modules/jsonbody.h */
 
 /* Roles as stored in users.role. */
 #define ROLE_CITIZEN "citizen"

@@ -95,12 +95,7 @@ json_reply_typed(
 const char *
 json_field_str(json_t *obj, const char *name)
 {
-	json_t *v;
-
-	if (obj == NULL || (v = json_object_get(obj, name)) == NULL ||
-	    !json_is_string(v))
-		return (NULL);
-	return (json_string_value(v));
+	return (jsonbody_str(obj, name));
 }
 
 /*

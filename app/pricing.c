@@ -13,6 +13,7 @@
 #include "fees.h"
 #include "money.h"
 #include "orders.h"
+#include "validate.h"
 
 #define MAX_CAPS     256
 #define RULES_TTL_MS 60000
@@ -395,21 +396,9 @@ pricing_order(json_t *quote, json_t *items, const struct fee_rule *rules,
 	return (out);
 }
 
-/* A phone number: 6 to 20 digits, with an optional leading + and dashes. */
+/* A phone number: validate_phone(). */
 int
 orders_phone_valid(const char *s)
 {
-	size_t digits;
-
-	if (s == NULL)
-		return (0);
-	if (*s == '+')
-		s++;
-	for (digits = 0; *s != '\0'; s++) {
-		if (*s >= '0' && *s <= '9')
-			digits++;
-		else if (*s != '-' && *s != ' ')
-			return (0);
-	}
-	return (digits >= 6 && digits <= 20);
+	return (validate_phone(s));
 }

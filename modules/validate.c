@@ -132,3 +132,22 @@ validate_oneof(const char *s, const char *const *list)
 	}
 	return (0);
 }
+
+/* A phone number: 6 to 20 digits, with an optional leading + and dashes. */
+int
+validate_phone(const char *s)
+{
+	size_t digits;
+
+	if (s == NULL)
+		return (0);
+	if (*s == '+')
+		s++;
+	for (digits = 0; *s != '\0'; s++) {
+		if (*s >= '0' && *s <= '9')
+			digits++;
+		else if (*s != '-' && *s != ' ')
+			return (0);
+	}
+	return (digits >= 6 && digits <= 20);
+}

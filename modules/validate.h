@@ -36,5 +36,6 @@ int  validate_text(const char *, long, long);
 int  validate_email(const char *);
 int  validate_password(const char *);
 int  validate_oneof(const char *, const char *const *);
+int  validate_phone(const char *);
 
 #endif

@@ -16,6 +16,8 @@ trap cleanup EXIT INT TERM
 "$ROOT/scripts/fresh-check.sh"	# builds on a machine that never had deps
 make -s bangfu.so build/test/bangfu.so build/pwhash
 make -s unit
+# Every fuzz harness for a few seconds: a crash fails the run.
+FUZZ_SECONDS=${FUZZ_TEST_SECONDS:-3} "$ROOT/scripts/fuzz.sh"
 "$ROOT/scripts/docs.sh" lint  # the contract: JSON, /docs pages, Redocly lint
 "$ROOT/scripts/web.sh" build
 

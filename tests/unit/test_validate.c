@@ -313,6 +313,25 @@ test_code_fields_at_the_boundary(void **state)
 	assert_false(validate_text(code, 1, 32));
 }
 
+/* Checkout's and bulk orders' phone rule (was orders_phone_valid). */
+static void
+test_phone(void **state)
+{
+	(void)state;
+	assert_int_equal(validate_phone("13800138000"), 1);
+	assert_int_equal(validate_phone("+86 138-0013-8000"), 1);
+	assert_int_equal(validate_phone("123456"), 1);
+	assert_int_equal(validate_phone("12345678901234567890"), 1);
+	assert_int_equal(validate_phone("12345"), 0);
+	assert_int_equal(validate_phone("123456789012345678901"), 0);
+	assert_int_equal(validate_phone("++8613800138000"), 0);
+	assert_int_equal(validate_phone("138001380x0"), 0);
+	assert_int_equal(validate_phone("1380013800\n"), 0);
+	assert_int_equal(validate_phone("- - - -"), 0);
+	assert_int_equal(validate_phone(""), 0);
+	assert_int_equal(validate_phone(NULL), 0);
+}
+
 int
 main(void)
 {
@@ -327,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_oneof),
 		cmocka_unit_test(test_code_fields_at_the_boundary),
+		cmocka_unit_test(test_phone),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
