@@ -35,7 +35,7 @@ deps:
 build: deps bangfu.so build/pwhash docs
 
 # The contract as JSON and its Redoc pages (assets/api/, tools/docs/).
-docs:
+docs: | deps
 	@scripts/docs.sh
 
 bangfu.so: $(OBJ)
