@@ -72,9 +72,10 @@ struct api_route routes_orgs[] = {
 	    STATES(org_get_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/orgs/{#id}/members", "org_invite",
 	    AUTH_USER | BODY_JSON, STATES(org_invite_states), 0, NULL },
-	{ HTTP_METHOD_DELETE, "/orgs/{#id}/members/{#uid}", "org_member_remove",
-	    AUTH_USER, STATES(org_member_remove_states), 0, NULL },
-	{ HTTP_METHOD_DELETE, "/orgs/{#id}/members/{#uid}/roles/{role}",
+	{ HTTP_METHOD_DELETE, "/orgs/{#id}/members/{#user_id}",
+	    "org_member_remove", AUTH_USER, STATES(org_member_remove_states), 0,
+	    NULL },
+	{ HTTP_METHOD_DELETE, "/orgs/{#id}/members/{#user_id}/roles/{role}",
 	    "org_role_remove", AUTH_USER, STATES(org_role_remove_states), 0,
 	    NULL },
 	/* The invitee's side: only invitations to the account's address. */

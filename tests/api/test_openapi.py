@@ -21,19 +21,26 @@ import contract
 ROOT = contract.ROOT
 
 
+# Route tables outside /api/v1: their paths are as the browser sees them.
+OUTSIDE_API = {"routes_sandbox"}
+
+
 def code_routes():
-    """{(path, METHOD)} of the route tables in app/http_*.c and of Kore's
+    """{(path, METHOD)} of the route tables in app/http_*.c, of the
+    sandbox's cashier page in app/payment.c (outside /api/v1) and of Kore's
     routes in conf/bangfu.conf (GET only: see app/http_ops.c)."""
     out = set()
     app = os.path.join(ROOT, "app")
     for name in sorted(os.listdir(app)):
-        if not (name.startswith("http_") and name.endswith(".c")):
+        if not ((name.startswith("http_") and name.endswith(".c")) or
+                name == "payment.c"):
             continue
         src = open(os.path.join(app, name), encoding="utf-8").read()
         macros = dict(re.findall(r'#define\s+(\w+)\s+("[^"]*")', src))
-        for table in re.findall(
-                r"struct api_route routes_\w+\[\]\s*=\s*\{(.*?)\n\};",
+        for tname, table in re.findall(
+                r"struct api_route (routes_\w+)\[\]\s*=\s*\{(.*?)\n\};",
                 src, re.S):
+            prefix = "" if tname in OUTSIDE_API else contract.API_PREFIX
             for method, expr in re.findall(
                     r"\{\s*HTTP_METHOD_(\w+),\s*((?:\w+\s*)?(?:\"[^\"]*\"\s*)*),",
                     table):
@@ -41,7 +48,7 @@ def code_routes():
                 path = "".join(s if s else json.loads(macros[m])
                                for s, m in parts)
                 path = re.sub(r"\{#?(\w+)\}", r"{\1}", path)
-                out.add((contract.API_PREFIX + path, method))
+                out.add((prefix + path, method))
     conf = open(os.path.join(ROOT, "conf", "bangfu.conf"),
                 encoding="utf-8").read()
     for path in re.findall(r"^\s*route\s+(/[\w/{}-]*)\s+\w+", conf, re.M):
