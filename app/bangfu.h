@@ -177,6 +177,7 @@ int  db_submit(struct db_job *, const char *, int, const char **);
 void db_job_forget(struct db_job *);
 int  db_job_done(struct db_job *);
 void db_pool_stats(int *, int *, u_int32_t *);
+void db_shutdown(void);
 struct db_resolve;
 void db_resolve_start(const char *, void (*)(struct db_resolve *), void *);
 int  db_resolve_count(struct db_resolve *);

@@ -872,6 +872,23 @@ db_job_done(struct db_job *j)
 }
 
 /* The pool as /metrics shows it: connections up, busy, jobs queued. */
+/*
+ * The worker leaves: each connection says goodbye (libpq's Terminate on a
+ * non-blocking socket) and its memory goes back before the leak check.
+ */
+void
+db_shutdown(void)
+{
+	int i;
+
+	for (i = 0; i < nconns; i++) {
+		if (conns[i].pg != NULL) {
+			PQfinish(conns[i].pg);
+			conns[i].pg = NULL;
+		}
+	}
+}
+
 void
 db_pool_stats(int *up, int *busy, u_int32_t *queued)
 {

@@ -217,6 +217,7 @@ kore_worker_configure(void)
 void
 kore_worker_teardown(void)
 {
+	db_shutdown();
 #if defined(BANGFU_LEAK_CHECK)
 	/* The sanitized build: what _exit() would hide is reported first. */
 	(void)__lsan_do_recoverable_leak_check();
