@@ -12,6 +12,7 @@ export function fail(e: unknown, fields?: Record<string, string>): string {
     }
     const msg = e.status === 403 && e.code === 'vendor_not_approved' ? '商家尚未通过审核，暂不能发布商品' : e.detail || e.code
     if (!fields || e.errors.length === 0) ElMessage.error(msg)
+    else ElMessage.error('请按提示修改：' + e.errors.map((f) => fieldMessage(f.field, f.message)).join('；'))
     return msg
   }
   ElMessage.error('操作失败，请重试')
