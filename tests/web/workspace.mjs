@@ -61,6 +61,7 @@ function creditCode() {
 /** Picks an option of an Element Plus select, found by its label. */
 async function pick(page, name, option) {
   const box = page.getByRole('combobox', { name })
+  await page.waitForFunction((el) => !el.disabled, await box.elementHandle()) // its options may still be loading
   // The select's box takes the click (its placeholder covers the input).
   await box.locator('xpath=ancestor::div[contains(@class, "el-select__wrapper")]').click()
   const listbox = page.locator('#' + (await box.getAttribute('aria-controls')))
@@ -194,7 +195,15 @@ tests.review = async () => {
   const page = await pageAs(at)
   await page.goto(BASE + '/admin')
   await page.getByRole('heading', { name: '商家审核' }).waitFor()
-  await page.getByRole('cell', { name: state.vendor.name, exact: true }).waitFor()
+  // The queue is oldest first: page on until the new application shows.
+  const cell = page.getByRole('cell', { name: state.vendor.name, exact: true })
+  await page.getByText(/共 \d+ 条/).waitFor()
+  for (let i = 0; i < 50 && (await cell.count()) === 0; i++) {
+    const shown = await page.getByRole('row').nth(1).textContent()
+    await page.getByRole('button', { name: /下一页/ }).click()
+    await page.waitForFunction((t) => document.querySelectorAll('tbody tr')[0]?.textContent !== t, shown)
+  }
+  await cell.waitFor()
   await shoot(page, 'admin-review-queue')
   await page.getByRole('button', { name: '通过 ' + state.vendor.name }).click()
   await page.getByRole('dialog', { name: /通过入驻/ }).waitFor()
