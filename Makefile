@@ -25,7 +25,7 @@ OBJ_SAN		= $(patsubst %.c,build/san/%.o,$(APP_SRC) $(MOD_SRC))
 UNIT_BIN	= $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
 .PHONY: all deps build run stop test unit api bench clean format \
-	format-check demo ledger-check docs fuzz
+	format-check demo ledger-check docs fuzz admin
 
 all: build
 
@@ -96,6 +96,11 @@ format: deps
 
 format-check: deps
 	@scripts/format-check.sh
+
+# An operator account, or a new password for one: the password is read
+# from the terminal or standard input (GENERATE=1 makes one), never argv.
+admin: build/pwhash
+	@scripts/admin.sh "$(EMAIL)" "$(NAME)"
 
 # The ledger against the orders of INSTANCE (run by default): exit 1 and
 # each disagreeing line when they differ.

@@ -55,9 +55,9 @@ static struct api_route route_web = { .name = "not_found" };
  */
 static const char *web_routes_exact[] = { "/", "/search", "/category", "/cart",
 	"/login", "/register", "/checkout", "/orders", "/me", "/impact",
-	"/trace", NULL };
+	"/trace", "/vendor", "/org", "/admin", NULL };
 static const char *web_routes_prefix[] = { "/p/", "/t/", "/r/", "/orders/",
-	NULL };
+	"/vendor/", "/org/", "/admin/", NULL };
 
 static const struct {
 	const char *ext;

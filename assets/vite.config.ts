@@ -5,6 +5,7 @@ import { defineConfig, type Plugin } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import Components from 'unplugin-vue-components/vite'
 import { VantResolver } from '@vant/auto-import-resolver'
+import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib'
@@ -35,7 +36,12 @@ function precompress(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [vue(), Components({ resolvers: [VantResolver()], dts: false }), precompress()],
+  plugins: [vue(), Components({
+    // Vant for the shop; Element Plus (el-*, with each component's CSS) only
+    // where the workspaces (src/workspace, lazy routes) use it.
+    resolvers: [VantResolver(), ElementPlusResolver({ importStyle: 'css' })],
+    dts: false,
+  }), precompress()],
   build: {
     outDir,
     emptyOutDir: true,

@@ -39,6 +39,11 @@ build() {
 case "${1:-build}" in
 build)	build ;;
 test)	install
-	node "$ROOT/tests/web/run.mjs" ;;
+	st=0
+	node "$ROOT/tests/web/run.mjs" || st=1
+	# 工作台 (tests/web/workspace.mjs) and its credit-code check
+	node --test "$ROOT/tests/web/creditcode.test.mjs" || st=1
+	node "$ROOT/tests/web/workspace.mjs" || st=1
+	exit $st ;;
 *)	echo "usage: web.sh [build|test]" >&2; exit 2 ;;
 esac

@@ -266,6 +266,8 @@ interface Opts {
   idem?: string
   auth?: boolean // send the bearer token (default: when signed in)
   retried?: boolean
+  text?: { type: string; data: string } // a body that is not JSON (CSV uploads)
+  accept?: string // another answer than JSON (CSV): returned as a Blob
 }
 
 function qs(query?: Opts['query']): string {
@@ -308,8 +310,9 @@ async function refresh(): Promise<boolean> {
 }
 
 async function call<T>(path: string, o: Opts = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
+  const headers: Record<string, string> = { accept: o.accept ?? 'application/json' }
   if (o.body !== undefined) headers['content-type'] = 'application/json'
+  if (o.text) headers['content-type'] = o.text.type
   if (o.idem) headers['idempotency-key'] = o.idem
   const useAuth = o.auth !== false && tokens !== null
   if (useAuth) headers.authorization = 'Bearer ' + tokens!.access_token
@@ -319,7 +322,7 @@ async function call<T>(path: string, o: Opts = {}): Promise<T> {
     r = await fetch(BASE + path + qs(o.query), {
       method: o.method ?? 'GET',
       headers,
-      body: o.body !== undefined ? JSON.stringify(o.body) : undefined,
+      body: o.text ? o.text.data : o.body !== undefined ? JSON.stringify(o.body) : undefined,
     })
   } catch {
     throw new ApiError(0, 'network', '网络连接失败，请检查网络后重试')
@@ -329,6 +332,8 @@ async function call<T>(path: string, o: Opts = {}): Promise<T> {
     setTokens(null)
   }
   if (r.status === 204) return undefined as T
+  // Another type than JSON comes back as a Blob, byte for byte (a CSV keeps its BOM).
+  if (r.ok && o.accept && !o.accept.includes('json')) return (await r.blob()) as T
   const text = await r.text()
   let data: unknown = null
   try {
@@ -402,3 +407,7 @@ export const api = {
   cancel: (id: number) => call<Order>('/orders/' + id + '/cancel', { method: 'POST' }),
   confirm: (id: number) => call<Order>('/orders/' + id + '/confirm', { method: 'POST' }),
 }
+
+/** The transport, for the workspaces' calls (src/workspace/api.ts). */
+export const request = call
+export type RequestOpts = Opts

@@ -2,6 +2,7 @@
 // index.html for these paths (app/http_static.c keeps the same list) and
 // 404 with index.html for any other, where NotFound shows.
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { workspaceRoutes } from './workspace/routes'
 
 const routes: RouteRecordRaw[] = [
   { path: '/', name: 'home', component: () => import('./pages/Home.vue'), meta: { tab: true, title: '帮扶商城' } },
@@ -19,6 +20,8 @@ const routes: RouteRecordRaw[] = [
   { path: '/orders/:id(\\d+)', name: 'order', component: () => import('./pages/Order.vue'), meta: { auth: true, title: '订单详情' } },
   { path: '/me', name: 'me', component: () => import('./pages/Me.vue'), meta: { tab: true, title: '我的' } },
   { path: '/impact', name: 'impact', component: () => import('./pages/Impact.vue'), meta: { title: '扶贫成效' } },
+  // 工作台 (src/workspace): /vendor, /org, /admin
+  ...workspaceRoutes,
   { path: '/:rest(.*)*', name: 'notfound', component: () => import('./pages/NotFound.vue'), meta: { title: '页面不存在' } },
 ]
 
