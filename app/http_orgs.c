@@ -250,7 +250,7 @@ orgs_remove(struct call *c, const char *role)
 	case DB_ERROR: return (problem_internal(c, "orgs: database error"));
 	}
 	if ((st = db_value(c, 0, 0)) != NULL && atoi(st) == 204) {
-		json_reply(c, 204, NULL);
+		json_reply_empty(c, 204);
 		return (HTTP_STATE_COMPLETE);
 	}
 	return (db_status_reply(c, "refused"));
