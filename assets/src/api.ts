@@ -1,6 +1,6 @@
-// The shop's one API client, over /api/v1 (../shared/API.md).  The types are
-// all here, in one place, so that moving onto the types generated from the
-// OpenAPI document is a change of this file only.  Pages never build URLs.
+// The shop's one API client, over /api/v1 (../shared/API.md).  Its types are
+// those generated from the OpenAPI document (assets/api/openapi.yaml), given
+// the names the pages import in the block below.  Pages never build URLs.
 //
 // It keeps the tokens and the guest cart token in localStorage, attaches
 // them, refreshes an expired access token once (one refresh at a time), and
@@ -31,10 +31,12 @@ type Body<K extends keyof operations> = operations[K] extends {
   ? T
   : never
 
-export interface Named { code: string; name: string }
+export type Named = ProductSummary['region']
 export type County = S['ProductDetail']['county']
 /** The pagination envelope, with its items typed (the document's Page has unknown[] items). */
 export type Page<T> = Omit<S['Page'], 'items'> & { items: T[] }
+export type ProductPage = Page<NonNullable<S['ProductPage']['items']>[number]>
+export type OrderPage = Page<NonNullable<S['OrderPage']['items']>[number]>
 
 export type ProductSummary = S['ProductItem']
 export type Label = ProductSummary['labels'][number]
@@ -43,7 +45,8 @@ export type Certification = Product['certifications'][number]
 export type Batch = Product['batches'][number]
 export type PriceTier = Product['price_tiers'][number]
 
-export type Region = Ok<'regions'>['items'][number]
+export type Regions = Ok<'regions'>
+export type Region = Regions['items'][number]
 export type RegionShop = Ok<'regionShop'>
 export type RegionDetail = RegionShop['region']
 export type VendorPublic = S['VendorProfile']
@@ -274,9 +277,9 @@ export const api = {
   me: () => call<Me>('/me'),
 
   // catalog
-  regions: () => call<{ items: Region[] }>('/regions'),
+  regions: () => call<Regions>('/regions'),
   regionShop: (code: string) => call<RegionShop>('/regions/' + encodeURIComponent(code) + '/shop'),
-  products: (q: ProductQuery) => call<Page<ProductSummary>>('/products', { query: q as Opts['query'] }),
+  products: (q: ProductQuery) => call<ProductPage>('/products', { query: q as Opts['query'] }),
   product: (id: number) => call<Product>('/products/' + id),
   vendor: (id: number) => call<VendorPublic>('/vendors/' + id),
   trace: (code: string) => call<Trace>('/trace/' + encodeURIComponent(code)),
@@ -299,7 +302,7 @@ export const api = {
   // orders
   placeOrder: (address: Address, note: string, key: string) =>
     call<Order>('/orders', { method: 'POST', body: { address, note } satisfies CheckoutBody, idem: key }),
-  orders: (page = 1, perPage = 50) => call<Page<Order>>('/orders', { query: { page, per_page: perPage } }),
+  orders: (page = 1, perPage = 50) => call<OrderPage>('/orders', { query: { page, per_page: perPage } }),
   order: (id: number) => call<Order>('/orders/' + id),
   pay: (id: number, key: string) =>
     call<Payment>('/orders/' + id + '/payments', {
