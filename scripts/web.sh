@@ -1,7 +1,8 @@
 #!/bin/sh
 # The web app (assets/): `web.sh build` runs npm ci when the lock file
 # changed and Vite when the sources changed (content stamps under build/),
-# so that make run and make test do every step on a fresh machine.
+# so that make run and make test do every step on a fresh machine.  The API
+# types come from assets/api/openapi.yaml first (see types below).
 # `web.sh test` runs the browser tests (tests/web) against BANGFU_URL.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,8 +27,21 @@ install() {
 	fi
 }
 
+# The API types (src/api/schema.d.ts, git-ignored) are generated from the
+# contract by openapi-typescript (tools/docs, pinned) whenever the document
+# changed, before vue-tsc checks the pages against them.
+types() {
+	yaml=$(sha256sum "$ROOT/assets/api/openapi.yaml" "$ROOT/tools/docs/package-lock.json" | sha256sum | cut -c1-64)
+	if [ ! -f src/api/schema.d.ts ] || [ "$(cat "$ROOT/build/.web-types" 2>/dev/null)" != "$yaml" ]; then
+		echo "web: API types (api/openapi.yaml -> src/api/schema.d.ts)"
+		"$ROOT/scripts/docs.sh" types
+		echo "$yaml" > "$ROOT/build/.web-types"
+	fi
+}
+
 build() {
 	install
+	types
 	src=$( { find index.html package-lock.json vite.config.ts tsconfig.json src public -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-64)
 	if [ ! -f "$ROOT/build/web/index.html" ] || [ "$(cat "$ROOT/build/.web-src" 2>/dev/null)" != "$src" ]; then
 		echo "web: building the shop (assets/ -> build/web)"

@@ -1,186 +1,89 @@
-// The shop's one API client, over /api/v1 (../shared/API.md).  The types are
-// all here, in one place, so that moving onto the types generated from the
-// OpenAPI document is a change of this file only.  Pages never build URLs.
+// The shop's one API client, over /api/v1 (../shared/API.md).  Its types are
+// those generated from the OpenAPI document (assets/api/openapi.yaml), given
+// the names the pages import in the block below.  Pages never build URLs.
 //
 // It keeps the tokens and the guest cart token in localStorage, attaches
 // them, refreshes an expired access token once (one refresh at a time), and
 // turns problem+json into ApiError (field errors included).
 
 // ---------------------------------------------------------------- types
+// BEGIN generated-type aliases.  Every response and request type below is an
+// alias of the types openapi-typescript generates from the contract
+// (assets/api/openapi.yaml -> src/api/schema.d.ts, git-ignored; written by
+// `scripts/web.sh build` before vue-tsc).  A contract change that breaks a
+// page is a type error there.  Do not write API shapes by hand here.
 
-export interface Named { code: string; name: string }
-export interface County extends Named { is_poverty_county?: boolean }
-export interface Page<T> { items: T[]; page: number; per_page: number; total: number }
+import type { components, operations } from './api/schema'
 
-export type Label = 'bxbp' | 'poverty_county' | 'qualified_vendor' | 'gi' | 'green' | 'organic' | string
-
-export interface ProductSummary {
-  id: number
-  title: string
-  description: string
-  kind: 'goods' | 'service'
-  unit: string
-  price_fen: number
-  category?: Named
-  region: Named
-  county: County
-  vendor: { id: number; name: string; qualified: boolean }
-  labels: Label[]
-  bxbp: boolean
-  sales?: number
-  image: string | null
+type S = components['schemas']
+/** The JSON body of an operation's 200 (or 201) answer. */
+type Ok<K extends keyof operations> = operations[K] extends {
+  responses: { 200: { content: { 'application/json': infer T } } }
 }
-
-export interface Certification { kind: string; number: string; valid_until: string; valid?: boolean }
-export interface Batch { code: string; trace_code: string; produced_on: string }
-export interface PriceTier { min_qty: number; unit_price_fen: number }
-
-export interface Product extends Omit<ProductSummary, 'image' | 'vendor'> {
-  price_tiers: PriceTier[]
-  stock: number
-  vendor: { id: number; name: string; qualified: boolean; credit_level?: string; kind?: string }
-  certifications: Certification[]
-  batches: Batch[]
-  images: string[]
+  ? T
+  : operations[K] extends { responses: { 201: { content: { 'application/json': infer T } } } }
+    ? T
+    : never
+/** The JSON request body of an operation. */
+type Body<K extends keyof operations> = operations[K] extends {
+  requestBody: { content: { 'application/json': infer T } }
 }
+  ? T
+  : never
 
-export interface Region extends Named { kind: string; county_count: number; product_count: number }
-export interface RegionDetail extends Named { kind: string; intro?: string; counties: County[] }
+export type Named = ProductSummary['region']
+export type County = S['ProductDetail']['county']
+/** The pagination envelope, with its items typed (the document's Page has unknown[] items). */
+export type Page<T> = Omit<S['Page'], 'items'> & { items: T[] }
+export type ProductPage = Page<NonNullable<S['ProductPage']['items']>[number]>
+export type OrderPage = Page<NonNullable<S['OrderPage']['items']>[number]>
 
-export interface VendorPublic {
-  id: number
-  name: string
-  kind: string
-  county: Named
-  region: Named
-  qualified: boolean
-  qualified_until: string | null
-  credit_score: number
-  credit_level: string
-  poor_households_linked?: number
-}
+export type ProductSummary = S['ProductItem']
+export type Label = ProductSummary['labels'][number]
+export type Product = S['ProductDetail']
+export type Certification = Product['certifications'][number]
+export type Batch = Product['batches'][number]
+export type PriceTier = Product['price_tiers'][number]
 
-export interface RegionShop {
-  region: RegionDetail
-  featured: ProductSummary[]
-  vendors: VendorPublic[]
-  categories: (Named & { product_count: number })[]
-}
+export type Regions = Ok<'regions'>
+export type Region = Regions['items'][number]
+export type RegionShop = Ok<'regionShop'>
+export type RegionDetail = RegionShop['region']
+export type VendorPublic = S['VendorProfile']
 
-export interface Campaign {
-  slug: string
-  title: string
-  theme: string
-  starts_at: string
-  ends_at: string
-  active?: boolean
-  products?: ProductSummary[]
-}
+export type Campaign = S['Campaign']
+export type Channel = Ok<'channel'>
+export type Trace = Ok<'trace'>
+export type Impact = Ok<'impact'>
 
-export interface Channel { campaigns: Campaign[]; sections: { title: string; items: ProductSummary[] }[] }
+export type Cart = S['Cart']
+export type CartLine = Cart['items'][number]
 
-export interface Trace {
-  code: string
-  product: { id: number; title: string; listed?: boolean }
-  vendor: { id: number; name: string; qualified: boolean }
-  county: County
-  region?: Named
-  batch: {
-    code: string
-    produced_on: string
-    base: string
-    inspection: { result: string; report_no: string; inspected_on: string } | null
-  }
-}
+export type Address = S['Address']
+export type Order = S['Order']
+export type OrderStatus = Order['status']
+export type OrderPart = Order['parts'][number]
+export type OrderItem = OrderPart['items'][number]
+export type Shipment = OrderPart['shipments'][number]
+export type Payment = Ok<'orderPay'>
 
-export interface Impact {
-  year: number
-  regions: {
-    code: string
-    name: string
-    gmv_fen: number
-    orders: number
-    poverty_county_share_bps: number
-    households_linked: number
-  }[]
-}
+export type Me = Ok<'me'>
+export type User = Ok<'register'>
+export type Tokens = Ok<'login'>
 
-export interface CartLine {
-  product_id: number
-  title: string
-  vendor_id: number
-  unit_price_fen: number
-  qty: number
-  line_total_fen: number
-  available: boolean
-}
-export interface Cart { cart_token: string | null; items: CartLine[]; item_count: number; subtotal_fen: number }
+export type ProductQuery = NonNullable<operations['products']['parameters']['query']>
+type RegisterBody = Body<'register'>
+type CheckoutBody = Body<'checkout'>
+type PayBody = Body<'orderPay'>
+type QtyBody = Body<'cartItemPut'>
+type LoginBody = Body<'login'>
 
-export interface Address { name: string; phone: string; province: string; city: string; district: string; line: string }
-
-export type OrderStatus = 'pending_payment' | 'paid' | 'shipped' | 'completed' | 'cancelled' | 'refunded'
-export interface OrderItem {
-  product_id: number
-  title?: string
-  qty: number
-  unit_price_fen: number
-  line_total_fen: number
-}
-export interface Shipment { carrier: string; tracking_no: string; shipped_at?: string }
-export interface OrderPart {
-  id: number
-  vendor_id: number
-  vendor_name?: string
-  status: string
-  subtotal_fen: number
-  shipped_at?: string | null
-  shipments?: Shipment[]
-  carrier?: string | null
-  tracking_no?: string | null
-  items: OrderItem[]
-}
-export interface Order {
-  id: number
-  order_no: string
-  status: OrderStatus
-  total_fen: number
-  address?: Address
-  note?: string
-  pay_before: string | null
-  paid_at?: string | null
-  created_at?: string
-  parts: OrderPart[]
-}
-
-export interface Payment {
-  payment_id: number
-  provider: string
-  amount_fen: number
-  status: string
-  pay_url?: string
-}
-
-export interface Me { id: number; email: string; name: string; role: string; org_ids?: number[]; vendor_id?: number | null }
-export interface Tokens { access_token: string; refresh_token: string; token_type: string; expires_in: number }
-
-export interface ProductQuery {
-  q?: string
-  region?: string
-  county?: string
-  category?: string
-  vendor?: number
-  label?: string
-  certification?: string
-  min_price_fen?: number
-  max_price_fen?: number
-  sort?: 'relevance' | 'price_asc' | 'price_desc' | 'newest' | 'sales'
-  page?: number
-  per_page?: number
-}
+export type Problem = S['Problem']
+export type FieldError = NonNullable<Problem['errors']>[number]
+// END generated-type aliases.
 
 // ---------------------------------------------------------------- errors
 
-export interface FieldError { field: string; message: string; available?: number; requested?: number; product_id?: number }
 
 export class ApiError extends Error {
   status: number
@@ -354,12 +257,20 @@ export const api = {
   // accounts
   async login(email: string, password: string): Promise<void> {
     // The guest cart travels with the login and is merged into the user's.
-    const t = await call<Tokens>('/auth/login', { method: 'POST', body: { email, password }, auth: false })
+    const t = await call<Tokens>('/auth/login', {
+      method: 'POST',
+      body: { email, password } satisfies LoginBody,
+      auth: false,
+    })
     setTokens(t)
     setCartToken(null)
   },
   register(email: string, password: string, name: string) {
-    return call<Me>('/auth/register', { method: 'POST', body: { email, password, name, role: 'citizen' }, auth: false })
+    return call<User>('/auth/register', {
+      method: 'POST',
+      body: { email, password, name, role: 'citizen' } satisfies RegisterBody,
+      auth: false,
+    })
   },
   async logout(): Promise<void> {
     try {
@@ -371,9 +282,9 @@ export const api = {
   me: () => call<Me>('/me'),
 
   // catalog
-  regions: () => call<{ items: Region[] }>('/regions'),
+  regions: () => call<Regions>('/regions'),
   regionShop: (code: string) => call<RegionShop>('/regions/' + encodeURIComponent(code) + '/shop'),
-  products: (q: ProductQuery) => call<Page<ProductSummary>>('/products', { query: q as Opts['query'] }),
+  products: (q: ProductQuery) => call<ProductPage>('/products', { query: q as Opts['query'] }),
   product: (id: number) => call<Product>('/products/' + id),
   vendor: (id: number) => call<VendorPublic>('/vendors/' + id),
   trace: (code: string) => call<Trace>('/trace/' + encodeURIComponent(code)),
@@ -387,7 +298,7 @@ export const api = {
     return c
   },
   async setQty(productId: number, qty: number): Promise<Cart> {
-    const c = await call<Cart>('/cart/items/' + productId, { method: 'PUT', body: { qty } })
+    const c = await call<Cart>('/cart/items/' + productId, { method: 'PUT', body: { qty } satisfies QtyBody })
     if (!tokens && c.cart_token) setCartToken(c.cart_token)
     return c
   },
@@ -395,13 +306,13 @@ export const api = {
 
   // orders
   placeOrder: (address: Address, note: string, key: string) =>
-    call<Order>('/orders', { method: 'POST', body: { address, note }, idem: key }),
-  orders: (page = 1, perPage = 50) => call<Page<Order>>('/orders', { query: { page, per_page: perPage } }),
+    call<Order>('/orders', { method: 'POST', body: { address, note } satisfies CheckoutBody, idem: key }),
+  orders: (page = 1, perPage = 50) => call<OrderPage>('/orders', { query: { page, per_page: perPage } }),
   order: (id: number) => call<Order>('/orders/' + id),
   pay: (id: number, key: string) =>
     call<Payment>('/orders/' + id + '/payments', {
       method: 'POST',
-      body: { provider: 'sandbox', return_url: '/orders/' + id },
+      body: { provider: 'sandbox', return_url: '/orders/' + id } satisfies PayBody,
       idem: key,
     }),
   cancel: (id: number) => call<Order>('/orders/' + id + '/cancel', { method: 'POST' }),
