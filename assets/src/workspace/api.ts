@@ -31,7 +31,13 @@ export interface Listing {
   created_at?: string
   updated_at?: string
 }
-export type ListingInput = Partial<Pick<Listing, 'title' | 'description' | 'category' | 'kind' | 'unit' | 'price_fen' | 'price_tiers' | 'stock' | 'certifications' | 'images'>>
+// What a vendor sends of a certification: the answer's `valid` is the server's.
+export type CertificationInput = Pick<Certification, 'kind' | 'number' | 'valid_until'>
+export type ListingInput = Partial<
+  Pick<Listing, 'title' | 'description' | 'category' | 'kind' | 'unit' | 'price_fen' | 'price_tiers' | 'stock' | 'images'> & {
+    certifications: CertificationInput[]
+  }
+>
 
 export interface VendorApply {
   name: string
