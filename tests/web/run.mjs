@@ -97,6 +97,11 @@ async function fresh(page) {
   await page.evaluate(() => localStorage.clear())
 }
 
+/** The srcs of the page's images that loaded and are broken (none may be). */
+async function brokenImages(page) {
+  return page.evaluate(() => [...document.images].filter((i) => i.complete && i.naturalWidth === 0).map((i) => i.currentSrc || i.src))
+}
+
 async function pickShanghai(page) {
   await page.getByRole('button', { name: /^省市区/ }).click()
   const dialog = page.locator('.van-popup').filter({ has: page.getByText('选择省市区') })
@@ -138,7 +143,10 @@ tests.journey = async () => {
   await page.goto(BASE + '/')
   await page.getByRole('heading', { name: /帮扶商城/ }).waitFor()
   await page.getByRole('heading', { name: '当季推荐' }).waitFor()
+  // the first card's picture is the drawn JPEG (/img/p/N.jpg), not a placeholder
+  await page.waitForFunction(() => [...document.images].some((i) => /\/img\/p\/\d+\.jpg$/.test(i.src) && i.complete && i.naturalWidth > 0))
   await shoot(page, 'home')
+  assert.deepEqual(await brokenImages(page), [])
 
   // 云南馆
   await page.getByRole('link', { name: /云南馆/ }).click()
@@ -160,7 +168,14 @@ tests.journey = async () => {
   const before = (await api('/products/' + pid)).body
   await page.getByRole('heading', { level: 1, name: before.title }).waitFor()
   await page.getByText(`库存 ${before.stock} `).waitFor()
+  // the product's own picture, loaded (naturalWidth > 0), never a broken image
+  assert.match(before.images[0], /^\/img\/p\/\d+\.jpg$/)
+  const pic = page.locator(`.pics img[src="${before.images[0]}"]`).first()
+  await pic.waitFor()
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await pic.elementHandle())
+  assert.ok((await pic.evaluate((el) => el.naturalWidth)) > 0)
   await shoot(page, 'product')
+  assert.deepEqual(await brokenImages(page), [])
 
   // adds 2
   await page.getByRole('button', { name: '增加购买数量' }).click()
