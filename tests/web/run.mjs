@@ -159,6 +159,8 @@ tests.journey = async () => {
   await page.waitForFunction(() => [...document.images].some((i) => /\/img\/p\/\d+\.jpg$/.test(i.src) && i.complete && i.naturalWidth > 0))
   await shoot(page, 'home')
   assert.deepEqual(await brokenImages(page), [])
+  // Vant's icon font (a data: URL in its CSS) is allowed by the CSP and loaded: no tofu boxes
+  assert.ok(await page.evaluate(async () => { await document.fonts.ready; return [...document.fonts].some((f) => f.family.includes('vant-icon') && f.status === 'loaded') }), 'the vant-icon font loads')
 
   // 云南馆
   await page.getByRole('link', { name: /云南馆/ }).click()
