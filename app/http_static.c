@@ -11,6 +11,9 @@
  * /assets/ is a problem+json 404.
  * Pre-compressed copies (.br, .gz, written by the build) are served to
  * clients that accept them.  WEB_ROOT names another build directory.
+ * The demo products' pictures, drawn by scripts/demo_images.py into
+ * IMG_ROOT (var/<instance>/img), are read the same way and served at
+ * /img/ (/img/p/12.jpg) with a long Cache-Control.
  */
 
 #include <sys/stat.h>
@@ -24,7 +27,7 @@
 
 #include "bangfu.h"
 
-#define WEB_FILES_MAX 512
+#define WEB_FILES_MAX 4096
 #define WEB_PATH_MAX  256
 #define WEB_FILE_MAX  (16 * 1024 * 1024)
 
@@ -40,6 +43,9 @@ struct web_file {
 };
 
 int web_static(struct http_request *);
+
+static int		web_cmp(const void *, const void *);
+static struct web_file *web_find(const char *);
 
 static struct web_file	web_files[WEB_FILES_MAX];
 static size_t		web_nfiles;
@@ -189,7 +195,8 @@ web_walk(const char *fsdir, const char *urldir, int depth)
 			continue;
 		(void)kore_strlcpy(f->path, url, sizeof(f->path));
 		f->ctype = web_ctype(url);
-		f->immutable = strncmp(url, "/assets/", 8) == 0;
+		f->immutable = strncmp(url, "/assets/", 8) == 0 ||
+		    strncmp(url, "/img/", 5) == 0;
 		web_etag(f);
 		(void)snprintf(pre, sizeof(pre), "%s.gz", fs);
 		if (!web_read(pre, &f->gz, &f->gz_len))
@@ -197,8 +204,6 @@ web_walk(const char *fsdir, const char *urldir, int depth)
 		(void)snprintf(pre, sizeof(pre), "%s.br", fs);
 		if (!web_read(pre, &f->br, &f->br_len))
 			f->br = NULL;
-		if (strcmp(url, "/index.html") == 0)
-			web_index = f;
 		web_nfiles++;
 	}
 	(void)closedir(d);
@@ -215,20 +220,38 @@ web_static_init(void)
 	web_nfiles = 0;
 	web_index = NULL;
 	web_walk(root, "", 0);
+	if ((root = getenv("IMG_ROOT")) != NULL && *root != '\0')
+		web_walk(root, "/img", 0);
+	qsort(web_files, web_nfiles, sizeof(web_files[0]), web_cmp);
+	web_index = web_find("/index.html");
 	if (web_index == NULL)
 		kore_log(LOG_NOTICE,
 		    "web: no %s/index.html: the shop is not built (make build)",
 		    root);
 }
 
+static int
+web_cmp(const void *a, const void *b)
+{
+	return (strcmp(((const struct web_file *)a)->path,
+	    ((const struct web_file *)b)->path));
+}
+
+/* The files are sorted by path (web_static_init): a binary search. */
 static struct web_file *
 web_find(const char *path)
 {
-	size_t i;
+	size_t lo = 0, hi = web_nfiles, mid;
+	int    c;
 
-	for (i = 0; i < web_nfiles; i++) {
-		if (strcmp(web_files[i].path, path) == 0)
-			return (&web_files[i]);
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(web_files[mid].path, path)) == 0)
+			return (&web_files[mid]);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return (NULL);
 }

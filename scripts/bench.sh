@@ -10,7 +10,7 @@ export INSTANCE=run
 cd "$ROOT"
 
 DURATION=${BENCH_DURATION:-10s}
-# BENCH_ONLY=catalog|orders|ledger|bulk: /healthz and that group only.
+# BENCH_ONLY=catalog|orders|ledger|bulk|web: /healthz and that group only.
 ONLY=${BENCH_ONLY:-}
 started_server=0
 started_services=0
@@ -92,3 +92,8 @@ END {
 		printf "checkout / pgbench_tpcb   %.0f%% (pgbench p50 column: its average latency)\n", 100 * v["checkout", "rps"] / v["pgbench_tpcb", "rps"]
 }' "$results"
 rm -f "$results"
+# The shop's budget (Lighthouse, first-view JavaScript, first card): scripts/web_budget.sh.
+if [ -z "$ONLY" ] || [ "$ONLY" = web ]; then
+	"$ROOT/scripts/web.sh" build >/dev/null
+	"$ROOT/scripts/web_budget.sh" "$PID" "$BASE"
+fi

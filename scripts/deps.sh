@@ -5,7 +5,7 @@ set -eu
 
 PKGS="kore libpq-dev libhiredis-dev libjwt-dev libjansson-dev libsodium-dev
 libcmocka-dev libssl-dev redis-server postgresql postgresql-contrib wrk
-python3-pytest python3-requests python3-yaml python3-jsonschema chromium nodejs
+python3-pytest python3-requests python3-pil python3-yaml python3-jsonschema chromium nodejs
 clang-format nginx libnginx-mod-http-js fonts-wqy-microhei
 clang libclang-rt-14-dev"
 [ "${1:-}" = --list ] && { echo $PKGS; exit 0; }

@@ -27,6 +27,8 @@ export REDIS_URL=${REDIS_URL:-"redis://127.0.0.1:$REDIS_PORT/0"}
 # The sandbox payment provider, for local use only (never in production).
 export PAYMENT_SANDBOX=${PAYMENT_SANDBOX-1}
 export PORT KORE_PORT PG_PORT REDIS_PORT
+# The demo products' pictures, drawn by scripts/setup-db.sh, served at /img/.
+export IMG_ROOT=${IMG_ROOT:-"$VAR/img"}
 
 # Signing keys: generated once per instance, kept under var/ (git-ignored);
 # one missing from an older instance's file is added to it.

@@ -24,3 +24,12 @@ if [ "$has" = 0 ]; then
 		    psql_local -v email="$user@demo.bangfu.cn" -v hash="$hash" -f -
 	done
 fi
+
+# The demo products' pictures (/img/p/N.jpg), drawn once per instance into
+# $IMG_ROOT and read by the server at start (app/http_static.c).
+psql_local -tA -F "$(printf '\t')" -c "
+    SELECT DISTINCT i.path, c.code, c.name, p.title
+      FROM products p JOIN categories c ON c.id = p.category_id,
+           jsonb_array_elements_text(p.images) AS i(path)
+     WHERE i.path LIKE '/img/p/%'" |
+    /usr/bin/python3 "$ROOT/scripts/demo_images.py" "$IMG_ROOT"

@@ -36,7 +36,7 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # Static files served beside the API (not part of the contract), and the
 # redirects to them.
 # The web app's files and the reference pages: not the API's contract.
-STATIC = ("/docs/", "/assets/")
+STATIC = ("/docs/", "/assets/", "/img/")
 REDIRECTS = ("/docs",)
 # Answers nginx makes itself when Kore's worker is gone (no x-request-id).
 PROXY_STATUSES = (502, 504)
