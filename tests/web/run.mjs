@@ -7,47 +7,20 @@
 //
 // Each test is a function below; the runner prints one line per test and
 // exits 1 if any failed.  `node tests/web/run.mjs journey trace` runs some.
-import { createRequire } from 'node:module'
 import { createHmac } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import assert from 'node:assert/strict'
+import { ROOT, chromium, BASE, INSTANCE, api, sandboxSecret, axeSerious } from './common.mjs'
 
-const ROOT = process.env.BANGFU_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '../..')
-const require = createRequire(join(ROOT, 'assets/package.json'))
-const { chromium } = require('playwright-core')
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
-
-const BASE = process.env.BANGFU_URL ?? 'http://127.0.0.1:18080'
-const INSTANCE = process.env.INSTANCE ?? 'test'
 const SHOTS = process.env.SHOTS_DIR ?? join(ROOT, 'var', INSTANCE, 'screens')
 const PHONE = { width: 390, height: 844 }
 const DESKTOP = { width: 1280, height: 800 }
 mkdirSync(SHOTS, { recursive: true })
 
 // ------------------------------------------------------------ helpers
-
-async function api(path, { method = 'GET', body, token, headers = {} } = {}) {
-  const h = { accept: 'application/json', ...headers }
-  if (body !== undefined) h['content-type'] = 'application/json'
-  if (token) h.authorization = 'Bearer ' + token
-  const r = await fetch(BASE + '/api/v1' + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await r.text()
-  return { status: r.status, body: text ? JSON.parse(text) : null }
-}
-
-function sandboxSecret() {
-  if (process.env.PAYMENT_SANDBOX_SECRET) return process.env.PAYMENT_SANDBOX_SECRET
-  const f = join(ROOT, 'var', INSTANCE, 'secrets.env')
-  if (existsSync(f)) {
-    const m = /^PAYMENT_SANDBOX_SECRET=(.*)$/m.exec(readFileSync(f, 'utf8'))
-    if (m) return m[1]
-  }
-  throw new Error('no PAYMENT_SANDBOX_SECRET in the environment or ' + f)
-}
 
 const yuan = (fen) => {
   const a = Math.abs(fen)
@@ -57,15 +30,7 @@ const yuan = (fen) => {
 
 const axeFindings = []
 async function axe(page, name) {
-  // Evaluated through the DevTools protocol: the page's CSP forbids an
-  // inline script tag, rightly.
-  await page.evaluate(AXE)
-  const res = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] })
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }))
-  })
-  const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  const bad = await axeSerious(page)
   for (const v of bad) axeFindings.push({ page: name, ...v })
   return bad
 }

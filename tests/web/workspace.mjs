@@ -3,31 +3,16 @@
 // Debian's Chromium through playwright-core, at a laptop size (1366x768).
 // Screenshots go to build/screens/workspace (git-ignored); axe-core runs
 // on every page.  `node tests/web/workspace.mjs vendor` runs some.
-import { createRequire } from 'node:module'
 import { createHmac } from 'node:crypto'
-import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import assert from 'node:assert/strict'
+import { ROOT, chromium, BASE, api, sandboxSecret, axeSerious } from './common.mjs'
 
-const ROOT = process.env.BANGFU_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '../..')
-const require = createRequire(join(ROOT, 'assets/package.json'))
-const { chromium } = require('playwright-core')
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
-const BASE = process.env.BANGFU_URL ?? 'http://127.0.0.1:18080'
-const INSTANCE = process.env.INSTANCE ?? 'test'
 const SHOTS = process.env.WS_SHOTS_DIR ?? join(ROOT, 'build', 'screens', 'workspace')
 const LAPTOP = { width: 1366, height: 768 }
 mkdirSync(SHOTS, { recursive: true })
 
-async function api(path, { method = 'GET', body, token, headers = {} } = {}) {
-  const h = { accept: 'application/json', ...headers }
-  if (body !== undefined) h['content-type'] = 'application/json'
-  if (token) h.authorization = 'Bearer ' + token
-  const r = await fetch(BASE + '/api/v1' + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await r.text()
-  return { status: r.status, body: text ? JSON.parse(text) : null }
-}
 async function login(email, password) {
   const r = await api('/auth/login', { method: 'POST', body: { email, password } })
   assert.equal(r.status, 200, 'login ' + email + ': ' + JSON.stringify(r.body))
@@ -40,14 +25,6 @@ async function register(role) {
   assert.equal(r.status, 201, JSON.stringify(r.body))
   return { email, password }
 }
-function sandboxSecret() {
-  if (process.env.PAYMENT_SANDBOX_SECRET) return process.env.PAYMENT_SANDBOX_SECRET
-  const f = join(ROOT, 'var', INSTANCE, 'secrets.env')
-  const m = existsSync(f) && /^PAYMENT_SANDBOX_SECRET=(.*)$/m.exec(readFileSync(f, 'utf8'))
-  if (!m) throw new Error('no PAYMENT_SANDBOX_SECRET in the environment or ' + f)
-  return m[1]
-}
-
 // The GB 32100 check character (as assets/src/workspace/creditcode.ts).
 const ALPHA = '0123456789ABCDEFGHJKLMNPQRTUWXY'
 const W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
@@ -81,14 +58,7 @@ async function shoot(page, name) {
   const path = join(SHOTS, `${name}.png`)
   await page.screenshot({ path })
   shots.push(path)
-  // Through the DevTools protocol: the page's CSP forbids inline scripts.
-  await page.evaluate(AXE)
-  const res = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] })
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }))
-  })
-  for (const v of res.filter((x) => x.impact === 'serious' || x.impact === 'critical')) axeFindings.push({ page: name, ...v })
+  for (const v of await axeSerious(page)) axeFindings.push({ page: name, ...v })
 }
 
 let browser
