@@ -14,6 +14,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import pytest  # noqa: E402
 import requests  # noqa: E402
 
 import shop  # noqa: E402
@@ -34,42 +35,51 @@ def products_url(pairs):
     return "/products?" + urllib.parse.urlencode(pairs)
 
 
-def answers(path, n=12):
-    """n answers of path, from fresh connections straight to Kore (both
-    workers: nginx's kept-alive upstream may lead to one)."""
-    return [get(path, url=shop.KORE_URL + "/api/v1" + path)
-            for _ in range(n)]
+@pytest.fixture(scope="module")
+def workers():
+    """{worker: a kept-alive session straight to Kore that only that worker
+    answers}: each cache is per worker, and which worker accepts a new
+    connection is a race that one of them may win many times in a row."""
+    pools = shop.worker_pools(per=1)
+    yield {w: p[0] for w, p in pools.items()}
+    shop.close_pools(pools)
 
 
-def test_a_long_search_asked_for_page_two_is_answered_page_two():
+def answers(path, workers, n=12):
+    """n answers of path, spread over every worker."""
+    ss = list(workers.values())
+    return [get(path, session=ss[i % len(ss)]) for i in range(n)]
+
+
+def test_a_long_search_asked_for_page_two_is_answered_page_two(workers):
     first = products_url([("q", LONG_Q), ("page", "1")])
     second = products_url([("q", LONG_Q), ("page", "2")])
     assert len(first) > 511 and first[:-1] == second[:-1]
-    for r in answers(first):
+    for r in answers(first, workers):
         assert ok(r)["page"] == 1
-    for r in answers(second):
+    for r in answers(second, workers):
         assert ok(r)["page"] == 2, (worker_of(r), r.text[:200])
 
 
-def test_two_long_urls_sharing_their_first_bytes_are_two_entries():
+def test_two_long_urls_sharing_their_first_bytes_are_two_entries(workers):
     a = products_url([("q", LONG_Q), ("sort", "newest"), ("per_page", "1")])
     b = products_url([("q", LONG_Q), ("sort", "newest"), ("per_page", "2")])
     assert len(a) > 511 and a[:-1] == b[:-1]
     for _ in range(3):
         for path, per in ((a, 1), (b, 2)):
-            for r in answers(path, 4):
+            for r in answers(path, workers, 4):
                 assert ok(r)["per_page"] == per, r.text[:200]
 
 
-def test_a_value_holding_a_separator_is_not_another_parameter():
+def test_a_value_holding_a_separator_is_not_another_parameter(workers):
     """region="x&q=y" is one parameter, not region x and q y."""
     one = products_url([("region", "yunnan&q=茶")])
     two = products_url([("region", "yunnan"), ("q", "茶")])
     assert ok(get(two))["total"] > 0
     for _ in range(3):
-        for r in answers(one, 4):
+        for r in answers(one, workers, 4):
             assert ok(r)["total"] == 0, r.text[:200]
-        for r in answers(two, 4):
+        for r in answers(two, workers, 4):
             assert ok(r)["total"] > 0
 
 
@@ -82,37 +92,37 @@ def publish(msg):
     return int(out.stdout)
 
 
-def on_every_worker(path, want, timeout=5):
-    """Whether path answers want() on two workers in a row within timeout
-    seconds (polling answers, the only signal there is)."""
-    seen, end = set(), time.monotonic() + timeout
-    while time.monotonic() < end:
-        # Straight to Kore, a new connection each: through nginx's
-        # kept-alive upstream every read may reach the same worker.
-        r = get(path, url=shop.KORE_URL + "/api/v1" + path)
-        if not want(ok(r)):
-            seen.clear()
-            continue
-        seen.add(worker_of(r))
-        if len(seen) >= 2:
-            return True
-    return False
+def on_every_worker(workers, read, timeout=5):
+    """Whether read(session) is true on every worker within timeout seconds
+    (polling answers, the only signal there is)."""
+    left, end = dict(workers), time.monotonic() + timeout
+    while left and time.monotonic() < end:
+        for w, s in list(left.items()):
+            if read(s):
+                del left[w]
+    return not left
+
+
+def page_says(path, want):
+    return lambda s: want(ok(get(path, session=s)))
 
 
 def test_parameters_the_route_ignores_share_the_entry_of_the_product(
-        shop_products):
+        shop_products, workers):
     """A product page asked with a junk parameter is the product's page:
     a stock move drops it too (it was kept for its 10 s)."""
     pid = shop_products.one(where=GOODS, stock=5)
     path = "/products/%d?junk=%s" % (pid, uuid.uuid4().hex)
-    for r in answers(path, 6):
+    for r in answers(path, workers, 6):
         assert ok(r)["stock"] == 5
     psql("UPDATE products SET stock = 12 WHERE id = %d" % pid)
     publish("product:%d" % pid)
-    assert on_every_worker(path, lambda b: b["stock"] == 12, 8)
+    assert on_every_worker(workers, page_says(path,
+                                              lambda b: b["stock"] == 12), 8)
 
 
-def test_a_bulk_placement_reaches_product_pages_and_carts(shop_products):
+def test_a_bulk_placement_reaches_product_pages_and_carts(shop_products,
+                                                         workers):
     """A bulk placement takes stock as a checkout does, and publishes it
     as a checkout does: a page and a cart warmed on every worker show the
     new stock at once, not when their caches age (10 s for a page, a
@@ -123,43 +133,25 @@ def test_a_bulk_placement_reaches_product_pages_and_carts(shop_products):
     cart_put(u.token, pid, 5)
     page = "/products/%d" % pid
 
-    def cart_available():
-        # Straight to Kore, a new connection each: nginx's kept-alive
-        # upstream connections may all lead to one worker.
-        r = get("/cart", token=u.token, url=shop.KORE_URL + "/api/v1/cart")
-        return worker_of(r), {it["available"] for it in ok(r)["items"]
-                              if it["product_id"] == pid}
+    def cart_says(available):
+        def read(s):
+            r = get("/cart", token=u.token, session=s)
+            return {it["available"] for it in ok(r)["items"]
+                    if it["product_id"] == pid} == {available}
+        return read
 
-    assert on_every_worker(page, lambda b: b["stock"] == 10, 20)
-    seen = {w for w, a in (cart_available() for _ in range(12))
-            if a == {True}}
-    assert len(seen) >= 2, seen
+    assert on_every_worker(workers, page_says(page,
+                                              lambda b: b["stock"] == 10), 20)
+    assert on_every_worker(workers, cart_says(True), 20)
     t = org_team()
     s = approved(t, [person(i, [(pid, 4)]) for i in range(2)])
     ok(place(t, s["id"]), 201)
     assert stock_of(pid) == 2
-    assert on_every_worker(page, lambda b: b["stock"] == 2)
-    end, seen = time.monotonic() + 5, set()
-    while len(seen) < 2:
-        assert time.monotonic() < end, "a cart kept the old stock"
-        w, a = cart_available()
-        if a == {False}:
-            seen.add(w)
-        else:
-            seen.clear()
-
-
-def cache_gauges():
-    """{worker: (bytes held, budget)} and the evictions counter."""
-    text = requests.get(BASE_URL + "/metrics", timeout=10).text
-    held = dict(re.findall(r'^bangfu_cache_bytes\{worker="(\d+)"\} (\d+)$',
-                           text, re.M))
-    budget = dict(re.findall(
-        r'^bangfu_cache_budget_bytes\{worker="(\d+)"\} (\d+)$', text, re.M))
-    ev = re.search(r"^bangfu_cache_evictions_total (\d+)$", text, re.M)
-    assert held and set(held) == set(budget) and ev, text[-2000:]
-    return ({w: (int(held[w]), int(budget[w])) for w in held},
-            int(ev.group(1)))
+    assert on_every_worker(workers, page_says(page,
+                                              lambda b: b["stock"] == 2)), \
+        "a product page kept the old stock"
+    assert on_every_worker(workers, cart_says(False)), \
+        "a cart kept the old stock"
 
 
 def test_the_cache_holds_no_more_bytes_than_its_budget():
@@ -223,19 +215,17 @@ def is_problem_500(r):
         and r.json()["code"] == "internal")
 
 
-def test_a_channel_that_cannot_be_built_is_a_500_problem():
+def test_a_channel_that_cannot_be_built_is_a_500_problem(workers):
     """The statement's JSON lacks what the answer needs (json_pack fails):
     a 500 problem, on every worker, where a worker used to read strlen(NULL)."""
     with SqlSwap("api_channel", "", "", "campaigns"):
         n = publish("catalog")  # no worker answers from what it kept
-        assert n >= 2, n
-        # Each failure recomputes the channel (a second or two under the
-        # sanitizers): every answer is the 500 until both workers gave it.
-        seen, end = set(), time.monotonic() + 60
-        while len(seen) < 2 and time.monotonic() < end:
-            r = get("/channel")
-            assert is_problem_500(r), (r.status_code, r.text[:200])
-            seen.add(worker_of(r))
+        assert n == len(workers) >= 2, (n, workers)
+        for w, s in workers.items():
+            for _ in range(2):
+                r = get("/channel", session=s)
+                assert worker_of(r) == w
+                assert is_problem_500(r), (w, r.status_code, r.text[:200])
     assert ok(get("/channel"))["sections"]
 
 
