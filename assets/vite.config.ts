@@ -35,13 +35,37 @@ function precompress(): Plugin {
   }
 }
 
+// Vant's icon font names a fallback on at.alicdn.com after its inlined
+// woff2: a third-party request over plain HTTP that the CSP refuses (a
+// console error on every page).  The inlined font is all a browser that
+// runs this app needs, so the fallback is cut from the CSS.
+function noRemoteFonts(): Plugin {
+  const remote = /,\s*url\((?:https?:)?\/\/at\.alicdn\.com\/[^)]*\)\s*format\(["'][a-z0-9]+["']\)/g
+  return {
+    name: 'bangfu-no-remote-fonts',
+    apply: 'build',
+    enforce: 'pre',
+    // On the source, before Vite hashes the CSS into its file name.
+    transform(code, id) {
+      if (!/\.css($|\?)/.test(id) || !code.includes('at.alicdn.com')) return null
+      return { code: code.replace(remote, ''), map: null }
+    },
+    generateBundle(_options, bundle) {
+      for (const file of Object.values(bundle))
+        if (file.type === 'asset' && file.fileName.endsWith('.css') &&
+            String(file.source).includes('at.alicdn.com'))
+          this.error(`${file.fileName}: a remote font is left`)
+    },
+  }
+}
+
 export default defineConfig({
   plugins: [vue(), Components({
     // Vant for the shop; Element Plus (el-*, with each component's CSS) only
     // where the workspaces (src/workspace, lazy routes) use it.
     resolvers: [VantResolver(), ElementPlusResolver({ importStyle: 'css' })],
     dts: false,
-  }), precompress()],
+  }), noRemoteFonts(), precompress()],
   build: {
     outDir,
     emptyOutDir: true,

@@ -1,11 +1,14 @@
-// The shop's routes.  Every page is its own chunk.  The server answers
+// The shop's routes.  Every page but the home page is its own chunk.  The server answers
 // index.html for these paths (app/http_static.c keeps the same list) and
 // 404 with index.html for any other, where NotFound shows.
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { workspaceRoutes } from './workspace/routes'
+// The landing page is in the first bundle: no second round of requests
+// before it can draw.
+import Home from './pages/Home.vue'
 
 const routes: RouteRecordRaw[] = [
-  { path: '/', name: 'home', component: () => import('./pages/Home.vue'), meta: { tab: true, title: '帮扶商城' } },
+  { path: '/', name: 'home', component: Home, meta: { tab: true, title: '帮扶商城' } },
   { path: '/search', name: 'search', component: () => import('./pages/Search.vue'), meta: { title: '搜索' } },
   { path: '/category', name: 'category', component: () => import('./pages/Category.vue'), meta: { tab: true, title: '地区馆' } },
   { path: '/r/:code', name: 'region', component: () => import('./pages/Region.vue'), meta: { title: '地区馆' } },
