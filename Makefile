@@ -25,7 +25,7 @@ OBJ_SAN		= $(patsubst %.c,build/san/%.o,$(APP_SRC) $(MOD_SRC))
 UNIT_BIN	= $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
 .PHONY: all deps build run stop test unit api bench clean format \
-	format-check demo ledger-check docs fuzz admin
+	format-check demo ledger-check docs fuzz admin schema
 
 all: build
 
@@ -68,6 +68,12 @@ build/unit/test_placer: tests/unit/test_placer.c app/placer.c app/placer.h app/b
 	@mkdir -p build/unit
 	$(CC) $(CFLAGS_BASE) -Wno-missing-prototypes -O1 $(SAN) -o $@ $< -lpq -lcmocka
 
+# The C twins of SQL functions, for tests/api/test_sql_twins.py.
+build/twins: tests/twins/twins.c $(MOD_SRC) $(wildcard modules/*.h) | deps
+	@mkdir -p build
+	$(CC) -std=gnu11 -D_GNU_SOURCE -Imodules $(WARN) -O1 -g $(SAN) \
+	    -o $@ $< $(MOD_SRC) -ljansson
+
 unit: deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -92,7 +98,12 @@ demo: build
 
 format: deps
 	clang-format -i app/*.c app/*.h modules/*.c modules/*.h tests/unit/*.c tests/fuzz/*.c \
-	    tests/fuzz/*.h tools/*.c
+	    tests/fuzz/*.h tests/twins/*.c tools/*.c
+
+# scripts/schema/functions.sql from make run's database, after a migration.
+schema: deps
+	@scripts/setup-db.sh >/dev/null
+	@scripts/schema.sh dump
 
 format-check: deps
 	@scripts/format-check.sh

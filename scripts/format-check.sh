@@ -4,7 +4,7 @@ set -eu
 cd "$(dirname "$0")/.."
 command -v clang-format >/dev/null || { echo "format-check: no clang-format" >&2; exit 1; }
 bad=0
-for f in app/*.c app/*.h modules/*.c modules/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tools/*.c; do
+for f in app/*.c app/*.h modules/*.c modules/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tests/twins/*.c tools/*.c; do
 	[ -f "$f" ] || continue
 	if ! clang-format "$f" | cmp -s - "$f"; then
 		echo "format-check: $f is not formatted (make format)" >&2

@@ -14,7 +14,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$ROOT/scripts/fresh-check.sh"	# builds on a machine that never had deps
-make -s bangfu.so build/test/bangfu.so build/pwhash
+make -s bangfu.so build/test/bangfu.so build/pwhash build/twins
 make -s unit
 # Every fuzz harness for a few seconds: a crash fails the run.
 FUZZ_SECONDS=${FUZZ_TEST_SECONDS:-3} "$ROOT/scripts/fuzz.sh"
@@ -30,6 +30,8 @@ psql -X -q "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=postgres" \
     -c "DROP DATABASE IF EXISTS bangfu WITH (FORCE)" -c "CREATE DATABASE bangfu"
 redis-cli -p "$REDIS_PORT" flushall >/dev/null
 "$ROOT/scripts/setup-db.sh"
+# scripts/schema/functions.sql is what the migrations make.
+"$ROOT/scripts/schema.sh" check
 
 rm -f "$VAR"/asan.*
 SECCOMP_TRACING=no SO="$ROOT/build/test/bangfu.so" \
