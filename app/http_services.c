@@ -30,11 +30,11 @@ struct booking_ctx {
 	json_t	   *order; /* the priced order for booking_place() */
 };
 
-static int booking_check(struct http_request *);
-static int booking_limit(struct http_request *);
-static int booking_idem(struct http_request *);
-static int booking_quote(struct http_request *);
-static int booking_place(struct http_request *);
+static int  booking_check(struct http_request *);
+static int  booking_limit(struct http_request *);
+static int  booking_idem(struct http_request *);
+static int  booking_quote(struct http_request *);
+static int  booking_place(struct http_request *);
 static void booking_cleanup(struct call *);
 static int  bookings_mine(struct http_request *);
 static int  booking_get(struct http_request *);
@@ -78,9 +78,8 @@ ONE(voucher_redeem_states, voucher_redeem);
 struct api_route routes_services[] = {
 	{ HTTP_METHOD_GET, "/products/{#id}/sessions", "product_sessions",
 	    AUTH_NONE, STATES(sessions_public_states), 0, NULL },
-	{ HTTP_METHOD_GET, "/vendor/products/{#id}/sessions",
-	    "vendor_sessions", AUTH_VENDOR, STATES(sessions_vendor_states), 0,
-	    NULL },
+	{ HTTP_METHOD_GET, "/vendor/products/{#id}/sessions", "vendor_sessions",
+	    AUTH_VENDOR, STATES(sessions_vendor_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/vendor/products/{#id}/sessions",
 	    "vendor_session_create", AUTH_VENDOR | BODY_JSON,
 	    STATES(session_create_states), 0, NULL },
@@ -90,8 +89,8 @@ struct api_route routes_services[] = {
 	    "vendor_cancellation", AUTH_VENDOR | BODY_JSON,
 	    STATES(cancellation_put_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/vendor/vouchers/{code}/redeem",
-	    "vendor_voucher_redeem", AUTH_VENDOR,
-	    STATES(voucher_redeem_states), 0, NULL },
+	    "vendor_voucher_redeem", AUTH_VENDOR, STATES(voucher_redeem_states),
+	    0, NULL },
 	{ HTTP_METHOD_POST, "/bookings", "booking_create",
 	    AUTH_USER | BODY_JSON, STATES(booking_states),
 	    sizeof(struct booking_ctx), booking_cleanup },
@@ -188,8 +187,8 @@ session_create(struct http_request *req)
 		problem_field_add(&errs, "date", "a date YYYY-MM-DD");
 	services_time(c->body, "starts_at", &errs);
 	services_time(c->body, "book_until", &errs);
-	if (!services_int_in(json_object_get(c->body, "capacity"), 1,
-		SESSION_CAP_MAX))
+	if (!services_int_in(
+		json_object_get(c->body, "capacity"), 1, SESSION_CAP_MAX))
 		problem_field_add(&errs, "capacity",
 		    "an integer from 1 to " TEXT(SESSION_CAP_MAX));
 	if ((v = json_object_get(c->body, "price_fen")) != NULL &&
@@ -315,8 +314,8 @@ cancellation_put(struct http_request *req)
 	json_array_foreach(rules, i, r)
 	{
 		if (!json_is_object(r) ||
-		    !services_int_in(json_object_get(r, "days_before"), 0,
-			RULE_DAYS_MAX) ||
+		    !services_int_in(
+			json_object_get(r, "days_before"), 0, RULE_DAYS_MAX) ||
 		    !services_int_in(
 			json_object_get(r, "refund_bps"), 0, 10000)) {
 			problem_field_add(&errs, "rules",
@@ -327,8 +326,8 @@ cancellation_put(struct http_request *req)
 		services_unknown(r, rkeys, &errs);
 		if (json_integer_value(json_object_get(r, "days_before")) >=
 		    prev) {
-			problem_field_add(&errs, "rules",
-			    "days_before strictly decreasing");
+			problem_field_add(
+			    &errs, "rules", "days_before strictly decreasing");
 			break;
 		}
 		prev = json_integer_value(json_object_get(r, "days_before"));
@@ -471,11 +470,11 @@ booking_quote(struct http_request *req)
 
 	(void)snprintf(places, sizeof(places), "%zu",
 	    json_array_size(json_object_get(k->c.body, "guests")));
-	v[0] = int_text((char[INT_TEXT_LEN]) { 0 },
+	v[0] = int_text((char[INT_TEXT_LEN]){ 0 },
 	    json_integer_value(json_object_get(k->c.body, "session_id")));
 	v[1] = places;
-	switch (db_poll(&k->c, "SELECT booking_quote($1::bigint, $2::integer)",
-	    2, v)) {
+	switch (db_poll(
+	    &k->c, "SELECT booking_quote($1::bigint, $2::integer)", 2, v)) {
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR:
 		return (problem_internal(&k->c, "booking: database error"));
@@ -530,7 +529,7 @@ booking_place(struct http_request *req)
 	v[0] = uid;
 	v[1] = k->has_key ? k->key : NULL;
 	v[2] = k->hash;
-	v[3] = int_text((char[INT_TEXT_LEN]) { 0 },
+	v[3] = int_text((char[INT_TEXT_LEN]){ 0 },
 	    json_integer_value(json_object_get(k->c.body, "session_id")));
 	v[4] = guests;
 	v[5] = order;

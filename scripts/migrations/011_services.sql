@@ -201,10 +201,10 @@ BEGIN
             'detail', s.booked || ' places are booked', 'booked', s.booked);
         RETURN;
     END IF;
-    UPDATE service_sessions
-       SET capacity = coalesce((b->>'capacity')::integer, capacity),
-           status = coalesce(b->>'status', status), updated_at = now()
-     WHERE id = sid RETURNING * INTO s;
+    UPDATE service_sessions ss
+       SET capacity = coalesce((b->>'capacity')::integer, ss.capacity),
+           status = coalesce(b->>'status', ss.status), updated_at = now()
+     WHERE ss.id = sid RETURNING * INTO s;
     status := 200;
     body := session_json(s);
 END $$;
@@ -435,14 +435,16 @@ RETURNS json LANGUAGE sql STABLE AS $$
 $$;
 
 -- The share of the price refunded when a booking of session date d is
--- cancelled now: the first rule whose days_before the cancellation is at
--- least that many Shanghai days ahead of d; none, nothing.
-CREATE FUNCTION cancellation_refund_bps(pid bigint, d date) RETURNS integer
+-- cancelled at p_at: the first rule whose days_before the cancellation is
+-- at least that many Shanghai days ahead of d; none, nothing.
+CREATE FUNCTION cancellation_refund_bps(pid bigint, d date, p_at timestamptz)
+RETURNS integer
 LANGUAGE sql STABLE AS $$
     SELECT coalesce((SELECT (r->>'refund_bps')::integer
                        FROM cancellation_rules c, jsonb_array_elements(c.rules) r
                       WHERE c.product_id = pid
-                        AND d - shanghai_today() >= (r->>'days_before')::integer
+                        AND d - (p_at AT TIME ZONE 'Asia/Shanghai')::date
+                            >= (r->>'days_before')::integer
                       ORDER BY (r->>'days_before')::integer DESC LIMIT 1), 0)
 $$;
 
@@ -474,7 +476,7 @@ BEGIN
         SELECT * INTO pay FROM payments WHERE order_id = oid AND status = 'succeeded'
          ORDER BY id LIMIT 1 FOR UPDATE;
         IF FOUND THEN
-            refund := pay.amount_fen * cancellation_refund_bps(s.product_id, s.date)
+            refund := pay.amount_fen * cancellation_refund_bps(s.product_id, s.date, now())
                       / 10000;
             UPDATE payments SET status = 'refunded' WHERE id = pay.id;
             UPDATE products SET sales = greatest(sales - b.places, 0)
