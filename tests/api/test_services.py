@@ -562,3 +562,26 @@ def test_bola_sweep(vendor, other_vendor):
                   redeem(tok, code)):
             problem(r, 401, "unauthenticated")
     assert booking(a, b["id"])["status"] == "paid"
+
+
+# ------------------------------------------------------------ demo data
+
+
+def test_demo_services_have_sessions_over_the_next_60_days():
+    pids = [r["id"] for r in shop.rows(
+        "SELECT p.id FROM products p JOIN categories c ON c.id = "
+        "p.category_id WHERE p.kind = 'service' AND p.status = 'listed' "
+        "AND c.code IN ('tourism', 'wellness') AND p.title NOT LIKE "
+        "'测试服务%'")]
+    assert len(pids) >= 19
+    last = str(sh_today() + datetime.timedelta(days=60))
+    for pid in pids:
+        body = ok(get("/products/%d/sessions" % pid))
+        items = body["items"]
+        assert len(items) >= 8, (pid, len(items))
+        assert all(day(0) < i["date"] <= last for i in items), pid
+        assert body["cancellation"], pid
+        caps = {r["capacity"] for r in shop.rows(
+            "SELECT capacity FROM service_sessions WHERE product_id = %d"
+            % pid)}
+        assert caps <= {8, 16, 20, 25}, (pid, caps)
