@@ -37,7 +37,9 @@ CREATE TABLE cancellation_rules (
 CREATE TABLE bookings (
     id              bigserial PRIMARY KEY,
     session_id      bigint NOT NULL REFERENCES service_sessions,
-    order_id        bigint NOT NULL UNIQUE REFERENCES orders,
+    -- One order, or for a bulk order one of its orders (several bookings).
+    order_id        bigint NOT NULL REFERENCES orders,
+    recipient_id    bigint REFERENCES bulk_recipients,
     user_id         bigint NOT NULL REFERENCES users,
     places          integer NOT NULL CHECK (places BETWEEN 1 AND 20),
     guests          jsonb NOT NULL,
@@ -47,6 +49,7 @@ CREATE TABLE bookings (
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX bookings_user ON bookings (user_id, id DESC);
+CREATE INDEX bookings_order ON bookings (order_id);
 CREATE INDEX bookings_session ON bookings (session_id);
 
 CREATE TABLE vouchers (
@@ -504,7 +507,9 @@ BEGIN
         RETURN;
     END IF;
     PERFORM 1 FROM orders WHERE id = oid FOR UPDATE;
-    IF booking_cancel_order(oid, p_user, p_omap, p_pmap) IS NULL THEN
+    -- A bulk order's booking goes with its order (POST /orders/{id}/cancel).
+    IF EXISTS (SELECT 1 FROM orders o WHERE o.id = oid AND o.bulk_order_id IS NOT NULL)
+       OR booking_cancel_order(oid, p_user, p_omap, p_pmap) IS NULL THEN
         status := 409;
         body := json_build_object('code', 'invalid_transition',
             'status', (SELECT o.status FROM orders o WHERE o.id = oid));
@@ -521,23 +526,22 @@ LANGUAGE plpgsql AS $$
 DECLARE
     b bookings;
 BEGIN
-    SELECT * INTO b FROM bookings WHERE order_id = NEW.id;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    IF NEW.status = 'paid' AND OLD.status = 'pending_payment' THEN
-        INSERT INTO vouchers (code, booking_id, vendor_id, guest_no, guest_name)
-        SELECT voucher_code(), b.id, s.vendor_id, g.n, g.v->>'name'
-          FROM service_sessions s,
-               jsonb_array_elements(b.guests) WITH ORDINALITY AS g(v, n)
-         WHERE s.id = b.session_id
-        ON CONFLICT (booking_id, guest_no) DO NOTHING;
-    ELSIF NEW.status IN ('cancelled', 'refunded') AND b.released_at IS NULL THEN
-        UPDATE bookings SET released_at = now() WHERE id = b.id;
-        UPDATE service_sessions SET booked = booked - b.places, updated_at = now()
-         WHERE id = b.session_id;
-        UPDATE vouchers SET status = 'void' WHERE booking_id = b.id AND status = 'valid';
-    END IF;
+    FOR b IN SELECT * FROM bookings WHERE order_id = NEW.id ORDER BY session_id, id LOOP
+        IF NEW.status = 'paid' AND OLD.status = 'pending_payment' THEN
+            INSERT INTO vouchers (code, booking_id, vendor_id, guest_no, guest_name)
+            SELECT voucher_code(), b.id, s.vendor_id, g.n, g.v->>'name'
+              FROM service_sessions s,
+                   jsonb_array_elements(b.guests) WITH ORDINALITY AS g(v, n)
+             WHERE s.id = b.session_id
+            ON CONFLICT (booking_id, guest_no) DO NOTHING;
+        ELSIF NEW.status IN ('cancelled', 'refunded') AND b.released_at IS NULL THEN
+            UPDATE bookings SET released_at = now() WHERE id = b.id;
+            UPDATE service_sessions SET booked = booked - b.places, updated_at = now()
+             WHERE id = b.session_id;
+            UPDATE vouchers SET status = 'void'
+             WHERE booking_id = b.id AND status = 'valid';
+        END IF;
+    END LOOP;
     RETURN NULL;
 END $$;
 CREATE TRIGGER booking_on_order AFTER UPDATE OF status ON orders
@@ -585,22 +589,28 @@ END $$;
 
 -- ------------------------------------------------------------ orders
 
--- A booking's order holds places, not stock: a restock skips its lines.
+-- Whether a line of order oid for product pid is booked places, not stock.
+CREATE FUNCTION line_booked(oid bigint, pid bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM bookings b JOIN service_sessions s ON s.id = b.session_id
+                    WHERE b.order_id = oid AND s.product_id = pid)
+$$;
+
+-- order_restock_all() of 003_orders.sql: a booked line gives places back
+-- (booking_on_order), not stock, so a restock skips it.
 CREATE OR REPLACE FUNCTION order_restock_all(oids bigint[], was_paid boolean)
 RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    goods bigint[];
 BEGIN
-    goods := ARRAY(SELECT x FROM unnest(oids) x
-                    WHERE NOT EXISTS (SELECT 1 FROM bookings b WHERE b.order_id = x));
     PERFORM 1 FROM products
-      WHERE id IN (SELECT product_id FROM order_lines WHERE order_id = ANY (goods))
+      WHERE id IN (SELECT product_id FROM order_lines l WHERE l.order_id = ANY (oids)
+                      AND NOT line_booked(l.order_id, l.product_id))
       ORDER BY id FOR UPDATE;
     UPDATE products p SET stock = p.stock + l.qty,
         sales = CASE WHEN was_paid THEN greatest(p.sales - l.qty, 0) ELSE p.sales END,
         updated_at = now()
-    FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
-          WHERE order_id = ANY (goods) GROUP BY product_id) l
+    FROM (SELECT product_id, sum(qty) AS qty FROM order_lines l
+          WHERE l.order_id = ANY (oids) AND NOT line_booked(l.order_id, l.product_id)
+          GROUP BY product_id) l
     WHERE p.id = l.product_id;
 END $$;
 
@@ -617,7 +627,9 @@ BEGIN
         status := 404;
         RETURN;
     END IF;
-    IF p_event = 'cancel' AND EXISTS (SELECT 1 FROM bookings b WHERE b.order_id = oid) THEN
+    IF p_event = 'cancel' AND EXISTS (SELECT 1 FROM bookings b WHERE b.order_id = oid)
+       AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = oid
+                        AND o.bulk_order_id IS NOT NULL) THEN
         was := booking_cancel_order(oid, p_user, p_omap, p_pmap);
     ELSE
         was := order_move(oid, p_event, p_omap, p_pmap, p_user);
@@ -636,4 +648,369 @@ BEGIN
     END IF;
     status := 200;
     body := order_json(oid);
+END $$;
+
+-- ------------------------------------------------------------ bulk orders
+
+-- An organisation's bulk order may book sessions for its recipients (a
+-- union's group trip): a line {product_id, qty, session_id} takes qty places
+-- of that session for the recipient, at the listing's price (its tiers by
+-- the total quantity, as any bulk line), and becomes a booking of the
+-- vendor's order when the bulk order is placed.  The functions below are
+-- those of 005_orgs.sql with the sessions added.
+ALTER TABLE bulk_lines ADD COLUMN session_id bigint REFERENCES service_sessions;
+ALTER TABLE bulk_lines DROP CONSTRAINT bulk_lines_recipient_id_product_id_key;
+ALTER TABLE bulk_lines ADD CONSTRAINT bulk_lines_recipient_product_session
+    UNIQUE NULLS NOT DISTINCT (recipient_id, product_id, session_id);
+
+CREATE OR REPLACE FUNCTION bulk_product_errors(p_rows jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+    SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+        'field', x->>'field', 'line', (x->>'line')::integer,
+        'message', CASE WHEN pr.id IS NULL
+            THEN 'unknown product ' || (x->>'product_id')
+            WHEN pr.status <> 'listed' THEN 'product ' || pr.id || ' is not on sale'
+            ELSE 'session ' || (x->>'session_id') || ' is not an open session of product '
+                 || pr.id END))
+        ORDER BY (x->>'line')::integer, ord), '[]')
+    FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(x, ord)
+    LEFT JOIN products pr ON pr.id = (x->>'product_id')::bigint
+    LEFT JOIN service_sessions s ON s.id = (x->>'session_id')::bigint
+    WHERE x->>'product_id' IS NOT NULL
+      AND (pr.id IS NULL OR pr.status <> 'listed'
+           OR (x->>'session_id' IS NOT NULL
+               AND (s.id IS NULL OR s.product_id <> pr.id OR s.status <> 'open'))));
+END $$;
+
+CREATE OR REPLACE FUNCTION bulk_fill(p_bid bigint, p_rows jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM bulk_lines WHERE bulk_order_id = p_bid;
+    DELETE FROM bulk_recipients WHERE bulk_order_id = p_bid;
+    WITH r AS (
+        SELECT (x->>'line')::integer AS line, ord, x->>'name' AS name,
+               x->>'phone' AS phone, x->>'address' AS address,
+               (x->>'product_id')::bigint AS product_id, (x->>'qty')::integer AS qty,
+               (x->>'session_id')::bigint AS session_id,
+               (x->>'r')::integer AS rk
+        FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(x, ord)
+    ), k AS (
+        SELECT r.*, coalesce(rk, min(coalesce(line, ord::integer))
+                    OVER (PARTITION BY name, phone, address)) AS key
+        FROM r
+    ), ins AS (
+        INSERT INTO bulk_recipients (bulk_order_id, seq, name, phone, address)
+        SELECT DISTINCT ON (key) p_bid, key, name, phone, address FROM k ORDER BY key
+        RETURNING id, seq
+    )
+    INSERT INTO bulk_lines (bulk_order_id, recipient_id, product_id, qty, session_id)
+    SELECT p_bid, ins.id, k.product_id, sum(k.qty), k.session_id
+      FROM k JOIN ins ON ins.seq = k.key
+    GROUP BY ins.id, k.product_id, k.session_id;
+    UPDATE bulk_orders SET
+        recipients_count = (SELECT count(*) FROM bulk_recipients WHERE bulk_order_id = p_bid),
+        lines_count = (SELECT count(*) FROM bulk_lines WHERE bulk_order_id = p_bid),
+        updated_at = now()
+     WHERE id = p_bid;
+    UPDATE bulk_orders SET quote = bulk_quote(p_bid) WHERE id = p_bid;
+    UPDATE bulk_orders SET total_fen = (quote->>'total_fen')::bigint WHERE id = p_bid;
+END $$;
+
+CREATE OR REPLACE FUNCTION bulk_place_input(p_user bigint, p_org bigint, p_bid bigint,
+    OUT status integer, OUT body json)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    b bulk_orders;
+    items jsonb;
+    q jsonb;
+BEGIN
+    SELECT a.status, a.body INTO status, body FROM org_access(p_user, p_org, '{buyer}') a;
+    IF status IS NOT NULL THEN
+        RETURN;
+    END IF;
+    SELECT * INTO b FROM bulk_orders WHERE id = p_bid AND org_id = p_org;
+    IF NOT FOUND THEN
+        status := 404;
+        body := org_err('not_found', 'no such bulk order');
+        RETURN;
+    END IF;
+    IF b.status <> 'approved' THEN
+        status := 409;
+        body := bulk_bad_status(b, 'approved');
+        RETURN;
+    END IF;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('product_id', product_id, 'qty', qty)
+                    ORDER BY product_id), '[]')
+      INTO items FROM (SELECT product_id, sum(qty)::bigint AS qty FROM bulk_lines
+                        WHERE bulk_order_id = p_bid GROUP BY product_id) t;
+    q := checkout_quote(items)::jsonb;
+    -- Booked lines take places, judged under the sessions' locks by
+    -- bulk_place(), not stock.
+    q := jsonb_set(q, '{lines}', coalesce((SELECT jsonb_agg(CASE WHEN EXISTS (
+            SELECT 1 FROM bulk_lines bl WHERE bl.bulk_order_id = p_bid
+               AND bl.product_id = (ql->>'product_id')::bigint
+               AND bl.session_id IS NOT NULL)
+            THEN ql || '{"stock": 10000000}' ELSE ql END ORDER BY n)
+          FROM jsonb_array_elements(q->'lines') WITH ORDINALITY AS t(ql, n)), '[]'));
+    status := 200;
+    body := json_build_object('items', items, 'quote', q || jsonb_build_object('lines',
+        coalesce((SELECT jsonb_agg(ql || jsonb_build_object('qty', l.qty,
+                'recipient_id', l.recipient_id)
+                ORDER BY (ql->>'vendor_id')::bigint, l.recipient_id, l.product_id)
+            FROM bulk_lines l
+            JOIN jsonb_array_elements(q->'lines') ql
+              ON (ql->>'product_id')::bigint = l.product_id
+            WHERE l.bulk_order_id = p_bid), '[]')));
+END $$;
+
+CREATE OR REPLACE FUNCTION bulk_place(p_user bigint, p_org bigint, p_bid bigint, p_route text,
+    p_key text, p_hash text, p_order jsonb, OUT status integer, OUT body json)
+LANGUAGE plpgsql AS $$
+DECLARE
+    b bulk_orders;
+    o orgs;
+    p record;
+    c jsonb;
+    short jsonb := '[]';
+    stale boolean := false;
+    changed boolean := false;
+    approved jsonb;
+    priced jsonb;
+    vmap jsonb := '{}';
+    vid bigint;
+    oid bigint;
+    pid bigint;
+    oids bigint[] := '{}';
+    sx record;
+BEGIN
+    SELECT i.status, i.body INTO status, body
+      FROM idem_claim(p_user, p_route, p_key, p_hash) i;
+    IF status IS NOT NULL THEN
+        RETURN;
+    END IF;
+    SELECT l.status, l.body INTO status, body
+      FROM bulk_lock(p_user, p_org, p_bid, '{buyer}') l;
+    SELECT * INTO b FROM bulk_orders WHERE id = p_bid;
+    IF status IS NULL AND b.status <> 'approved' THEN
+        status := 409;
+        body := bulk_bad_status(b, 'approved');
+    END IF;
+    IF status IS NOT NULL THEN
+        PERFORM idem_release(p_user, p_route, p_key);
+        RETURN;
+    END IF;
+
+    SELECT jsonb_object_agg(l->>'product_id', l->'unit_price_fen') INTO approved
+      FROM jsonb_array_elements(b.quote->'lines') l;
+    SELECT jsonb_object_agg(x->>'product_id', x) INTO priced
+      FROM jsonb_array_elements(p_order->'lines') x;
+    approved := coalesce(approved, '{}');
+    priced := coalesce(priced, '{}');
+
+    -- Sessions first (as expiry locks them, through booking_on_order,
+    -- before the products), in id order: their places, under the lock.
+    FOR sx IN
+        SELECT s.id, s.status AS sstatus, s.book_until, s.capacity - s.booked AS avail,
+               s.product_id AS sproduct, t.product_id, t.qty
+        FROM (SELECT session_id, product_id, sum(qty)::bigint AS qty FROM bulk_lines
+               WHERE bulk_order_id = p_bid AND session_id IS NOT NULL
+               GROUP BY session_id, product_id) t
+        JOIN service_sessions s ON s.id = t.session_id
+        ORDER BY s.id
+        FOR UPDATE OF s
+    LOOP
+        IF sx.sproduct <> sx.product_id OR sx.sstatus <> 'open' OR sx.book_until <= now()
+           OR sx.avail < sx.qty THEN
+            short := short || jsonb_build_object('field', 'sessions.' || sx.id,
+                'session_id', sx.id, 'requested', sx.qty,
+                'available', CASE WHEN sx.sstatus = 'open' AND sx.book_until > now()
+                             THEN greatest(sx.avail, 0) ELSE 0 END,
+                'message', 'not enough places');
+        END IF;
+    END LOOP;
+    IF jsonb_array_length(short) > 0 THEN
+        PERFORM idem_release(p_user, p_route, p_key);
+        status := 409;
+        body := json_build_object('code', 'insufficient_capacity',
+            'detail', 'some sessions are short of places; nothing was taken',
+            'errors', short);
+        RETURN;
+    END IF;
+
+    FOR p IN
+        SELECT pr.id, pr.stock, pr.status AS pstatus, pr.vendor_id, t.qty, t.sqty,
+               tier_price(pr.id, pr.price_fen, t.qty) AS unit_price_fen,
+               vendor_qualified(v.status, v.qualified_until, v.credit_score) AS qualified,
+               priced->(pr.id::text) AS x
+        FROM (SELECT product_id, sum(qty)::bigint AS qty,
+                     (sum(qty) FILTER (WHERE session_id IS NOT NULL))::bigint AS sqty
+                FROM bulk_lines
+               WHERE bulk_order_id = p_bid GROUP BY product_id) t
+        JOIN products pr ON pr.id = t.product_id
+        JOIN vendors v ON v.id = pr.vendor_id
+        ORDER BY pr.id
+        FOR UPDATE OF pr
+    LOOP
+        IF p.pstatus <> 'listed' OR p.stock < p.qty - coalesce(p.sqty, 0) THEN
+            short := short || jsonb_build_object('field', 'items.' || p.id,
+                'product_id', p.id, 'requested', p.qty,
+                'available', CASE WHEN p.pstatus = 'listed' THEN p.stock ELSE 0 END,
+                'message', 'not enough stock');
+        ELSIF (approved->>(p.id::text))::bigint IS DISTINCT FROM p.unit_price_fen THEN
+            changed := true;
+        ELSIF p.x IS NULL OR p.unit_price_fen <> (p.x->>'unit_price_fen')::bigint
+           OR p.qualified <> (p.x->>'qualified')::boolean
+           OR p.vendor_id <> (p.x->>'vendor_id')::bigint THEN
+            stale := true;
+        END IF;
+    END LOOP;
+
+    -- The priced lines must be the bulk order's lines, no more, no less.
+    IF NOT stale AND (SELECT count(*) FROM bulk_lines WHERE bulk_order_id = p_bid)
+       <> jsonb_array_length(p_order->'lines') THEN
+        stale := true;
+    END IF;
+
+    IF jsonb_array_length(short) > 0 THEN
+        PERFORM idem_release(p_user, p_route, p_key);
+        status := 409;
+        body := json_build_object('code', 'insufficient_stock',
+            'detail', 'some lines are short of stock; nothing was taken', 'errors', short);
+        RETURN;
+    END IF;
+    IF changed THEN
+        UPDATE bulk_orders SET status = 'draft', quote = bulk_quote(p_bid),
+            needs_approval = NULL, decided_by = NULL, decided_at = NULL, updated_at = now()
+         WHERE id = p_bid;
+        UPDATE bulk_orders SET total_fen = (quote->>'total_fen')::bigint WHERE id = p_bid;
+        INSERT INTO bulk_events (bulk_order_id, action, from_status, to_status, actor_id, note)
+        VALUES (p_bid, 'requote', 'approved', 'draft', NULL,
+                'prices changed since approval; submit the new quote again');
+        PERFORM idem_release(p_user, p_route, p_key);
+        status := 409;
+        body := org_err('quote_changed',
+            'prices changed since approval: the bulk order is a draft again with a new quote');
+        RETURN;
+    END IF;
+    IF stale THEN
+        PERFORM idem_release(p_user, p_route, p_key);
+        status := 409;
+        body := json_build_object('code', 'stale');
+        RETURN;
+    END IF;
+
+    -- Waiver caps: taken only if they still hold.
+    FOR c IN SELECT * FROM jsonb_array_elements(p_order->'caps') ORDER BY
+        (value->>'rule_id')::bigint, (value->>'vendor_id')::bigint
+    LOOP
+        INSERT INTO fee_cap_usage AS u (rule_id, vendor_id, month, waived_fen)
+        VALUES ((c->>'rule_id')::bigint, (c->>'vendor_id')::bigint,
+                shanghai_month(now()), (c->>'waived_fen')::bigint)
+        ON CONFLICT (rule_id, vendor_id, month) DO UPDATE
+            SET waived_fen = u.waived_fen + EXCLUDED.waived_fen
+            WHERE u.waived_fen + EXCLUDED.waived_fen <= (c->>'cap_fen')::bigint;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'serialization_failure',
+                MESSAGE = 'stale cap';
+        END IF;
+    END LOOP;
+
+    UPDATE products pr SET stock = pr.stock - t.qty, updated_at = now()
+      FROM (SELECT product_id, sum(qty)::integer AS qty FROM bulk_lines
+             WHERE bulk_order_id = p_bid AND session_id IS NULL GROUP BY product_id) t
+     WHERE pr.id = t.product_id;
+
+    SELECT * INTO o FROM orgs WHERE id = p_org;
+    FOR vid IN SELECT DISTINCT (x->>'vendor_id')::bigint FROM jsonb_array_elements(p_order->'lines') x
+               ORDER BY 1
+    LOOP
+        oid := nextval('orders_id_seq');
+        INSERT INTO orders (id, order_no, user_id, org_id, bulk_order_id, status,
+                            total_fen, address, note, pay_before)
+        VALUES (oid, 'BF' || to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD')
+                     || lpad(oid::text, 8, '0'),
+                p_user, p_org, p_bid, 'pending_payment', 0,
+                jsonb_build_object('name', o.name, 'phone', '', 'province', '',
+                    'city', '', 'district', '',
+                    'line', '以购代捐批量订单 #' || p_bid || '：按收件人逐一发货',
+                    'bulk_order_id', p_bid),
+                CASE b.purpose WHEN 'welfare' THEN '以购代捐 · 职工福利'
+                    WHEN 'meeting_supply' THEN '以购代捐 · 会务用品'
+                    WHEN 'canteen' THEN '以购代捐 · 食堂采购' ELSE '以购代捐' END,
+                now() + make_interval(secs => (p_order->>'pay_timeout_s')::integer));
+        INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen)
+        VALUES (oid, vid, 'pending', 0) RETURNING id INTO pid;
+        vmap := vmap || jsonb_build_object(vid::text, jsonb_build_array(oid, pid));
+        oids := oids || oid;
+    END LOOP;
+
+    INSERT INTO order_lines (order_id, part_id, product_id, qty, unit_price_fen,
+        line_total_fen, fee_fen, fee_waived_fen, fee_rule_id, commission_bps,
+        waiver_bps, recipient_id)
+    SELECT (m->>0)::bigint, (m->>1)::bigint, (x->>'product_id')::bigint,
+           (x->>'qty')::integer, (x->>'unit_price_fen')::bigint,
+           (x->>'line_total_fen')::bigint, (x->>'fee_fen')::bigint,
+           (x->>'fee_waived_fen')::bigint, nullif((x->>'fee_rule_id')::bigint, 0),
+           coalesce((x->>'commission_bps')::integer, 0),
+           coalesce((x->>'waiver_bps')::integer, 0), (x->>'recipient_id')::bigint
+    FROM jsonb_array_elements(p_order->'lines') WITH ORDINALITY AS t(x, ord),
+         LATERAL (SELECT vmap->(x->>'vendor_id') AS m) mm
+    ORDER BY ord;
+
+    INSERT INTO shipments (part_id, recipient_id, carrier, tracking_no, shipped_at)
+    SELECT DISTINCT l.part_id, l.recipient_id, '', '', NULL::timestamptz
+    FROM order_lines l WHERE l.order_id = ANY (oids)
+    ORDER BY l.part_id, l.recipient_id;
+
+    UPDATE order_parts op SET subtotal_fen = s.sub, fee_fen = s.fee,
+        fee_waived_fen = s.waived
+    FROM (SELECT part_id, sum(line_total_fen) AS sub, sum(fee_fen) AS fee,
+                 sum(fee_waived_fen) AS waived
+          FROM order_lines WHERE order_id = ANY (oids) GROUP BY part_id) s
+    WHERE op.id = s.part_id;
+    UPDATE orders od SET total_fen = s.total
+    FROM (SELECT order_id, sum(line_total_fen) AS total FROM order_lines
+          WHERE order_id = ANY (oids) GROUP BY order_id) s
+    WHERE od.id = s.order_id;
+    INSERT INTO order_events (order_id, part_id, event, to_status, actor_id)
+    SELECT op.order_id, op.id, 'create', 'pending', p_user
+      FROM order_parts op WHERE op.order_id = ANY (oids);
+    INSERT INTO order_events (order_id, event, to_status, actor_id)
+    SELECT unnest(oids), 'create', 'pending_payment', p_user;
+
+    -- The booked lines: one booking per recipient and session, its guest
+    -- the recipient, in the order of that recipient's vendor.
+    INSERT INTO bookings (session_id, order_id, recipient_id, user_id, places, guests)
+    SELECT bl.session_id, (vmap->(pr.vendor_id::text)->>0)::bigint, bl.recipient_id,
+           p_user, bl.qty,
+           (SELECT jsonb_agg(x.guest) FROM (SELECT jsonb_build_object('name', r.name,
+                    'phone', r.phone) AS guest FROM generate_series(1, bl.qty)) x)
+      FROM bulk_lines bl
+      JOIN bulk_recipients r ON r.id = bl.recipient_id
+      JOIN products pr ON pr.id = bl.product_id
+     WHERE bl.bulk_order_id = p_bid AND bl.session_id IS NOT NULL
+     ORDER BY bl.session_id, bl.recipient_id;
+    UPDATE service_sessions s SET booked = s.booked + t.qty, updated_at = now()
+      FROM (SELECT session_id, sum(qty)::integer AS qty FROM bulk_lines
+             WHERE bulk_order_id = p_bid AND session_id IS NOT NULL
+             GROUP BY session_id) t
+     WHERE s.id = t.session_id;
+
+    UPDATE bulk_orders SET status = 'placed', placed_by = p_user, placed_at = now(),
+        updated_at = now() WHERE id = p_bid;
+    INSERT INTO bulk_events (bulk_order_id, action, from_status, to_status, actor_id, note)
+    VALUES (p_bid, 'place', 'approved', 'placed', p_user,
+            cardinality(oids) || ' orders, one per vendor');
+
+    status := 201;
+    body := json_build_object('id', p_bid, 'status', 'placed',
+        'orders', (SELECT json_agg(order_json(x) ORDER BY x) FROM unnest(oids) x),
+        'total_fen', (SELECT sum(total_fen) FROM orders WHERE id = ANY (oids)));
+    PERFORM idem_store(p_user, p_route, p_key, status, body);
+EXCEPTION WHEN serialization_failure THEN
+    -- A waiver cap moved since pricing: nothing was written; price again.
+    status := 409;
+    body := json_build_object('code', 'stale');
 END $$;
