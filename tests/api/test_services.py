@@ -585,3 +585,47 @@ def test_demo_services_have_sessions_over_the_next_60_days():
             "SELECT capacity FROM service_sessions WHERE product_id = %d"
             % pid)}
         assert caps <= {8, 16, 20, 25}, (pid, caps)
+
+
+# ------------------------------------------------------------ bulk orders
+
+
+def test_bulk_order_books_sessions_and_the_org_report_counts_them(vendor):
+    from test_bulk_orders import approved, bulk_path, person, place
+    from test_orgs import org_team
+    t = org_team()
+    y = sh_today().year
+    pid = new_service(vendor, price=40000)
+    s = open_session(vendor, pid, days=1, capacity=3)
+
+    def trip(i):
+        p = person(i, [], tag="工会会员")
+        p["lines"] = [{"product_id": pid, "qty": 1, "session_id": s["id"]}]
+        return p
+    before = ok(get(t.path("/report/%d" % y), token=t.buyer.token))
+    b = approved(t, [trip(1), trip(2)])
+    r = ok(place(t, b["id"]), 201)
+    assert session_row(s["id"]) == {"capacity": 3, "booked": 2}
+    mine = ok(get("/me/bookings", token=t.buyer.token))["items"]
+    assert sorted(x["guests"][0]["name"] for x in mine) == [
+        "工会会员0001", "工会会员0002"]
+    assert {x["order"]["id"] for x in mine} == {o["id"] for o in r["orders"]}
+    # A bulk order's booking goes with its order, not alone.
+    problem(post("/bookings/%d/cancel" % mine[0]["id"],
+                 token=t.buyer.token), 409, "invalid_transition")
+    # Two more places than are left: nothing taken.
+    c = approved(t, [trip(3), trip(4)])
+    problem(place(t, c["id"]), 409, "insufficient_capacity")
+    assert session_row(s["id"])["booked"] == 2
+    # Paid: a voucher per place, and the report counts the trip.
+    p = ok(post(bulk_path(t, b["id"], "/payments"), token=t.buyer.token,
+                json={"provider": "sandbox"}), 201)
+    ok(shop.notify(p["payment_id"], "succeeded", p["amount_fen"]))
+    mine = ok(get("/me/bookings", token=t.buyer.token))["items"]
+    assert all(len(x["vouchers"]) == 1 and x["status"] == "paid"
+               for x in mine), mine
+    after = ok(get(t.path("/report/%d" % y), token=t.buyer.token))
+    assert after["spend_fen"] - before["spend_fen"] == 80000
+    psql("UPDATE service_sessions SET date = (now() AT TIME ZONE "
+         "'Asia/Shanghai')::date WHERE id = %d" % s["id"])
+    ok(redeem(vendor.token, mine[0]["vouchers"][0]["code"]))
