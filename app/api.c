@@ -21,7 +21,7 @@
 
 static struct api_route *api_tables[] = { routes_auth, routes_catalog,
 	routes_cart, routes_orders, routes_vendor, routes_admin, routes_ledger,
-	routes_orgs, routes_bulk, routes_docs, NULL };
+	routes_orgs, routes_bulk, routes_services, routes_docs, NULL };
 
 static int	 api_prepare(struct call *);
 static int	 api_authenticate(struct call *);

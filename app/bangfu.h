@@ -293,6 +293,7 @@ extern struct api_route routes_vendor[];
 extern struct api_route routes_admin[];
 extern struct api_route routes_orgs[];
 extern struct api_route routes_bulk[];
+extern struct api_route routes_services[];
 extern struct api_route routes_ledger[];
 extern struct api_route routes_docs[];
 void			docs_init(void);

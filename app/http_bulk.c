@@ -176,7 +176,7 @@ bulk_json_line(
 {
 	char	    f[96];
 	const char *name, *phone, *address;
-	json_t	   *pj, *qj, *row;
+	json_t	   *pj, *qj, *sj, *row;
 	int	    ok = 1;
 
 	(void)snprintf(f, sizeof(f), "recipients[%zu].lines[%zu]", i, j);
@@ -186,6 +186,16 @@ bulk_json_line(
 	}
 	pj = json_object_get(ln, "product_id");
 	qj = json_object_get(ln, "qty");
+	sj = json_object_get(ln, "session_id");
+	if (sj != NULL && !json_is_null(sj) &&
+	    (!json_is_integer(sj) || json_integer_value(sj) < 1 ||
+		(json_is_integer(qj) && json_integer_value(qj) > 20))) {
+		(void)snprintf(f, sizeof(f),
+		    "recipients[%zu].lines[%zu].session_id", i, j);
+		problem_field_add(
+		    errs, f, "a session id, with qty at most 20 places");
+		ok = 0;
+	}
 	if (!json_is_integer(pj) || json_integer_value(pj) < 1 ||
 	    json_integer_value(pj) > BULK_PRODUCT_MAX) {
 		(void)snprintf(f, sizeof(f),
@@ -209,8 +219,12 @@ bulk_json_line(
 	(void)snprintf(
 	    f, sizeof(f), "recipients[%zu].lines[%zu].product_id", i, j);
 	if ((row = bulk_row(f, 0, (int64_t)i, name, phone, address,
-		 json_integer_value(pj), json_integer_value(qj))) != NULL)
-		json_array_append_new(rows, row);
+		 json_integer_value(pj), json_integer_value(qj))) == NULL)
+		return;
+	/* A service's line may book a session: the recipient is its guest. */
+	if (json_is_integer(sj))
+		json_object_set(row, "session_id", sj);
+	json_array_append_new(rows, row);
 }
 
 static int

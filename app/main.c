@@ -153,8 +153,8 @@ routes_register(void)
 {
 	static struct api_route *tables[] = { routes_auth, routes_catalog,
 		routes_cart, routes_orders, routes_vendor, routes_admin,
-		routes_ledger, routes_orgs, routes_bulk, routes_docs,
-		routes_sandbox, NULL };
+		routes_ledger, routes_orgs, routes_bulk, routes_services,
+		routes_docs, routes_sandbox, NULL };
 	struct api_route	*r;
 	int			 i;
 

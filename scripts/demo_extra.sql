@@ -40,3 +40,43 @@ SELECT o.id, shanghai_year(now()), 200000000, 60000000, 3000, 'share', 5000000,
 FROM orgs o WHERE o.credit_code = '91310000132260859U'
 ON CONFLICT (org_id, year) DO NOTHING;
 COMMIT;
+
+-- 旅游与康养 (issue 14): every demo service gets dated sessions over the
+-- next 60 days, with capacities as such trips run: a multi-day tour leaves
+-- on Saturdays with one minibus (16 seats), a study trip on Saturdays with
+-- 20, a day tour or cultural visit four days a week with 25, a wellness
+-- stay takes arrivals on Mondays and Thursdays for 8 guests (four
+-- rooms).  Bookings close at 18:00 Shanghai the day before.  Cancellation:
+-- tours refund in full up to 7 days ahead and half up to 2; stays in full
+-- up to 14 days and half up to 3.  Safe to run again.
+BEGIN;
+INSERT INTO service_sessions (product_id, vendor_id, date, capacity, book_until)
+SELECT p.id, p.vendor_id, d, k.cap,
+       ((d - 1)::timestamp + time '18:00') AT TIME ZONE 'Asia/Shanghai'
+FROM products p
+JOIN categories c ON c.id = p.category_id
+CROSS JOIN LATERAL (SELECT CASE
+        WHEN c.code = 'wellness' THEN 'stay'
+        WHEN p.title ~ '(一日游|文化体验)' THEN 'day'
+        WHEN p.title ~ '研学' THEN 'study'
+        ELSE 'tour' END AS kind) t
+CROSS JOIN LATERAL (SELECT CASE t.kind WHEN 'stay' THEN 8 WHEN 'day' THEN 25
+        WHEN 'study' THEN 20 ELSE 16 END AS cap,
+        CASE t.kind WHEN 'stay' THEN ARRAY[1, 4] WHEN 'day' THEN ARRAY[2, 4, 6, 7]
+        ELSE ARRAY[6] END AS days) k
+CROSS JOIN LATERAL generate_series(shanghai_today() + 1, shanghai_today() + 60,
+                                   interval '1 day') AS g(ts)
+CROSS JOIN LATERAL (SELECT g.ts::date AS d) x
+WHERE p.kind = 'service' AND p.status = 'listed'
+  AND extract(isodow FROM d)::integer = ANY (k.days)
+  AND NOT EXISTS (SELECT 1 FROM service_sessions s WHERE s.product_id = p.id)
+ORDER BY p.id, d;
+INSERT INTO cancellation_rules (product_id, rules)
+SELECT p.id, CASE WHEN c.code = 'wellness'
+    THEN '[{"days_before": 14, "refund_bps": 10000}, {"days_before": 3, "refund_bps": 5000}]'
+    ELSE '[{"days_before": 7, "refund_bps": 10000}, {"days_before": 2, "refund_bps": 5000}]'
+    END::jsonb
+FROM products p JOIN categories c ON c.id = p.category_id
+WHERE p.kind = 'service'
+ON CONFLICT (product_id) DO NOTHING;
+COMMIT;

@@ -66,6 +66,9 @@ export type OrderPart = Order['parts'][number]
 export type OrderItem = OrderPart['items'][number]
 export type Shipment = OrderPart['shipments'][number]
 export type Payment = Ok<'orderPay'>
+export type Booking = S['Booking']
+export type Voucher = S['Voucher']
+export type BookingPage = Ok<'myBookings'>
 
 export type Me = Ok<'me'>
 export type User = Ok<'register'>
@@ -317,6 +320,9 @@ export const api = {
     }),
   cancel: (id: number) => call<Order>('/orders/' + id + '/cancel', { method: 'POST' }),
   confirm: (id: number) => call<Order>('/orders/' + id + '/confirm', { method: 'POST' }),
+
+  // services: the bookings (each one an order) and their vouchers
+  bookings: (page = 1, perPage = 100) => call<BookingPage>('/me/bookings', { query: { page, per_page: perPage } }),
 }
 
 /** The transport, for the workspaces' calls (src/workspace/api.ts). */

@@ -145,6 +145,20 @@ export interface Org {
   plans?: Plan[]
 }
 
+export interface ServiceSession {
+  id: number
+  product_id: number
+  date: string
+  starts_at: string | null
+  capacity: number
+  booked: number
+  available: number
+  price_fen: number
+  book_until: string
+  status: 'open' | 'closed'
+}
+export interface Redeemed { code: string; booking_id: number; guest_name: string; session: ServiceSession; redeemed_at: string }
+
 const J = (method: string, body?: unknown) => ({ method, body })
 
 export const ws = {
@@ -164,6 +178,11 @@ export const ws = {
   ship: (partId: number, carrier: string, tracking_no: string) =>
     request<VendorPart>('/vendor/orders/' + partId + '/ship', J('POST', { carrier, tracking_no })),
   recipients: (partId: number) => request<{ part_id: number; items: PartRecipient[] }>('/vendor/orders/' + partId + '/recipients'),
+  sessions: (pid: number) => request<{ product_id: number; items: ServiceSession[] }>('/vendor/products/' + pid + '/sessions'),
+  openSession: (pid: number, s: { date: string; capacity: number; price_fen?: number }) =>
+    request<ServiceSession>('/vendor/products/' + pid + '/sessions', J('POST', s)),
+  updateSession: (sid: number, s: { capacity?: number; status?: 'open' | 'closed' }) => request<ServiceSession>('/vendor/sessions/' + sid, J('PATCH', s)),
+  redeem: (code: string) => request<Redeemed>('/vendor/vouchers/' + encodeURIComponent(code) + '/redeem', J('POST')),
   statement: (from: string, to: string) => request<Statement>('/vendor/statement', { query: { from, to } }),
 
   // 运营后台

@@ -18,6 +18,7 @@ export const workspaceRoutes: RouteRecordRaw[] = [
     { path: 'products', name: 'vendor-products', component: () => import('./vendor/Products.vue'), meta: { title: '商品管理' } },
     { path: 'products/:id(\\d+)', name: 'vendor-product', component: () => import('./vendor/Product.vue'), meta: { title: '编辑商品' } },
     { path: 'orders', name: 'vendor-orders', component: () => import('./vendor/Orders.vue'), meta: { title: '订单发货' } },
+    { path: 'sessions', name: 'vendor-sessions', component: () => import('./vendor/Sessions.vue'), meta: { title: '服务场次' } },
     { path: 'statement', name: 'vendor-statement', component: () => import('./vendor/Statement.vue'), meta: { title: '对账单' } },
   ]),
   // The label sheet prints without the frame.
