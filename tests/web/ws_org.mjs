@@ -196,7 +196,12 @@ tests.enterprise = async () => {
   assert.equal(apiBad.status, 422)
   assert.equal(apiBad.body.errors.length, 2, JSON.stringify(apiBad.body))
   assert.deepEqual(apiBad.body.errors.map((e) => e.line), [9, 32])
-  assert.deepEqual(shown.slice(1), apiBad.body.errors.map((e) => `${e.line}${e.message}`), 'each bad row with its line and the API\'s message')
+  assert.equal(shown.length, 3, shown.join(' | '))
+  for (const [i, e] of apiBad.body.errors.entries()) {
+    const cells = await page.getByRole('region', { name: '文件中的问题' }).getByRole('row').nth(i + 1).getByRole('cell').allTextContents()
+    assert.deepEqual(cells.slice(0, 2), [String(e.line), e.message], "each bad row with its line and the API's message")
+    assert.ok(cells[2].length > 0, 'and what to change: ' + cells.join(' | '))
+  }
   await shoot(page, 'bulk-2-bad-rows')
 
   const goodCsv = csv([pa, pb])
@@ -267,15 +272,14 @@ tests.enterprise = async () => {
   await page.getByText(`¥${Math.trunc(total / 100)}.${String(total % 100).padStart(2, '0')}`).waitFor() // the cashier writes no thousands separator
   await shoot(page, 'sandbox-cashier')
   await page.getByRole('button', { name: '支付成功' }).click()
-  await page.waitForURL((u) => u.pathname === '/')
-  await page.goto(BASE + '/org/bulk/' + bid)
+  await page.waitForURL((u) => u.pathname === '/org/bulk/' + bid) // the cashier returns to the bulk order
   await page.getByRole('alert').getByText('已支付', { exact: true }).waitFor()
   await shoot(page, 'bulk-paid')
   const paid = (await api(`/orgs/${org}/bulk-orders/${bid}`, { token: buyer.token })).body
   assert.equal(paid.status, 'placed')
   assert.ok(paid.orders.length === 2 && paid.orders.every((x) => x.status === 'paid'), JSON.stringify(paid.orders))
   await page.goto(BASE + '/org/bulk')
-  await page.getByRole('link', { name: '查看批量采购 #' + bid }).waitFor()
+  await page.getByRole('link', { name: '查看 #' + bid }).waitFor()
   await shoot(page, 'bulk-list')
 
   // ------------------------------------------------ the year's report: the chart carries the spend
