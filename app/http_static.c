@@ -61,7 +61,7 @@ static struct api_route route_web = { .name = "not_found" };
  */
 static const char *web_routes_exact[] = { "/", "/search", "/category", "/cart",
 	"/login", "/register", "/checkout", "/orders", "/me", "/impact",
-	"/trace", "/vendor", "/org", "/admin", NULL };
+	"/trace", "/vendor", "/org", "/admin", "/verify", NULL };
 static const char *web_routes_prefix[] = { "/p/", "/t/", "/r/", "/orders/",
 	"/vendor/", "/org/", "/admin/", NULL };
 

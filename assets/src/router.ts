@@ -22,6 +22,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/orders', name: 'orders', component: () => import('./pages/Orders.vue'), meta: { auth: true, title: '我的订单' } },
   { path: '/orders/:id(\\d+)', name: 'order', component: () => import('./pages/Order.vue'), meta: { auth: true, title: '订单详情' } },
   { path: '/me', name: 'me', component: () => import('./pages/Me.vue'), meta: { tab: true, title: '我的' } },
+  { path: '/verify', name: 'verify', component: () => import('./pages/Verify.vue'), meta: { title: '证书核验' } },
   { path: '/impact', name: 'impact', component: () => import('./pages/Impact.vue'), meta: { title: '扶贫成效' } },
   // 工作台 (src/workspace): /vendor, /org, /admin
   ...workspaceRoutes,

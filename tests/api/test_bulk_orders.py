@@ -14,9 +14,10 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pytest  # noqa: E402
+import requests  # noqa: E402
 
 from shop import (  # noqa: E402,F401
-    API_URL, buy, cart_put, checkout, demo_token, demo_vendor_id,
+    API_URL, BASE_URL, buy, cart_put, checkout, demo_token, demo_vendor_id,
     error_fields, get, notify, ok,
     other_vendor_token, post, problem, psql, row, rows, run_parallel,
     shop_products, stocks_of, val, vendor_of, where_vendor)
@@ -684,6 +685,23 @@ def test_prices_moved_since_approval_send_it_back_to_draft(shop_products):
 
 
 # ------------------------------------------------------------ after
+
+
+def test_the_cashier_returns_to_the_bulk_order(shop_products):
+    """The sandbox cashier's page sends the buyer back to the bulk order's
+    page in the workspace (as a citizen to /orders/{id}), paid."""
+    a = shop_products.one(where=GOODS, stock=100)
+    t = org_team()
+    s = approved(t, [person(1, [(a, 2)]), person(2, [(a, 1)])])
+    ok(place(t, s["id"], key="k-" + uuid.uuid4().hex), 201)
+    p = ok(pay(t, s["id"], key="p-" + uuid.uuid4().hex), 201)
+    assert p["pay_url"] == "/sandbox/pay/%d" % p["payment_id"]
+    r = requests.post(BASE_URL + p["pay_url"], data={"status": "succeeded"},
+                      allow_redirects=False, timeout=60)
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"] == "/org/bulk/%d" % s["id"]
+    assert all(o["status"] == "paid" for o in detail(t, s["id"])["orders"])
+
 
 
 def test_report_and_certificate_count_paid_orders_net_of_refunds(

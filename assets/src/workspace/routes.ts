@@ -29,5 +29,12 @@ export const workspaceRoutes: RouteRecordRaw[] = [
   ]),
   ws('org', '/org', [
     { path: '', name: 'org', component: () => import('./org/Orgs.vue'), meta: { title: '我的组织' } },
+    { path: 'bulk', name: 'org-bulks', component: () => import('./org/Bulk.vue'), meta: { title: '批量采购' } },
+    { path: 'bulk/new', name: 'org-bulk-new', component: () => import('./org/BulkWizard.vue'), meta: { title: '新建批量采购' } },
+    { path: 'bulk/:bid(\\d+)', name: 'org-bulk', component: () => import('./org/BulkWizard.vue'), meta: { title: '批量采购' } },
+    { path: 'approvals', name: 'org-approvals', component: () => import('./org/Approvals.vue'), meta: { title: '审批' } },
+    { path: 'report', name: 'org-report', component: () => import('./org/Report.vue'), meta: { title: '年度报告' } },
   ]),
+  // The certificate prints without the frame.
+  { path: '/org/certificate', name: 'org-certificate', component: () => import('./org/Certificate.vue'), meta: { auth: true, desk: true, title: '帮扶证书' } },
 ]
