@@ -16,9 +16,11 @@
 static int fee_rules_list(struct http_request *);
 static int fee_rule_create(struct http_request *);
 static int fee_rule_update(struct http_request *);
+static int fee_rule_history(struct http_request *);
 static int vendors_list(struct http_request *);
 static int vendor_review(struct http_request *);
 static int vendor_credit(struct http_request *);
+static int vendor_credit_events(struct http_request *);
 static int boost_rules_list(struct http_request *);
 static int boost_rule_create(struct http_request *);
 static int boost_rule_update(struct http_request *);
@@ -34,9 +36,11 @@ static int bxbp_revoke(struct http_request *);
 ONE(fee_rules_states, fee_rules_list);
 ONE(fee_rule_create_states, fee_rule_create);
 ONE(fee_rule_update_states, fee_rule_update);
+ONE(fee_rule_history_states, fee_rule_history);
 ONE(vendors_states, vendors_list);
 ONE(vendor_review_states, vendor_review);
 ONE(vendor_credit_states, vendor_credit);
+ONE(vendor_credit_events_states, vendor_credit_events);
 ONE(boost_rules_states, boost_rules_list);
 ONE(boost_rule_create_states, boost_rule_create);
 ONE(boost_rule_update_states, boost_rule_update);
@@ -57,12 +61,18 @@ struct api_route routes_admin[] = {
 	    STATES(fee_rule_create_states), 0, NULL },
 	{ HTTP_METHOD_PATCH, "/admin/fee-rules/{#id}", "admin_fee_rule_update",
 	    AJ, STATES(fee_rule_update_states), 0, NULL },
+	{ HTTP_METHOD_GET, "/admin/fee-rules/{#id}/history",
+	    "admin_fee_rule_history", A, STATES(fee_rule_history_states), 0,
+	    NULL },
 	{ HTTP_METHOD_GET, "/admin/vendors", "admin_vendors", A,
 	    STATES(vendors_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/admin/vendors/{#id}/review", "admin_vendor_review",
 	    AJ, STATES(vendor_review_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/admin/vendors/{#id}/credit-events",
 	    "admin_vendor_credit", AJ, STATES(vendor_credit_states), 0, NULL },
+	{ HTTP_METHOD_GET, "/admin/vendors/{#id}/credit-events",
+	    "admin_vendor_credit_events", A,
+	    STATES(vendor_credit_events_states), 0, NULL },
 	{ HTTP_METHOD_GET, "/admin/boost-rules", "admin_boost_rules", A,
 	    STATES(boost_rules_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/admin/boost-rules", "admin_boost_rule_create", AJ,
@@ -258,6 +268,18 @@ fee_rule_update(struct http_request *req)
 	return (fee_rule_save(req, 0));
 }
 
+/* Every saved version of a rule, newest first (404 for no such rule). */
+static int
+fee_rule_history(struct http_request *req)
+{
+	struct call *c = http_state_get(req);
+	const char  *v[1];
+
+	v[0] = c->match.params[0];
+	return (
+	    db_json_call(c, "SELECT api_fee_rule_history($1::bigint)", 1, v));
+}
+
 static int
 vendors_list(struct http_request *req)
 {
@@ -378,6 +400,27 @@ vendor_credit(struct http_request *req)
 	    "SELECT status, body FROM "
 	    "vendor_credit_event($1::bigint, $2::bigint, $3, $4::integer, $5)",
 	    5, v, 1, "no such vendor"));
+}
+
+/* A vendor's credit events, newest first, a page of them. */
+static int
+vendor_credit_events(struct http_request *req)
+{
+	struct call *c = http_state_get(req);
+	json_t	    *errs = NULL;
+	const char  *v[3];
+	char	     p[24], pp[24];
+
+	(void)call_paging(c, &errs, p, pp, sizeof(p));
+	if (errs != NULL)
+		return (problem_validation(c, errs));
+	v[0] = c->match.params[0];
+	v[1] = p;
+	v[2] = pp;
+	return (db_json_call(c,
+	    "SELECT api_admin_credit_events($1::bigint, $2::integer, "
+	    "$3::integer)",
+	    3, v));
 }
 
 static int

@@ -16,6 +16,7 @@
 static int vendor_orders(struct http_request *);
 static int vendor_ship(struct http_request *);
 static int vendor_statement(struct http_request *);
+static int vendor_profile(struct http_request *);
 static int vendor_apply(struct http_request *);
 static int vendor_products(struct http_request *);
 static int vendor_product(struct http_request *);
@@ -32,6 +33,7 @@ static int vendor_batch_add(struct http_request *);
 ONE(vendor_orders_states, vendor_orders);
 ONE(vendor_ship_states, vendor_ship);
 ONE(vendor_statement_states, vendor_statement);
+ONE(vendor_profile_states, vendor_profile);
 ONE(vendor_apply_states, vendor_apply);
 ONE(vendor_products_states, vendor_products);
 ONE(vendor_product_states, vendor_product);
@@ -49,6 +51,8 @@ struct api_route routes_vendor[] = {
 	    AUTH_VENDOR | BODY_JSON, STATES(vendor_ship_states), 0, NULL },
 	{ HTTP_METHOD_GET, "/vendor/statement", "vendor_statement", AUTH_VENDOR,
 	    STATES(vendor_statement_states), 0, NULL },
+	{ HTTP_METHOD_GET, "/vendor/profile", "vendor_profile", AUTH_VENDOR,
+	    STATES(vendor_profile_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/vendors", "vendor_apply", AUTH_VENDOR | BODY_JSON,
 	    STATES(vendor_apply_states), 0, NULL },
 	{ HTTP_METHOD_GET, "/vendor/products", "vendor_products", AUTH_VENDOR,
@@ -168,6 +172,22 @@ vendor_statement(struct http_request *req)
 	    "SELECT api_vendor_statement($1::bigint, $2::date, "
 	    "$3::date)",
 	    3, v));
+}
+
+/*
+ * The vendor's own record: review, qualification, credit and their events
+ * (404 before it applies).  Read by the signed-in user's id only.
+ */
+static int
+vendor_profile(struct http_request *req)
+{
+	struct call *c = http_state_get(req);
+	const char  *v[1];
+	char	     uid[24];
+
+	call_uid(c, uid, sizeof(uid));
+	v[0] = uid;
+	return (db_json_call(c, "SELECT api_vendor_profile($1::bigint)", 1, v));
 }
 
 static int

@@ -26,6 +26,10 @@ export const workspaceRoutes: RouteRecordRaw[] = [
   ws('admin', '/admin', [
     { path: '', name: 'admin', component: () => import('./admin/Vendors.vue'), meta: { title: '商家审核' } },
     { path: 'ledger', name: 'admin-ledger', component: () => import('./admin/Ledger.vue'), meta: { title: '帮扶台账' } },
+    { path: 'fee-rules', name: 'admin-fee-rules', component: () => import('./admin/FeeRules.vue'), meta: { title: '计费规则' } },
+    { path: 'boost', name: 'admin-boost', component: () => import('./admin/Boost.vue'), meta: { title: '流量规则' } },
+    { path: 'campaigns', name: 'admin-campaigns', component: () => import('./admin/Campaigns.vue'), meta: { title: '专题活动' } },
+    { path: 'bxbp', name: 'admin-bxbp', component: () => import('./admin/Bxbp.vue'), meta: { title: '百县百品' } },
   ]),
   ws('org', '/org', [
     { path: '', name: 'org', component: () => import('./org/Orgs.vue'), meta: { title: '我的组织' } },
