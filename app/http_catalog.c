@@ -86,7 +86,7 @@ catalog_query(struct http_request *req, const char *sql, int n, const char **v)
 
 /*
  * Orders candidates ({id, text, sales, boost, pin, item}, from
- * rank_candidates() in 006_vendors.sql) with modules/ranking and returns
+ * rank_top() in 012_rank_top.sql) with modules/ranking and returns
  * the items of [offset, offset + limit).
  */
 static json_t *
@@ -168,16 +168,23 @@ struct list_page {
 	int64_t per;
 };
 
+/*
+ * From rank_top() (012_rank_top.sql): {total, candidates}, the candidates
+ * being only those that can reach the first page * per_page places.
+ */
 static json_t *
-build_list(json_t *cands, void *arg)
+build_list(json_t *top, void *arg)
 {
 	struct list_page *lp = arg;
+	json_t		 *total;
 
-	return (json_pack("{s:o, s:I, s:I, s:I}", "items",
-	    catalog_rank(
-		cands, (size_t)((lp->page - 1) * lp->per), (size_t)lp->per),
+	if (!json_is_integer(total = json_object_get(top, "total")))
+		return (NULL);
+	return (json_pack("{s:o, s:I, s:I, s:O}", "items",
+	    catalog_rank(json_object_get(top, "candidates"),
+		(size_t)((lp->page - 1) * lp->per), (size_t)lp->per),
 	    "page", (json_int_t)lp->page, "per_page", (json_int_t)lp->per,
-	    "total", (json_int_t)json_array_size(cands)));
+	    "total", total));
 }
 
 static json_t *
@@ -340,8 +347,8 @@ products_list(struct http_request *req)
 		"qualified_vendor", NULL };
 	static const char *const certs[] = { "green", "organic", "gi", NULL };
 	static const char	 rank_sql[] =
-	    "SELECT rank_candidates('search', $1, $2, $3, $4::bigint, $5, $6, "
-	    "$7, $8::bigint, $9::bigint, false, false, 5000)";
+	    "SELECT rank_top('search', $1, $2, $3, $4::bigint, $5, $6, "
+	    "$7, $8::bigint, $9::bigint, false, false, 5000, $10::bigint)";
 	static const char sql[] =
 	    "SELECT api_products($1, $2, $3, "
 	    "$4::bigint, $5, $6, $7, $8::bigint, $9::bigint, $10, "
@@ -350,6 +357,7 @@ products_list(struct http_request *req)
 	json_t		*errs = NULL;
 	const char	*v[12], *sort, *label, *cert;
 	char		 vendor[24], min[24], max[24], page[24], per[24];
+	char		 keep[24];
 	int64_t		 n, lo, hi;
 	int		 has_lo, has_hi;
 	struct list_page lp = { 1, 20 };
@@ -417,8 +425,12 @@ products_list(struct http_request *req)
 	if (strcmp(sort, "relevance") == 0) {
 		(void)query_int(&c->qs, "page", 1, 100000, &lp.page);
 		(void)query_int(&c->qs, "per_page", 1, 100, &lp.per);
-		return (
-		    catalog_ranked_query(req, rank_sql, 9, v, build_list, &lp));
+		/* The places the page reaches: all the SQL must rank. */
+		(void)snprintf(
+		    keep, sizeof(keep), "%lld", (long long)(lp.page * lp.per));
+		v[9] = keep;
+		return (catalog_ranked_query(
+		    req, rank_sql, 10, v, build_list, &lp));
 	}
 	return (catalog_query(req, sql, 12, v));
 }

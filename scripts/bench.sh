@@ -3,14 +3,18 @@
 # its nginx on PORT as users reach it (scripts/server.sh), on
 # each route, reporting requests/s, p50, p99 and the share of /healthz's
 # throughput measured in the same run.  Starts what is not running and
-# stops, by PID, only what it started.
+# stops, by PID, only what it started.  INSTANCE (default run, the one
+# `make run` uses) picks the instance; any other name takes PG_PORT,
+# REDIS_PORT, PORT and KORE_PORT from the environment (scripts/instance.sh),
+# so a bench can run beside `make run` without sharing its services.
 set -eu
-export INSTANCE=run
+export INSTANCE=${INSTANCE:-run}
 . "$(dirname "$0")/instance.sh"
 cd "$ROOT"
 
 DURATION=${BENCH_DURATION:-10s}
-# BENCH_ONLY=catalog|orders|ledger|bulk|web: /healthz and that group only.
+# BENCH_ONLY=catalog|orders|ledger|bulk|festival|web: /healthz and that
+# group only.
 ONLY=${BENCH_ONLY:-}
 started_server=0
 started_services=0
@@ -91,6 +95,12 @@ END {
 	if (v["pgbench_tpcb", "rps"] > 0 && v["checkout", "rps"] > 0)
 		printf "checkout / pgbench_tpcb   %.0f%% (pgbench p50 column: its average latency)\n", 100 * v["checkout", "rps"] / v["pgbench_tpcb", "rps"]
 }' "$results"
+# Issue 17's festival scenarios (tests/load/bench_festival.sh), if run.
+awk -f "$ROOT/tests/load/festival_report.awk" "$results"
+if grep -q '^fest_' "$results"; then
+	cp "$results" "$VAR/festival/last.txt"
+	echo "(raw lines in $VAR/festival/last.txt)"
+fi
 rm -f "$results"
 # The shop's budget (Lighthouse, first-view JavaScript, first card): scripts/web_budget.sh.
 if [ -z "$ONLY" ] || [ "$ONLY" = web ]; then

@@ -12,6 +12,7 @@ campaigns are deleted again when their test ends.
 """
 
 import datetime
+import json
 import os
 import random
 import sys
@@ -515,3 +516,102 @@ def test_equal_scores_go_to_the_lower_id():
     expect_search(sorted(ids), w)
     set_sales({ids[3]: 8})
     expect_search([ids[3]] + sorted(ids[:3]), w)
+
+
+# Issue 17: SQL hands modules/ranking.c only the candidates that can reach
+# the places an answer shows (012_rank_top.sql).  The answers must be those
+# of ranking every candidate, which rank_candidates() still lists whole:
+# ranked here as ranking.c does.
+
+def sales_points(s):
+    """ranking_sales_points() of modules/ranking.c."""
+    if s <= 0:
+        return 0
+    v = s + 1
+    lg = v.bit_length() - 1
+    base = 1 << lg
+    return lg * 100 + (v - base) * 100 // base
+
+
+def rank_like_c(cands):
+    """ranking_sort() of modules/ranking.c, on rank_candidates() rows."""
+    def score(c):
+        boost = max(-5000, min(5000, c["boost"]))
+        return (max(0, min(2, c["text"])) * 10000000 + boost * 1000
+                + sales_points(c["sales"]))
+    items = sorted(cands, key=lambda c: (-score(c), c["id"]))
+    for slot in range(len(items)):
+        j = next((j for j in range(slot, len(items))
+                  if items[j]["pin"] > slot), None)
+        if j is None:
+            break
+        items.insert(slot, items.pop(j))
+    return [c["id"] for c in items]
+
+
+def test_sales_points_in_sql_are_ranking_c_s():
+    for s in (0, 1, 2, 3, 6, 7, 8, 100, 1022, 1023, 1024, 99999,
+              2 ** 40 - 1, 2 ** 40, 2 ** 58 + 5, 2 ** 62):
+        assert val("SELECT rank_sales_points(%d)" % s) == sales_points(s), s
+    assert val("SELECT rank_score(2, 9000, 1023)") == (
+        20000000 + 5000 * 1000 + sales_points(1023))
+    assert val("SELECT rank_score(0, -9000, 0)") == -5000 * 1000
+
+
+def full_ranking(placement, region=None, q=None, qualified=False, bxbp=False):
+    cands = json.loads(psql(
+        "SELECT rank_candidates(%s, %s, NULL, NULL, NULL, %s, NULL, NULL, "
+        "NULL, NULL, %s, %s, 5000)" % (
+            shop.lit(placement), shop.lit(region), shop.lit(q),
+            shop.lit(qualified), shop.lit(bxbp))))
+    return rank_like_c(cands)
+
+
+def test_pinned_channel_and_search_rank_as_every_candidate_would():
+    # Pins of two sizes on this run's products, so the places are decided
+    # by pins, weights and sales together.
+    v = new_vendor()
+    w = word()
+    ids = [new_product(v, title="全排 %d %s" % (i, w)) for i in range(6)]
+    set_sales({ids[0]: 5, ids[1]: 900, ids[2]: 40, ids[3]: 3, ids[4]: 70})
+    rules = [new_rule(ids[:2], ["search", "channel"], pin_slots=1),
+             new_rule(ids[3:5], ["search", "channel"], pin_slots=3),
+             new_rule([ids[2]], ["search", "channel"], weight=30)]
+    try:
+        invalidate()
+        ch = ok(get("/channel"))
+        for sec in ch["sections"]:
+            if sec["key"] == "seasonal":
+                want = full_ranking("channel", qualified=True)[:12]
+            elif sec["key"] == "bxbp":
+                want = full_ranking("channel", qualified=True, bxbp=True)[:12]
+            else:
+                want = full_ranking("channel", region=sec["key"][7:],
+                                    qualified=True)[:8]
+            assert [i["id"] for i in sec["items"]] == want, sec["key"]
+        for q in (w, None, "茶"):
+            full = full_ranking("search", q=q)
+            for per, page in ((2, 1), (2, 2), (5, 1), (3, 3), (100, 1)):
+                b = ok(search_answer(q, page=page, per_page=per))
+                assert [i["id"] for i in b["items"]] == \
+                    full[(page - 1) * per:page * per], (q, per, page)
+                assert b["total"] == len(full), q
+    finally:
+        for r in rules:
+            patch_rule(r, valid_to=ago(seconds=1))
+        invalidate()
+
+
+def test_channel_hands_c_only_what_its_places_need():
+    # At most, per section: its limit by score, and its limit for each pin
+    # size of the live rules (before issue 17: every candidate, each with
+    # its whole item).
+    pins = val("SELECT count(DISTINCT pin_slots) FROM boost_rules "
+               "WHERE pin_slots > 0 AND 'channel' = ANY (placements) "
+               "AND valid_from <= now() AND (valid_to IS NULL OR valid_to > now())")
+    secs = json.loads(psql("SELECT api_channel()->'sections'"))
+    assert secs
+    for s in secs:
+        assert len(s["candidates"]) <= s["limit"] * (1 + pins), s["key"]
+    assert val("SELECT count(*) FROM product_facts WHERE status = 'listed' "
+               "AND qualified") > 12 * (1 + pins)
