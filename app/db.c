@@ -227,8 +227,8 @@ db_init(void)
 
 /* Up to max addresses of host, IPv4 first; 0 and *gai when it fails. */
 static int
-db_resolve_addrs(const char *host, char (*addrs)[INET6_ADDRSTRLEN], int max,
-    int *gai)
+db_resolve_addrs(
+    const char *host, char (*addrs)[INET6_ADDRSTRLEN], int max, int *gai)
 {
 	struct addrinfo hints, *res, *ai;
 	int		pass, n = 0;
@@ -266,8 +266,8 @@ db_resolve_run(struct kore_task *t)
 	int		   i, n, gai, found = 0;
 
 	if (!r->per_host) {
-		r->naddrs = db_resolve_addrs(
-		    r->host, r->addrs, DB_MAX_ADDRS, &r->gai);
+		r->naddrs =
+		    db_resolve_addrs(r->host, r->addrs, DB_MAX_ADDRS, &r->gai);
 		return (r->naddrs ? KORE_RESULT_OK : KORE_RESULT_ERROR);
 	}
 	if ((n = hostlist_split(r->host, hosts, HOSTLIST_MAX)) <= 0)
@@ -301,7 +301,7 @@ db_resolve_cb(struct kore_task *t)
 }
 
 static void
-db_resolve_begin(const char *host, int per_host,
+db_resolve_begin(const char *host, int	     per_host,
     void (*done)(struct db_resolve *), void *arg)
 {
 	struct db_resolve *r;

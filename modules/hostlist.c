@@ -50,15 +50,15 @@ hostlist_numeric(const char *h)
 int
 hostlist_is_name(const char *h)
 {
-	return (h[0] != '\0' && h[0] != '/' && h[0] != '@' &&
-	    !hostlist_numeric(h));
+	return (
+	    h[0] != '\0' && h[0] != '/' && h[0] != '@' && !hostlist_numeric(h));
 }
 
 static int
 hostlist_port(const char *s, size_t len)
 {
-	char  buf[8], *end;
-	long  n;
+	char buf[8], *end;
+	long n;
 
 	if (len == 0 || len >= sizeof(buf))
 		return (-1);
@@ -75,8 +75,8 @@ hostlist_port(const char *s, size_t len)
  * missing port being defport; -1 when malformed or more than max.
  */
 int
-hostlist_parse(const char *list, int defport, struct hostlist_entry *out,
-    int max)
+hostlist_parse(
+    const char *list, int defport, struct hostlist_entry *out, int max)
 {
 	const char *p, *end, *hend, *colon;
 	size_t	    len;
@@ -107,8 +107,8 @@ hostlist_parse(const char *list, int defport, struct hostlist_entry *out,
 		out[n].host[len] = '\0';
 		out[n].port = defport;
 		if (colon != NULL &&
-		    (out[n].port = hostlist_port(colon + 1,
-			 (size_t)(end - colon - 1))) < 0)
+		    (out[n].port = hostlist_port(
+			 colon + 1, (size_t)(end - colon - 1))) < 0)
 			return (-1);
 		n++;
 		if (*end == '\0')
@@ -121,13 +121,13 @@ hostlist_parse(const char *list, int defport, struct hostlist_entry *out,
  * <new-port>": 1 with the new master in out when it is about name, else 0.
  */
 int
-hostlist_switch_master(const char *msg, const char *name,
-    struct hostlist_entry *out)
+hostlist_switch_master(
+    const char *msg, const char *name, struct hostlist_entry *out)
 {
-	char f[5][HOSTLIST_NAME];
-	int  n = 0, port;
+	char	    f[5][HOSTLIST_NAME];
+	int	    n = 0, port;
 	const char *p = msg, *sp;
-	size_t len;
+	size_t	    len;
 
 	while (n < 5) {
 		sp = strchr(p, ' ');
@@ -184,8 +184,8 @@ hostlist_conninfo(char (*hosts)[HOSTLIST_NAME], int nhosts,
 		    !hostlist_append(addr_out, len, kept == 0, addrs[i]))
 			return (-1);
 		if (nports > 0 &&
-		    !hostlist_append(port_out, len, kept == 0,
-			ports[nports == 1 ? 0 : i]))
+		    !hostlist_append(
+			port_out, len, kept == 0, ports[nports == 1 ? 0 : i]))
 			return (-1);
 		kept++;
 	}

@@ -9,9 +9,9 @@
 
 #include <stddef.h>
 
-#define HOSTLIST_MAX	8
-#define HOSTLIST_NAME	256
-#define HOSTLIST_ADDR	46 /* INET6_ADDRSTRLEN */
+#define HOSTLIST_MAX  8
+#define HOSTLIST_NAME 256
+#define HOSTLIST_ADDR 46 /* INET6_ADDRSTRLEN */
 
 struct hostlist_entry {
 	char host[HOSTLIST_NAME];

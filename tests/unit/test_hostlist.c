@@ -127,8 +127,8 @@ test_sentinels(void **state)
 	assert_int_equal(e[1].port, 26611);
 	assert_string_equal(e[2].host, "sentinel3.internal");
 	assert_int_equal(e[2].port, 26379);
-	assert_int_equal(hostlist_parse("[::1]:26612,[2001:db8::7]", 26379, e,
-			     HOSTLIST_MAX),
+	assert_int_equal(
+	    hostlist_parse("[::1]:26612,[2001:db8::7]", 26379, e, HOSTLIST_MAX),
 	    2);
 	assert_string_equal(e[0].host, "::1");
 	assert_int_equal(e[0].port, 26612);
@@ -153,9 +153,9 @@ test_switch_master(void **state)
 
 	(void)state;
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(hostlist_switch_master(
-			     "bangfu 127.0.0.1 26600 127.0.0.1 26601", "bangfu",
-			     &e),
+	assert_int_equal(
+	    hostlist_switch_master(
+		"bangfu 127.0.0.1 26600 127.0.0.1 26601", "bangfu", &e),
 	    1);
 	assert_string_equal(e.host, "127.0.0.1");
 	assert_int_equal(e.port, 26601);
