@@ -17,8 +17,8 @@
 # requirepass (in config files of mode 0600).  Promotion is the managers'
 # (pg_auto_failover's monitor, Redis Sentinel), never this script's.
 #
-# Usage: scripts/cluster.sh start|stop|status|drill [name...]|backup|
-#                           restore <time>|env
+# Usage: scripts/cluster.sh start|stop|status|heal|drill [name...]|backup|
+#                           restore <time>|restore-stop
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CVAR="$ROOT/var/cluster"
@@ -492,19 +492,32 @@ CONF
 	echo "$PG_RESTORE_PORT"
 }
 
+# Starts again whatever is not running (after a drill): a PostgreSQL node
+# rejoins as a standby (pg_auto_failover rewinds it), a Redis master that
+# was failed over is made a replica by the Sentinels.
+heal() {
+	set -- $PG_PORTS
+	node_start 1 "$1"; node_start 2 "$2"; node_start 3 "$3"
+	redis_start
+	for p in $NODES; do
+		node_up "$p"
+	done
+	nginx_start
+}
+
 case "${1:-}" in
 start)	start ;;
+heal)	heal ;;
+restore-stop) restore_stop ;;
 stop)	stop ;;
 status)	status ;;
 backup)	backup ;;
 restore) restore "${2:?usage: $0 restore <time>}" ;;
-drill)	shift; exec python3 "$ROOT/tests/fault/drill.py" "$@" ;;
-env)	# For the drills: what they need to know, as shell assignments.
-	echo "CVAR='$CVAR' LB_PORT=$LB_PORT NODES='$NODES' PG_MON_PORT=$PG_MON_PORT"
-	echo "PG_PORTS='$PG_PORTS' PG_RESTORE_PORT=$PG_RESTORE_PORT"
-	echo "REDIS_PORTS='$REDIS_M_PORT $REDIS_R_PORT' SENTINEL_PORTS='$SENTINEL_PORTS'"
-	echo "MASTER_NAME=$MASTER_NAME PGPASSFILE='$PGPASSFILE'"
-	echo "JWT_SECRET=$JWT_SECRET REDIS_PASSWORD=$REDIS_PASSWORD" ;;
+drill)	shift
+	REDIS_PORTS="$REDIS_M_PORT $REDIS_R_PORT"
+	export CVAR LB_PORT NODES PG_MON_PORT PG_PORTS PG_RESTORE_PORT \
+	    REDIS_PORTS SENTINEL_PORTS MASTER_NAME REDIS_PASSWORD
+	exec python3 "$ROOT/tests/fault/drill.py" "$@" ;;
 *)	echo "usage: $0 start|stop|status|drill [name...]|backup|restore <time>" >&2
 	exit 2 ;;
 esac
