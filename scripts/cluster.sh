@@ -182,6 +182,7 @@ pgautofailover.health_check_max_retries = 1
 pgautofailover.health_check_retry_delay = 500
 pgautofailover.node_considered_unhealthy_timeout = 4000
 pgautofailover.startup_grace_period = 3000
+pgautofailover.primary_demote_timeout = 2000
 CONF
 	fi
 	alive "$CVAR/pg/monitor.pid" ||
@@ -270,7 +271,28 @@ SQL
 		node_start 1 "$1"; node_start 2 "$2"; node_start 3 "$3"
 	fi
 	wait_for "[ -n \"\$(pg_primary_port)\" ]" 1200
+	for n in 1 2 3; do
+		pgaf_tune "$n"
+	done
 	export PG_PORT=$(pg_primary_port)
+}
+
+# The keepers' timeouts, shorter than pg_auto_failover's defaults: a
+# standby being promoted waits 1 s (not 5) for its WAL receiver to stop;
+# a primary cut off from the monitor and from every standby demotes itself
+# after 5 s (not 20).  The monitor gives a failed primary 2 s to demote
+# (primary_demote_timeout, not 30 s): by then both standbys have stopped
+# streaming from it, so with ANY 1 synchronous commit it can acknowledge
+# nothing more.
+pgaf_tune() {
+	cfg="$CVAR/pg/xdg/config/pg_autoctl$CVAR/pg/node$1/pg_autoctl.cfg"
+	[ -f "$cfg" ] || return 0
+	grep -q "^prepare_promotion_walreceiver = 1$" "$cfg" && return 0
+	pgaf config set --pgdata "$CVAR/pg/node$1" \
+	    timeout.prepare_promotion_walreceiver 1 >/dev/null
+	pgaf config set --pgdata "$CVAR/pg/node$1" \
+	    timeout.network_partition_timeout 5 >/dev/null
+	pgaf reload --pgdata "$CVAR/pg/node$1" >/dev/null 2>&1 || true
 }
 
 redis_conf() { # name port [replicaof-port]
@@ -498,6 +520,9 @@ CONF
 heal() {
 	set -- $PG_PORTS
 	node_start 1 "$1"; node_start 2 "$2"; node_start 3 "$3"
+	for n in 1 2 3; do
+		pgaf_tune "$n"
+	done
 	redis_start
 	for p in $NODES; do
 		node_up "$p"
