@@ -498,7 +498,7 @@ restore() {
 	chmod 0700 "$CVAR/restore"
 	[ "$(id -u)" -eq 0 ] && chown postgres "$CVAR/restore"
 	pgbr --pg1-path="$CVAR/restore" --type=time "--target=$target" \
-	    --target-action=promote --delta restore >&2
+	    --target-action=promote restore >&2
 	# A cluster of its own: its own port, no archiving into the
 	# repository the live cluster writes, no replication.
 	cat >> "$CVAR/restore/postgresql.auto.conf" <<CONF
@@ -507,7 +507,7 @@ archive_mode = off
 synchronous_standby_names = ''
 hot_standby = on
 CONF
-	as_pg "$PGBIN/pg_ctl" -D "$CVAR/restore" -l "$CVAR/restore.log" -w -t 300 \
+	as_pg "$PGBIN/pg_ctl" -D "$CVAR/restore" -l "$CVAR/pg/restore.log" -w -t 300 \
 	    -o "-p $PG_RESTORE_PORT" start >/dev/null
 	# Until recovery has reached the target and promoted.
 	wait_for "[ \"\$(as_pg psql -X -tAq -h '$PGSOCK' -p $PG_RESTORE_PORT -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)\" = f ]" 3000
@@ -537,7 +537,16 @@ restore-stop) restore_stop ;;
 stop)	stop ;;
 status)	status ;;
 backup)	backup ;;
-restore) restore "${2:?usage: $0 restore <time>}" ;;
+restore) # make restore TARGET=<time>: restored, checked, counted.
+	port=$(restore "${2:?usage: $0 restore <time>}")
+	echo "cluster: restored to $2 into var/cluster/restore on 127.0.0.1:$port"
+	INSTANCE=cluster PG_PORT=$port "$ROOT/scripts/ledger_check.sh" &&
+	    echo "cluster: ledger-check passed on the restored cluster"
+	echo "cluster: orders in the restored cluster: $(psql -X -tAq \
+	    "host=127.0.0.1 port=$port dbname=bangfu user=bangfu" \
+	    -c 'SELECT count(*) FROM orders')"
+	echo "cluster: scripts/cluster.sh restore-stop stops it" ;;
+restore-to) restore "$2" ;;
 drill)	shift
 	REDIS_PORTS="$REDIS_M_PORT $REDIS_R_PORT"
 	export CVAR LB_PORT NODES PG_MON_PORT PG_PORTS PG_RESTORE_PORT \

@@ -172,6 +172,7 @@ class Load:
             h = {"Authorization": "Bearer " + tok}
             key = str(uuid.uuid4())
             give_up = time.time() + 90
+            pause = 0.05
             while time.time() < give_up:
                 t0 = time.time()
                 what = None
@@ -201,7 +202,9 @@ class Load:
                     self.fail.append((t0, time.time(), what))
                 if self.stop.is_set():
                     break
-                time.sleep(0.05)
+                # Back off (to 1 s): retries count in the per-user rate limit.
+                time.sleep(pause)
+                pause = min(1.0, pause * 2)
 
     def start(self):
         for t in self.threads:
@@ -306,7 +309,10 @@ def drill_kore(tokens, pids):
 def drill_pg(tokens, pids):
     name, port = pg_primary()
 
+    t_kill = [0.0]
+
     def kill():
+        t_kill[0] = time.time()
         pid = int(open(os.path.join(CVAR, "pg/%s.pid" % name)).read())
         pm = int(open(os.path.join(CVAR, "pg/%s/postmaster.pid" % name)).readline())
         os.killpg(pid, signal.SIGKILL)   # the keeper and what it runs
@@ -319,7 +325,16 @@ def drill_pg(tokens, pids):
 
     def after():
         n, p = pg_primary()
-        return ["new primary: %s on %s" % (n, p)]
+        out = ["new primary: %s on %s; the monitor's steps:" % (n, p)]
+        ev = mon("SELECT extract(epoch FROM eventtime), nodename, reportedstate, "
+                 "goalstate FROM pgautofailover.event WHERE eventtime > "
+                 "to_timestamp(%f) AND reportedstate <> goalstate ORDER BY eventid"
+                 % t_kill[0])
+        for line in ev.splitlines()[:12]:
+            t, node, rep, goal = line.split("|")
+            out.append("  +%5.1f s  %s: %s -> %s" % (float(t) - t_kill[0], node,
+                                                      rep, goal))
+        return out
 
     def heal():
         cluster("heal")
@@ -398,7 +413,7 @@ def drill_pitr(tokens, pids):
                       "SELECT last_archived_wal >= '%s' FROM pg_stat_archiver"
                       % seg]) == "t", 120, "WAL archived")
     t0 = time.time()
-    rport = run([os.path.join(ROOT, "scripts/cluster.sh"), "restore", target])
+    rport = run([os.path.join(ROOT, "scripts/cluster.sh"), "restore-to", target])
     took = time.time() - t0
     got = int(psql("SELECT count(*) FROM orders", rport))
     lost = missing(before, rport)
