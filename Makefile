@@ -25,7 +25,7 @@ OBJ_SAN		= $(patsubst %.c,build/san/%.o,$(APP_SRC) $(MOD_SRC))
 UNIT_BIN	= $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 
 .PHONY: all deps build run stop test unit api bench clean format \
-	format-check demo ledger-check docs fuzz admin schema
+	format-check demo ledger-check docs fuzz admin schema backup restore drill
 
 all: build
 
@@ -117,6 +117,19 @@ admin: build/pwhash
 # each disagreeing line when they differ.
 ledger-check:
 	@scripts/ledger_check.sh
+
+# The replicated cluster (scripts/cluster.sh): a base backup (BACKUP_TYPE
+# full, diff or incr), a point-in-time restore into a new cluster (checked
+# with ledger-check, its orders counted), and the fault drills.
+backup:
+	@scripts/cluster.sh backup
+
+restore:
+	@scripts/cluster.sh restore "$(TARGET)"
+
+drill: build
+	@scripts/cluster.sh start >/dev/null
+	@scripts/cluster.sh drill $(DRILLS)
 
 clean:
 	rm -rf build bangfu.so

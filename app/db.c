@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "bangfu.h"
+#include "hostlist.h"
 
 #define PHASE_START 0
 #define PHASE_WAIT  2
@@ -51,7 +52,7 @@
 #define DB_TICK_MS	  100
 #define DB_BACKOFF_MIN_MS 100
 #define DB_BACKOFF_MAX_MS 2000
-#define DB_MAX_ADDRS	  4
+#define DB_MAX_ADDRS	  HOSTLIST_MAX
 
 #define KORE_TYPE_DB 101
 
@@ -73,10 +74,11 @@ struct db_conn {
 /* A host name resolved on a task thread. */
 struct db_resolve {
 	struct kore_task t;
-	char		 host[256];
+	char		 host[HOSTLIST_MAX * HOSTLIST_NAME];
 	char		 addrs[DB_MAX_ADDRS][INET6_ADDRSTRLEN];
 	int		 naddrs;
 	int		 gai;
+	int		 per_host; /* a list: the first address of each */
 	void (*done)(struct db_resolve *);
 	void *arg;
 };
@@ -93,12 +95,19 @@ static int pool_down;
 /* The connection parameters, with room for host and hostaddr. */
 static const char **conn_kw;
 static const char **conn_val;
-static int	    host_i = -1, hostaddr_i = -1;
-static char	    db_host[256];
-static int	    need_resolve;
-static int	    addr_ready, resolving;
-static char	    addr_hosts[DB_MAX_ADDRS * 257];
-static char	    addr_list[DB_MAX_ADDRS * (INET6_ADDRSTRLEN + 1)];
+static int	    host_i = -1, hostaddr_i = -1, port_i = -1;
+static char	    db_host[HOSTLIST_MAX * HOSTLIST_NAME];
+/* A multi-host conninfo (host=a,b,c port=1,2,3): its lists split. */
+static char db_hosts[HOSTLIST_MAX][HOSTLIST_NAME];
+static char db_ports[HOSTLIST_MAX][HOSTLIST_NAME];
+static int  ndb_hosts, ndb_ports;
+static int  need_resolve;
+static int  addr_ready, resolving;
+static char addr_hosts[DB_MAX_ADDRS * (HOSTLIST_NAME + 1)];
+static char addr_list[sizeof(addr_hosts)];
+static char addr_ports[sizeof(addr_hosts)];
+/* The configured lists, which the resolved ones replace in conn_val. */
+static const char *conf_host, *conf_port;
 
 static int connect_ms = 2000;
 static int statement_ms = 15000;
@@ -131,21 +140,13 @@ env_ms(const char *name, int def, int min, int max)
 	return ((int)n);
 }
 
-static int
-numeric_host(const char *h)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return (inet_pton(AF_INET, h, buf) == 1 ||
-	    inet_pton(AF_INET6, h, buf) == 1);
-}
-
 int
 db_init(void)
 {
 	PQconninfoOption *opts, *o;
 	char		 *err = NULL;
 	int		  n, i, has_hostaddr = 0;
+	const char	 *ports = NULL;
 
 	if ((opts = PQconninfoParse(cfg.database_url, &err)) == NULL) {
 		kore_log(LOG_ERR, "db: DATABASE_URL: %s", err ? err : "?");
@@ -154,8 +155,8 @@ db_init(void)
 	}
 	for (n = 0, o = opts; o->keyword != NULL; o++)
 		n++;
-	conn_kw = kore_calloc(n + 2, sizeof(*conn_kw));
-	conn_val = kore_calloc(n + 2, sizeof(*conn_val));
+	conn_kw = kore_calloc(n + 3, sizeof(*conn_kw));
+	conn_val = kore_calloc(n + 3, sizeof(*conn_val));
 	for (i = 0, o = opts; o->keyword != NULL; o++) {
 		if (o->val == NULL || o->val[0] == '\0')
 			continue;
@@ -168,13 +169,36 @@ db_init(void)
 			host_i = i;
 			(void)snprintf(db_host, sizeof(db_host), "%s", o->val);
 		}
+		if (strcmp(o->keyword, "port") == 0)
+			port_i = i;
 		conn_kw[i] = kore_strdup(o->keyword);
 		conn_val[i++] = kore_strdup(o->val);
+		if (port_i == i - 1)
+			ports = conn_val[port_i];
 	}
 	PQconninfoFree(opts);
-	/* A name (not a socket directory, not an address) is resolved. */
-	need_resolve = host_i >= 0 && !has_hostaddr && db_host[0] != '/' &&
-	    db_host[0] != '@' && !numeric_host(db_host);
+	conf_host = host_i >= 0 ? conn_val[host_i] : NULL;
+	conf_port = ports;
+	if ((ndb_hosts = hostlist_split(db_host, db_hosts, HOSTLIST_MAX)) < 0 ||
+	    (ndb_ports = hostlist_split(ports, db_ports, HOSTLIST_MAX)) < 0) {
+		kore_log(LOG_ERR, "db: DATABASE_URL: more than %d hosts",
+		    HOSTLIST_MAX);
+		return (KORE_RESULT_ERROR);
+	}
+	/*
+	 * Names (not socket directories, not addresses) are resolved on a
+	 * task thread; a list of addresses goes to libpq as it is.
+	 */
+	for (i = 0; i < ndb_hosts && !has_hostaddr; i++) {
+		if (hostlist_is_name(db_hosts[i]))
+			need_resolve = 1;
+	}
+	/* libpq's connect_timeout holds for each host: ours for them all. */
+	if (ndb_hosts > 1)
+		connect_ms *= ndb_hosts;
+	i = 0;
+	while (conn_kw[i] != NULL)
+		i++;
 	if (need_resolve) {
 		hostaddr_i = i;
 		conn_kw[i++] = "hostaddr";
@@ -201,33 +225,67 @@ db_init(void)
 	return (KORE_RESULT_OK);
 }
 
-/* Name resolution, off the event loop. */
+/* Up to max addresses of host, IPv4 first; 0 and *gai when it fails. */
 static int
-db_resolve_run(struct kore_task *t)
+db_resolve_addrs(
+    const char *host, char (*addrs)[INET6_ADDRSTRLEN], int max, int *gai)
 {
-	struct db_resolve *r = (struct db_resolve *)t;
-	struct addrinfo	   hints, *res, *ai;
-	int		   pass;
+	struct addrinfo hints, *res, *ai;
+	int		pass, n = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	if ((r->gai = getaddrinfo(r->host, NULL, &hints, &res)) != 0)
-		return (KORE_RESULT_ERROR);
+	if ((*gai = getaddrinfo(host, NULL, &hints, &res)) != 0)
+		return (0);
 	/* IPv4 first: loopback services often listen on it only. */
 	for (pass = 0; pass < 2; pass++) {
-		for (ai = res; ai != NULL && r->naddrs < DB_MAX_ADDRS;
-		     ai = ai->ai_next) {
+		for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
 			if (ai->ai_family != (pass == 0 ? AF_INET : AF_INET6))
 				continue;
-			if (getnameinfo(ai->ai_addr, ai->ai_addrlen,
-				r->addrs[r->naddrs], INET6_ADDRSTRLEN, NULL, 0,
-				NI_NUMERICHOST) == 0)
-				r->naddrs++;
+			if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addrs[n],
+				INET6_ADDRSTRLEN, NULL, 0, NI_NUMERICHOST) == 0)
+				n++;
 		}
 	}
 	freeaddrinfo(res);
-	return (KORE_RESULT_OK);
+	return (n);
+}
+
+/*
+ * Name resolution, off the event loop: every address of one host, or for
+ * a list (libpq's host=a,b,c) the first address of each name in its
+ * place, "" where there is none (a socket directory, or a name that did
+ * not resolve).
+ */
+static int
+db_resolve_run(struct kore_task *t)
+{
+	struct db_resolve *r = (struct db_resolve *)t;
+	char		   hosts[HOSTLIST_MAX][HOSTLIST_NAME];
+	int		   i, n, gai, found = 0;
+
+	if (!r->per_host) {
+		r->naddrs =
+		    db_resolve_addrs(r->host, r->addrs, DB_MAX_ADDRS, &r->gai);
+		return (r->naddrs ? KORE_RESULT_OK : KORE_RESULT_ERROR);
+	}
+	if ((n = hostlist_split(r->host, hosts, HOSTLIST_MAX)) <= 0)
+		return (KORE_RESULT_ERROR);
+	for (i = 0; i < n; i++) {
+		r->addrs[i][0] = '\0';
+		if (hostlist_numeric(hosts[i]))
+			memcpy(r->addrs[i], hosts[i], strlen(hosts[i]) + 1);
+		else if (hostlist_is_name(hosts[i]) &&
+		    db_resolve_addrs(hosts[i], &r->addrs[i], 1, &gai) == 0) {
+			r->gai = gai;
+			continue;
+		}
+		found++;
+	}
+	/* Every entry in its place; none found is a failure. */
+	r->naddrs = found ? n : 0;
+	return (found ? KORE_RESULT_OK : KORE_RESULT_ERROR);
 }
 
 static void
@@ -242,6 +300,22 @@ db_resolve_cb(struct kore_task *t)
 	kore_free(r);
 }
 
+static void
+db_resolve_begin(const char *host, int	     per_host,
+    void (*done)(struct db_resolve *), void *arg)
+{
+	struct db_resolve *r;
+
+	r = kore_calloc(1, sizeof(*r));
+	(void)snprintf(r->host, sizeof(r->host), "%s", host);
+	r->per_host = per_host;
+	r->done = done;
+	r->arg = arg;
+	kore_task_create(&r->t, db_resolve_run);
+	kore_task_bind_callback(&r->t, db_resolve_cb);
+	kore_task_run(&r->t);
+}
+
 /*
  * Resolves host on a task thread, then calls done on the event loop with
  * the addresses (naddrs 0 when it failed).
@@ -249,15 +323,7 @@ db_resolve_cb(struct kore_task *t)
 void
 db_resolve_start(const char *host, void (*done)(struct db_resolve *), void *arg)
 {
-	struct db_resolve *r;
-
-	r = kore_calloc(1, sizeof(*r));
-	(void)snprintf(r->host, sizeof(r->host), "%s", host);
-	r->done = done;
-	r->arg = arg;
-	kore_task_create(&r->t, db_resolve_run);
-	kore_task_bind_callback(&r->t, db_resolve_cb);
-	kore_task_run(&r->t);
+	db_resolve_begin(host, 0, done, arg);
 }
 
 int
@@ -294,6 +360,17 @@ db_resolved(struct db_resolve *r)
 	if (r->naddrs == 0) {
 		kore_log(LOG_NOTICE, "db: cannot resolve %s: %s", db_host,
 		    db_resolve_error(r));
+	} else if (r->per_host) {
+		/* The hosts that resolved, each at its address and port. */
+		if (hostlist_conninfo(db_hosts, ndb_hosts, db_ports, ndb_ports,
+			r->addrs, addr_hosts, addr_list, addr_ports,
+			sizeof(addr_list)) > 0) {
+			conn_val[host_i] = addr_hosts;
+			conn_val[hostaddr_i] = addr_list;
+			if (ndb_ports > 0)
+				conn_val[port_i] = addr_ports;
+			addr_ready = 1;
+		}
 	} else {
 		addr_hosts[0] = addr_list[0] = '\0';
 		for (i = 0; i < r->naddrs; i++) {
@@ -338,7 +415,8 @@ db_conn_start(struct db_conn *dc)
 		dc->state = DBC_RESOLVING;
 		if (!resolving) {
 			resolving = 1;
-			db_resolve_start(db_host, db_resolved, NULL);
+			db_resolve_begin(
+			    db_host, ndb_hosts > 1, db_resolved, NULL);
 		}
 		return;
 	}

@@ -4,6 +4,15 @@
  * reconnect on a timer after a drop.  Requests sleep while Redis answers.
  * A host name is resolved on a task thread before each connection (hiredis
  * would resolve it on the event loop), which then goes to the address.
+ *
+ * With REDIS_SENTINELS (host:port,...) and REDIS_MASTER_NAME, a third link
+ * asks a Sentinel where the master is (SENTINEL get-master-addr-by-name),
+ * then listens for +switch-master; REDIS_URL gives only the password and
+ * the database.  A new master closes both links, which reconnect to it.
+ * A lost command link, or a server that is not the master (ROLE, or a
+ * READONLY answer), makes the Sentinel link start over with the next
+ * Sentinel, which asks again.  The command link takes commands only once
+ * ROLE said master.
  */
 
 #include <sys/epoll.h>
@@ -18,6 +27,7 @@
 #include <string.h>
 
 #include "bangfu.h"
+#include "hostlist.h"
 
 #define KORE_TYPE_REDIS	   100
 #define RECONNECT_MS	   500
@@ -35,6 +45,7 @@ struct redis_link {
 	int		   flushing;
 	int		   ready;
 	int		   subscriber;
+	int		   sentinel;
 	int		   timer_armed;
 	int		   resolving;
 };
@@ -65,13 +76,23 @@ static int  redis_send(struct call *, int, const char **, const size_t *, int);
 static void redis_ignore(redisAsyncContext *, void *, void *);
 static struct redis_value *redis_value_dup(const redisReply *);
 
+static void redis_sentinel_master(redisAsyncContext *, void *, void *);
+static void redis_sentinel_message(redisAsyncContext *, void *, void *);
+static void redis_role(redisAsyncContext *, void *, void *);
+static void redis_sentinel_again(void);
+
 static struct redis_link cmd_link = { .name = "command" };
 static struct redis_link sub_link = { .name = "subscriber", .subscriber = 1 };
-static char		 redis_host[256] = "127.0.0.1";
-static int		 redis_port = 6379;
-static char		 redis_user[128];
-static char		 redis_pass[256];
-static int		 redis_db;
+static struct redis_link sen_link = { .name = "sentinel", .sentinel = 1 };
+static struct hostlist_entry sentinels[HOSTLIST_MAX];
+static int		     nsentinels, sentinel_i;
+static char		     master_name[128];
+static char		     sentinel_pass[256];
+static char		     redis_host[256] = "127.0.0.1";
+static int		     redis_port = 6379;
+static char		     redis_user[128];
+static char		     redis_pass[256];
+static int		     redis_db;
 
 /* Parses redis://[:password@]host[:port][/db] and opens both links. */
 int
@@ -113,9 +134,140 @@ redis_init(const char *url)
 	if (slash != NULL && slash[1] != '\0')
 		redis_db = atoi(slash + 1);
 
+	if ((p = getenv("REDIS_SENTINELS")) != NULL && *p != '\0') {
+		if ((nsentinels = hostlist_parse(
+			 p, 26379, sentinels, HOSTLIST_MAX)) <= 0) {
+			kore_log(
+			    LOG_ERR, "redis: REDIS_SENTINELS: host:port,...");
+			return (KORE_RESULT_ERROR);
+		}
+		(void)snprintf(master_name, sizeof(master_name), "%s",
+		    (p = getenv("REDIS_MASTER_NAME")) && *p ? p : "bangfu");
+		if ((p = getenv("REDIS_SENTINEL_PASSWORD")) != NULL)
+			(void)snprintf(
+			    sentinel_pass, sizeof(sentinel_pass), "%s", p);
+		/* The data links open once a Sentinel has named the master. */
+		sentinel_i = (int)(getpid() % nsentinels);
+		redis_link_open(&sen_link);
+		return (KORE_RESULT_OK);
+	}
 	redis_link_open(&cmd_link);
 	redis_link_open(&sub_link);
 	return (KORE_RESULT_OK);
+}
+
+static const char *
+redis_link_host(struct redis_link *l)
+{
+	return (l->sentinel ? sentinels[sentinel_i].host : redis_host);
+}
+
+static int
+redis_link_port(struct redis_link *l)
+{
+	return (l->sentinel ? sentinels[sentinel_i].port : redis_port);
+}
+
+/* Opens the link, or closes it to have it opened again (to the master). */
+static void
+redis_link_restart(struct redis_link *l)
+{
+	if (l->ac != NULL)
+		redisAsyncDisconnect(l->ac); /* reconnects on its timer */
+	else if (!l->timer_armed && !l->resolving)
+		redis_link_open(l);
+}
+
+/* The master is at host:port now: the data links go there. */
+static void
+redis_master_at(const char *host, int port)
+{
+	if (strcmp(host, redis_host) == 0 && port == redis_port &&
+	    (cmd_link.ac != NULL || cmd_link.timer_armed || cmd_link.resolving))
+		return;
+	if (strlen(host) >= sizeof(redis_host))
+		return;
+	kore_log(LOG_NOTICE, "redis: master %s is at %s:%d", master_name, host,
+	    port);
+	(void)snprintf(redis_host, sizeof(redis_host), "%s", host);
+	redis_port = port;
+	redis_link_restart(&cmd_link);
+	redis_link_restart(&sub_link);
+}
+
+/* SENTINEL get-master-addr-by-name: [ip, port], or nil when unknown. */
+static void
+redis_sentinel_master(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply *reply = r;
+
+	(void)priv;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_STRING) {
+		kore_log(LOG_NOTICE, "redis: sentinel knows no master %s",
+		    master_name);
+		/* Ask the next one, after the reconnection delay. */
+		redisAsyncDisconnect(ac);
+		return;
+	}
+	redis_master_at(reply->element[0]->str, atoi(reply->element[1]->str));
+}
+
+/* +switch-master "<name> <old-ip> <old-port> <new-ip> <new-port>". */
+static void
+redis_sentinel_message(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_link    *l = ac->data;
+	redisReply	     *reply = r;
+	struct hostlist_entry e;
+
+	(void)priv;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements < 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(reply->element[0]->str, "subscribe") == 0) {
+		l->ready = 1;
+	} else if (strcmp(reply->element[0]->str, "message") == 0 &&
+	    reply->element[2]->type == REDIS_REPLY_STRING &&
+	    hostlist_switch_master(reply->element[2]->str, master_name, &e)) {
+		redis_master_at(e.host, e.port);
+	}
+}
+
+/* The command link takes commands once the server says it is the master. */
+static void
+redis_role(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_link *l = ac->data;
+	redisReply	  *reply = r;
+
+	(void)priv;
+	if (reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+	    reply->elements > 0 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(reply->element[0]->str, "master") == 0) {
+		l->ready = 1;
+		return;
+	}
+	kore_log(LOG_NOTICE, "redis: %s:%d is not the master: asking again",
+	    redis_host, redis_port);
+	redisAsyncDisconnect(ac);
+	redis_sentinel_again();
+}
+
+/*
+ * Asks a Sentinel again, the next one: the link starts over (a subscribed
+ * link takes no other command).  Not while it is still connecting.
+ */
+static void
+redis_sentinel_again(void)
+{
+	if (nsentinels == 0 || (sen_link.ac != NULL && !sen_link.ready))
+		return;
+	redis_link_restart(&sen_link);
 }
 
 int
@@ -143,7 +295,7 @@ redis_resolved(struct db_resolve *r)
 	l->resolving = 0;
 	if (db_resolve_count(r) == 0) {
 		kore_log(LOG_NOTICE, "redis: %s link: cannot resolve %s: %s",
-		    l->name, redis_host, db_resolve_error(r));
+		    l->name, redis_link_host(l), db_resolve_error(r));
 		l->timer_armed = 1;
 		kore_timer_add(redis_reconnect, RECONNECT_MS, l, 1);
 		return;
@@ -156,11 +308,11 @@ static void
 redis_link_open(struct redis_link *l)
 {
 	l->timer_armed = 0;
-	if (redis_numeric(redis_host)) {
-		redis_link_connect(l, redis_host);
+	if (redis_numeric(redis_link_host(l))) {
+		redis_link_connect(l, redis_link_host(l));
 	} else if (!l->resolving) {
 		l->resolving = 1;
-		db_resolve_start(redis_host, redis_resolved, l);
+		db_resolve_start(redis_link_host(l), redis_resolved, l);
 	}
 }
 
@@ -171,7 +323,7 @@ redis_link_connect(struct redis_link *l, const char *addr)
 	char		   db[16];
 	const char	  *argv[3];
 
-	ac = redisAsyncConnect(addr, redis_port);
+	ac = redisAsyncConnect(addr, redis_link_port(l));
 	if (ac == NULL || ac->err) {
 		kore_log(LOG_NOTICE, "redis: %s link: %s", l->name,
 		    ac ? ac->errstr : "out of memory");
@@ -200,6 +352,24 @@ redis_link_connect(struct redis_link *l, const char *addr)
 	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
 
 	/* Queued now, sent once connected, answered before anything else. */
+	if (l->sentinel) {
+		if (sentinel_pass[0] != '\0') {
+			argv[0] = "AUTH";
+			argv[1] = sentinel_pass;
+			redisAsyncCommandArgv(
+			    ac, redis_ignore, NULL, 2, argv, NULL);
+		}
+		argv[0] = "SENTINEL";
+		argv[1] = "get-master-addr-by-name";
+		argv[2] = master_name;
+		redisAsyncCommandArgv(
+		    ac, redis_sentinel_master, NULL, 3, argv, NULL);
+		argv[0] = "SUBSCRIBE";
+		argv[1] = "+switch-master";
+		redisAsyncCommandArgv(
+		    ac, redis_sentinel_message, NULL, 2, argv, NULL);
+		return;
+	}
 	if (redis_pass[0] != '\0') {
 		argv[0] = "AUTH";
 		argv[1] = redis_user[0] ? redis_user : redis_pass;
@@ -217,6 +387,9 @@ redis_link_connect(struct redis_link *l, const char *addr)
 		argv[0] = "SUBSCRIBE";
 		argv[1] = INVALIDATE_CHANNEL;
 		redisAsyncCommandArgv(ac, redis_message, NULL, 2, argv, NULL);
+	} else if (nsentinels > 0) {
+		argv[0] = "ROLE";
+		redisAsyncCommandArgv(ac, redis_role, NULL, 1, argv, NULL);
 	}
 }
 
@@ -337,6 +510,19 @@ redis_event(void *obj, int err)
 		redisAsyncHandleWrite(l->ac);
 }
 
+/*
+ * With Sentinels: a lost Sentinel link tries the next one; a lost command
+ * link asks where the master is now.
+ */
+static void
+redis_link_lost(struct redis_link *l)
+{
+	if (l->sentinel)
+		sentinel_i = (sentinel_i + 1) % nsentinels;
+	else if (l == &cmd_link)
+		redis_sentinel_again();
+}
+
 static void
 redis_on_connect(const redisAsyncContext *ac, int status)
 {
@@ -348,13 +534,14 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 		/* hiredis frees the context after this callback. */
 		l->ac = NULL;
 		l->ready = 0;
+		redis_link_lost(l);
 		if (!l->timer_armed) {
 			l->timer_armed = 1;
 			kore_timer_add(redis_reconnect, RECONNECT_MS, l, 1);
 		}
 		return;
 	}
-	if (!l->subscriber)
+	if (!l->subscriber && !l->sentinel && nsentinels == 0)
 		l->ready = 1;
 }
 
@@ -370,6 +557,7 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 	/* Invalidations may be missed while we are away: forget everything. */
 	if (l->subscriber)
 		cache_flush();
+	redis_link_lost(l);
 	if (!l->timer_armed) {
 		l->timer_armed = 1;
 		kore_timer_add(redis_reconnect, RECONNECT_MS, l, 1);
@@ -545,9 +733,15 @@ redis_reply(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct redis_wait *w = priv;
 
-	(void)ac;
 	w->done = 1;
 	w->value = r ? redis_value_dup(r) : NULL;
+	/* A master turned replica under us: find the new one. */
+	if (nsentinels > 0 && w->value != NULL &&
+	    w->value->type == REDIS_REPLY_ERROR &&
+	    strncmp(w->value->str, "READONLY", 8) == 0) {
+		redisAsyncDisconnect(ac);
+		redis_sentinel_again();
+	}
 	if (w->req == NULL) {
 		/* The request went away while we waited. */
 		redis_value_free(w->value);

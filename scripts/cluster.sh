@@ -1,28 +1,47 @@
 #!/bin/sh
-# The scale-out topology on one machine: nginx on $LB_PORT (8090) in front
-# of two Kore nodes ($NODES) sharing a PostgreSQL and a Redis of the
-# cluster's own under var/cluster, both with real credentials:
-# PostgreSQL with scram-sha-256 password authentication only, Redis with
-# requirepass.  The passwords are generated once per cluster into
-# var/cluster/credentials.env (mode 0600, never committed); the nodes get
-# them in DATABASE_URL and REDIS_URL (redis://:password@host:port/db).
-# Nodes keep no state of their own: sessions, carts, rate limits and cache
-# invalidations go through Redis, everything else through PostgreSQL.
-# Usage: scripts/cluster.sh start|stop
+# The scale-out topology on one machine, every server a process of its own
+# on a port of its own under var/cluster, as it would be on separate hosts:
+#
+#   nginx $LB_PORT  ->  Kore nodes $NODES (stateless)
+#   PostgreSQL: pg_auto_failover (monitor $PG_MON_PORT, nodes on the next
+#     three ports): one primary, two streaming standbys, synchronous commit
+#     to ANY 1 of them; the nodes reach the primary through libpq's
+#     multi-host DATABASE_URL with target_session_attrs=read-write.
+#   pgBackRest: WAL archived continuously, base backups, all into
+#     var/cluster/backup (make backup, make restore TARGET=<time>).
+#   Redis: a master and a replica ($REDIS_PORT, +1) and three Sentinels
+#     (+10, +11, +12); the nodes find the master through the Sentinels.
+#
+# Credentials are generated once into var/cluster/credentials.env (0600):
+# PostgreSQL's application user authenticates with scram-sha-256, Redis has
+# requirepass (in config files of mode 0600).  Promotion is the managers'
+# (pg_auto_failover's monitor, Redis Sentinel), never this script's.
+#
+# Usage: scripts/cluster.sh start|stop|status|heal|drill [name...]|backup|
+#                           restore <time>|restore-stop
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CVAR="$ROOT/var/cluster"
 LB_PORT=${LB_PORT:-8090}
 NODES=${NODES:-"18181 18182"}
+PG_MON_PORT=${CLUSTER_PG_PORT:-25452}
+PG_PORTS="$((PG_MON_PORT + 1)) $((PG_MON_PORT + 2)) $((PG_MON_PORT + 3))"
+PG_RESTORE_PORT=$((PG_MON_PORT + 9))
+REDIS_M_PORT=${CLUSTER_REDIS_PORT:-26399}
+REDIS_R_PORT=$((REDIS_M_PORT + 1))
+SENTINEL_PORTS="$((REDIS_M_PORT + 10)) $((REDIS_M_PORT + 11)) $((REDIS_M_PORT + 12))"
+MASTER_NAME=bangfu
 export INSTANCE=cluster
-export PG_PORT=${CLUSTER_PG_PORT:-25452}
-export REDIS_PORT=${CLUSTER_REDIS_PORT:-26399}
+export PG_PORT=${PG_PORTS%% *}
+export REDIS_PORT=$REDIS_M_PORT
 export PORT=$LB_PORT
 export KORE_PORT=${NODES%% *}
 NGINX_PID="$CVAR/nginx.pid"
+# pg_auto_failover's nodes listen on PostgreSQL's default socket directory
+# (and on 127.0.0.1): the socket's name carries the port.
+PGSOCK=/var/run/postgresql
+PGBR_CONF="$CVAR/pgbackrest.conf"
 
-# Credentials first: instance.sh's DATABASE_URL and REDIS_URL defaults
-# have none.
 mkdir -p "$CVAR"
 chmod 0755 "$CVAR"
 if [ ! -f "$CVAR/credentials.env" ]; then
@@ -35,11 +54,25 @@ if [ ! -f "$CVAR/credentials.env" ]; then
 	)
 fi
 . "$CVAR/credentials.env"
-export DATABASE_URL="host=127.0.0.1 port=$PG_PORT dbname=bangfu user=bangfu password=$PG_PASSWORD connect_timeout=2 gssencmode=disable"
-export REDIS_URL="redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0"
-# psql (setup-db.sh, migrate.sh) reads the password from a pgpass file.
-(umask 077; echo "127.0.0.1:$PG_PORT:*:bangfu:$PG_PASSWORD" > "$CVAR/pgpass")
+hosts=""; ports=""
+for p in $PG_PORTS; do
+	hosts="$hosts${hosts:+,}127.0.0.1"; ports="$ports${ports:+,}$p"
+done
+# Multi-host: libpq tries each in turn and keeps the one that takes writes.
+export DATABASE_URL="host=$hosts port=$ports dbname=bangfu user=bangfu password=$PG_PASSWORD target_session_attrs=read-write connect_timeout=2 gssencmode=disable"
+export REDIS_URL="redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_M_PORT/0"
+sentinels=""
+for p in $SENTINEL_PORTS; do sentinels="$sentinels${sentinels:+,}127.0.0.1:$p"; done
+export REDIS_SENTINELS="$sentinels"
+export REDIS_MASTER_NAME=$MASTER_NAME
+# psql (setup-db.sh, migrate.sh, the drills) reads the password from a
+# pgpass file; PGTARGETSESSIONATTRS makes their one-host URLs refuse a
+# standby, so they are pointed at the primary (pg_primary_port).
+(umask 077; for p in $PG_PORTS $PG_RESTORE_PORT; do
+	echo "127.0.0.1:$p:*:bangfu:$PG_PASSWORD"; done > "$CVAR/pgpass")
 export PGPASSFILE="$CVAR/pgpass"
+# setup-db.sh and server.sh start no PostgreSQL or Redis of their own.
+export EXTERNAL_SERVICES=1
 . "$ROOT/scripts/instance.sh"
 
 as_pg() {
@@ -50,89 +83,308 @@ as_pg() {
 	fi
 }
 
-# The same layout as scripts/services.sh (which then finds both running),
-# made with credentials.
-pg_start() {
-	if [ ! -f "$CVAR/pg/PG_VERSION" ]; then
-		mkdir -p "$CVAR/pg" "$CVAR/sock"
-		pwfile="$CVAR/pg.pw"
-		(umask 077; echo "$PG_PASSWORD" > "$pwfile")
-		if [ "$(id -u)" -eq 0 ]; then
-			chown postgres "$CVAR/pg" "$CVAR/sock" "$pwfile"
-		fi
-		as_pg "$PGBIN/initdb" -D "$CVAR/pg" -U bangfu \
-		    --auth=scram-sha-256 --pwfile="$pwfile" \
-		    -E UTF8 --locale=C.UTF-8 >/dev/null
-		rm -f "$pwfile"
-		cat >> "$CVAR/pg/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $PG_PORT
-unix_socket_directories = '$CVAR/sock'
-password_encryption = 'scram-sha-256'
-max_connections = 100
-shared_buffers = 256MB
-timezone = 'UTC'
-CONF
-	fi
-	if ! as_pg "$PGBIN/pg_ctl" -D "$CVAR/pg" status >/dev/null 2>&1; then
-		as_pg "$PGBIN/pg_ctl" -D "$CVAR/pg" -l "$CVAR/pg/server.log" -w \
-		    -t 60 -o "-p $PG_PORT" start >/dev/null
-	fi
-	if ! psql -X -tAq "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=postgres" \
-	    -c "SELECT 1 FROM pg_database WHERE datname='bangfu'" | grep -q 1; then
-		psql -X -q "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=postgres" \
-		    -c "CREATE DATABASE bangfu"
-	fi
+# pg_auto_failover keeps its state under var/cluster/pg/xdg.
+pgaf() {
+	as_pg env XDG_CONFIG_HOME="$CVAR/pg/xdg/config" \
+	    XDG_DATA_HOME="$CVAR/pg/xdg/data" XDG_RUNTIME_DIR="$CVAR/pg/xdg/run" \
+	    PGHOST="$PGSOCK" PATH="$PGBIN:$PATH" pg_autoctl "$@"
 }
 
-redis_start() {
-	mkdir -p "$CVAR/redis"
-	if [ -f "$CVAR/redis/redis.pid" ] &&
-	    kill -0 "$(cat "$CVAR/redis/redis.pid")" 2>/dev/null; then
-		return 0
+# A long-running pg_autoctl, its own process group (what the drill kills),
+# its PID in var/cluster/pg/<name>.pid.
+pgaf_spawn() {
+	name=$1; shift
+	if [ "$(id -u)" -eq 0 ]; then
+		set -- setpriv --reuid=postgres --regid=postgres --init-groups "$@"
 	fi
-	# The password in a file of mode 0600, not on a command line.
-	(
-		umask 077
-		cat > "$CVAR/redis/redis.conf" <<CONF
-bind 127.0.0.1
-port $REDIS_PORT
-protected-mode yes
-requirepass $REDIS_PASSWORD
-dir $CVAR/redis
-appendonly yes
-appendfsync everysec
-save ""
-daemonize yes
-pidfile $CVAR/redis/redis.pid
-logfile $CVAR/redis/redis.log
-CONF
-	)
-	redis-server "$CVAR/redis/redis.conf"
+	XDG_CONFIG_HOME="$CVAR/pg/xdg/config" XDG_DATA_HOME="$CVAR/pg/xdg/data" \
+	    XDG_RUNTIME_DIR="$CVAR/pg/xdg/run" PGHOST="$PGSOCK" \
+	    PATH="$PGBIN:$PATH" HOME="$CVAR/pg" \
+	    setsid "$@" >> "$CVAR/pg/$name.log" 2>&1 < /dev/null &
+	echo $! > "$CVAR/pg/$name.pid"
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+mon_sql() {
+	as_pg psql -X -tAq -h "$PGSOCK" -p "$PG_MON_PORT" -d pg_auto_failover -c "$1"
+}
+
+# Waits until cond (a shell command) holds, at most $2 tenths of a second.
+wait_for() {
 	i=0
-	until [ "$(REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; do
-		i=$((i + 1)); [ $i -gt 100 ] && { echo "cluster: redis did not start" >&2; exit 1; }
+	until eval "$1"; do
+		i=$((i + 1))
+		if [ $i -gt "$2" ]; then
+			echo "cluster: timed out waiting for: $1" >&2
+			return 1
+		fi
 		sleep 0.1
 	done
 }
 
-start() {
-	"$ROOT/scripts/deps.sh"
-	pg_start
-	redis_start
-	"$ROOT/scripts/setup-db.sh" >/dev/null
+node_state() {
+	mon_sql "SELECT reportedstate FROM pgautofailover.node WHERE nodename = '$1'" 2>/dev/null
+}
+
+# The port of the node that is primary now (the monitor's word).
+pg_primary_port() {
+	mon_sql "SELECT nodeport FROM pgautofailover.node
+	    WHERE reportedstate IN ('single', 'primary', 'wait_primary')
+	      AND goalstate IN ('single', 'primary', 'wait_primary')
+	    ORDER BY nodeid LIMIT 1" 2>/dev/null
+}
+
+pgbr_conf() {
+	i=0
+	{
+		echo "[global]"
+		echo "repo1-path=$CVAR/backup"
+		echo "repo1-retention-full=2"
+		echo "log-path=$CVAR/pg/pgbackrest-log"
+		echo "lock-path=$CVAR/pg/pgbackrest-lock"
+		echo "log-level-console=warn"
+		echo "log-level-file=info"
+		echo "start-fast=y"
+		echo "compress-type=lz4"
+		echo "archive-timeout=30"
+		echo
+		echo "[bangfu]"
+		for p in $PG_PORTS; do
+			i=$((i + 1))
+			echo "pg$i-path=$CVAR/pg/node$i"
+			echo "pg$i-port=$p"
+			echo "pg$i-socket-path=$PGSOCK"
+		done
+	} > "$PGBR_CONF"
+	mkdir -p "$CVAR/backup" "$CVAR/pg/pgbackrest-log" "$CVAR/pg/pgbackrest-lock"
+	[ "$(id -u)" -eq 0 ] && chown -R postgres "$CVAR/backup" \
+	    "$CVAR/pg/pgbackrest-log" "$CVAR/pg/pgbackrest-lock"
+	return 0
+}
+
+pgbr() {
+	as_pg pgbackrest --config="$PGBR_CONF" --stanza=bangfu "$@"
+}
+
+monitor_start() {
+	if [ ! -f "$CVAR/pg/monitor/PG_VERSION" ]; then
+		pgaf create monitor --pgdata "$CVAR/pg/monitor" \
+		    --pgport "$PG_MON_PORT" --hostname 127.0.0.1 --auth trust \
+		    --no-ssl --pgctl "$PGBIN/pg_ctl" >> "$CVAR/pg/monitor.log" 2>&1
+		# Failover within seconds: the monitor checks every second and
+		# calls a node that neither answers nor reports for 4 s failed.
+		cat >> "$CVAR/pg/monitor/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+pgautofailover.health_check_period = 1000
+pgautofailover.health_check_timeout = 1000
+pgautofailover.health_check_max_retries = 1
+pgautofailover.health_check_retry_delay = 500
+pgautofailover.node_considered_unhealthy_timeout = 4000
+pgautofailover.startup_grace_period = 3000
+pgautofailover.primary_demote_timeout = 2000
+CONF
+	fi
+	alive "$CVAR/pg/monitor.pid" ||
+	    pgaf_spawn monitor pg_autoctl run --pgdata "$CVAR/pg/monitor"
+	wait_for "mon_sql 'SELECT 1' >/dev/null 2>&1" 600
+}
+
+# Node n on its port: created (the first as primary, the others as its
+# standbys, copied with pg_basebackup), then run by its keeper.
+node_start() {
+	n=$1; port=$2
+	if alive "$CVAR/pg/node$n.pid"; then
+		return 0
+	fi
+	if [ -f "$CVAR/pg/node$n/PG_VERSION" ] &&
+	    [ -f "$CVAR/pg/xdg/config/pg_autoctl$CVAR/pg/node$n/pg_autoctl.cfg" ]; then
+		pgaf_spawn "node$n" pg_autoctl run --pgdata "$CVAR/pg/node$n"
+		return 0
+	fi
+	pgaf_spawn "node$n" pg_autoctl create postgres --pgdata "$CVAR/pg/node$n" \
+	    --pgport "$port" --listen 127.0.0.1 --hostname 127.0.0.1 \
+	    --name "node$n" --dbname bangfu --auth trust --no-ssl \
+	    --pgctl "$PGBIN/pg_ctl" --run \
+	    --monitor "postgres://autoctl_node@127.0.0.1:$PG_MON_PORT/pg_auto_failover?sslmode=disable"
+}
+
+# What the first node adds to PostgreSQL's settings before it starts
+# (pg_basebackup copies them to the standbys): WAL archived by pgBackRest,
+# the socket directory, the application user's password authentication.
+primary_setup() {
+	d="$CVAR/pg/node1"
+	cat >> "$d/postgresql.conf" <<CONF
+archive_mode = on
+archive_command = 'pgbackrest --config=$PGBR_CONF --stanza=bangfu archive-push %p'
+password_encryption = 'scram-sha-256'
+max_connections = 100
+shared_buffers = 128MB
+timezone = 'UTC'
+wal_log_hints = on
+CONF
+	# The application's user: its password, first match, everywhere.
+	{
+		echo "host all bangfu 127.0.0.1/32 scram-sha-256"
+		echo "host all bangfu ::1/128 scram-sha-256"
+		cat "$d/pg_hba.conf"
+	} > "$d/pg_hba.conf.new"
+	mv "$d/pg_hba.conf.new" "$d/pg_hba.conf"
+	[ "$(id -u)" -eq 0 ] && chown postgres "$d/pg_hba.conf"
+	return 0
+}
+
+pg_start() {
+	mkdir -p "$CVAR/pg/xdg/config" "$CVAR/pg/xdg/data" "$CVAR/pg/xdg/run"
+	chmod 0700 "$CVAR/pg/xdg/run"
+	[ "$(id -u)" -eq 0 ] && chown -R postgres "$CVAR/pg"
+	pgbr_conf
+	monitor_start
+	mon_sql "SELECT 1 FROM pgautofailover.formation" >/dev/null
+	fresh=0
+	[ -f "$CVAR/pg/node1/PG_VERSION" ] || fresh=1
+	set -- $PG_PORTS
+	if [ $fresh = 1 ]; then
+		# The first node alone, set up, then its standbys one by one.
+		node_start 1 "$1"
+		wait_for "[ \"\$(node_state node1)\" = single ]" 1200
+		primary_setup
+		as_pg "$PGBIN/pg_ctl" -D "$CVAR/pg/node1" reload >/dev/null
+		# archive_mode needs a restart: the keeper starts it again.
+		as_pg "$PGBIN/pg_ctl" -D "$CVAR/pg/node1" -m fast -w restart \
+		    -o "-p $1" >/dev/null 2>&1 || true
+		wait_for "as_pg psql -X -tAq -h '$PGSOCK' -p $1 -d postgres -c 'SELECT 1' >/dev/null 2>&1" 600
+		as_pg psql -X -q -h "$PGSOCK" -p "$1" -d postgres <<SQL
+CREATE ROLE bangfu LOGIN SUPERUSER PASSWORD '$PG_PASSWORD';
+ALTER DATABASE bangfu OWNER TO bangfu;
+SQL
+		pgbr stanza-create >/dev/null
+		pgaf set formation number-sync-standbys 1 \
+		    --pgdata "$CVAR/pg/monitor" >/dev/null 2>&1 || true
+		node_start 2 "$2"
+		wait_for "[ \"\$(node_state node2)\" = secondary ]" 1800
+		node_start 3 "$3"
+		wait_for "[ \"\$(node_state node3)\" = secondary ]" 1800
+		pgaf set formation number-sync-standbys 1 \
+		    --pgdata "$CVAR/pg/node1" >/dev/null 2>&1 || true
+	else
+		node_start 1 "$1"; node_start 2 "$2"; node_start 3 "$3"
+	fi
+	wait_for "[ -n \"\$(pg_primary_port)\" ]" 1200
+	for n in 1 2 3; do
+		pgaf_tune "$n"
+	done
+	export PG_PORT=$(pg_primary_port)
+}
+
+# The keepers' timeouts, shorter than pg_auto_failover's defaults: a
+# standby being promoted waits 1 s (not 5) for its WAL receiver to stop;
+# a primary cut off from the monitor and from every standby demotes itself
+# after 5 s (not 20).  The monitor gives a failed primary 2 s to demote
+# (primary_demote_timeout, not 30 s): by then both standbys have stopped
+# streaming from it, so with ANY 1 synchronous commit it can acknowledge
+# nothing more.
+pgaf_tune() {
+	cfg="$CVAR/pg/xdg/config/pg_autoctl$CVAR/pg/node$1/pg_autoctl.cfg"
+	[ -f "$cfg" ] || return 0
+	grep -q "^prepare_promotion_walreceiver = 1$" "$cfg" && return 0
+	pgaf config set --pgdata "$CVAR/pg/node$1" \
+	    timeout.prepare_promotion_walreceiver 1 >/dev/null
+	pgaf config set --pgdata "$CVAR/pg/node$1" \
+	    timeout.network_partition_timeout 5 >/dev/null
+	pgaf reload --pgdata "$CVAR/pg/node$1" >/dev/null 2>&1 || true
+}
+
+redis_conf() { # name port [replicaof-port]
+	(
+		umask 077
+		cat > "$CVAR/redis/$1.conf" <<CONF
+bind 127.0.0.1
+port $2
+protected-mode yes
+requirepass $REDIS_PASSWORD
+masterauth $REDIS_PASSWORD
+dir $CVAR/redis/$1
+appendonly yes
+appendfsync everysec
+save ""
+latency-tracking no
+daemonize yes
+pidfile $CVAR/redis/$1.pid
+logfile $CVAR/redis/$1.log
+replica-announce-ip 127.0.0.1
+CONF
+		[ -n "${3:-}" ] && echo "replicaof 127.0.0.1 $3" >> "$CVAR/redis/$1.conf"
+		mkdir -p "$CVAR/redis/$1"
+	)
+}
+
+sentinel_conf() { # name port
+	# Sentinel rewrites its own file (the master it follows now).
+	[ -f "$CVAR/redis/$1.conf" ] && return 0
+	(
+		umask 077
+		cat > "$CVAR/redis/$1.conf" <<CONF
+bind 127.0.0.1
+port $2
+daemonize yes
+pidfile $CVAR/redis/$1.pid
+logfile $CVAR/redis/$1.log
+dir $CVAR/redis
+sentinel announce-ip 127.0.0.1
+sentinel monitor $MASTER_NAME 127.0.0.1 $REDIS_M_PORT 2
+sentinel auth-pass $MASTER_NAME $REDIS_PASSWORD
+sentinel down-after-milliseconds $MASTER_NAME 2000
+sentinel failover-timeout $MASTER_NAME 10000
+sentinel parallel-syncs $MASTER_NAME 1
+CONF
+	)
+}
+
+rcli() { REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p "$@"; }
+
+redis_start() {
+	mkdir -p "$CVAR/redis"
+	if [ ! -f "$CVAR/redis/r1.conf" ]; then
+		redis_conf r1 "$REDIS_M_PORT"
+		redis_conf r2 "$REDIS_R_PORT" "$REDIS_M_PORT"
+	fi
+	for r in r1 r2; do
+		alive "$CVAR/redis/$r.pid" || redis-server "$CVAR/redis/$r.conf"
+	done
+	set -- $SENTINEL_PORTS
+	i=0
+	for p in "$@"; do
+		i=$((i + 1))
+		sentinel_conf "s$i" "$p"
+		alive "$CVAR/redis/s$i.pid" ||
+		    redis-server "$CVAR/redis/s$i.conf" --sentinel
+	done
+	wait_for "[ \"\$(rcli $REDIS_M_PORT ping 2>/dev/null)\" = PONG ]" 100
+	wait_for "[ \"\$(rcli $REDIS_R_PORT ping 2>/dev/null)\" = PONG ]" 100
+	wait_for "redis-cli -p $1 sentinel get-master-addr-by-name $MASTER_NAME 2>/dev/null | grep -q ." 100
+}
+
+# The port of the Redis master, as the Sentinels say.
+redis_master_port() {
+	for p in $SENTINEL_PORTS; do
+		if r=$(redis-cli -p "$p" sentinel get-master-addr-by-name \
+		    "$MASTER_NAME" 2>/dev/null) && [ -n "$r" ]; then
+			echo "$r" | sed -n 2p
+			return 0
+		fi
+	done
+	return 1
+}
+
+nginx_start() {
 	ups=""
 	for p in $NODES; do
-		ups="$ups server 127.0.0.1:$p;"
-		# Each node is an instance of its own name (Kore alone: the
-		# cluster's nginx is its front), sharing the cluster's databases.
-		mkdir -p "$ROOT/var/node$p"
-		cp "$VAR/secrets.env" "$ROOT/var/node$p/secrets.env"
-		INSTANCE=node$p PORT=$p KORE_PORT=$p FRONT=no \
-		    "$ROOT/scripts/server.sh" start
+		# Out of rotation after one failure, tried again 5 s later; a
+		# request that failed on it goes to the next node.
+		ups="$ups server 127.0.0.1:$p max_fails=1 fail_timeout=5s;"
 	done
-	if [ -f "$NGINX_PID" ] && kill -0 "$(cat "$NGINX_PID")" 2>/dev/null; then
-		echo "cluster: nginx already running (pid $(cat "$NGINX_PID"))"
+	if alive "$NGINX_PID"; then
 		return 0
 	fi
 	mkdir -p "$CVAR/nginx"
@@ -150,33 +402,156 @@ start() {
 	i=0
 	until curl -sf -o /dev/null "http://127.0.0.1:$LB_PORT/readyz"; do
 		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$(cat "$NGINX_PID")" 2>/dev/null; then
+		if [ $i -gt 300 ] || ! kill -0 "$(cat "$NGINX_PID")" 2>/dev/null; then
 			echo "cluster: nginx did not start; see $CVAR/nginx-error.log" >&2
 			tail -n 20 "$CVAR/nginx-error.log" >&2
 			exit 1
 		fi
 		sleep 0.1
 	done
+}
+
+node_up() { # port
+	mkdir -p "$ROOT/var/node$1"
+	cp "$VAR/secrets.env" "$ROOT/var/node$1/secrets.env"
+	INSTANCE=node$1 PORT=$1 KORE_PORT=$1 FRONT=no \
+	    "$ROOT/scripts/server.sh" start
+}
+
+start() {
+	"$ROOT/scripts/deps.sh"
+	make -s -C "$ROOT" build
+	"$ROOT/scripts/web.sh" build
+	pg_start
+	redis_start
+	# The schema and demo data, on the primary.
+	PG_PORT=$(pg_primary_port) "$ROOT/scripts/setup-db.sh" >/dev/null
+	# The first base backup, once: from then on WAL and backups pile up.
+	[ -d "$CVAR/backup/backup/bangfu" ] && ls "$CVAR/backup/backup/bangfu" |
+	    grep -q F$ || pgbr --type=full backup
+	for p in $NODES; do
+		node_up "$p"
+	done
+	nginx_start
 	echo "cluster: nginx on 127.0.0.1:$LB_PORT over Kore nodes $NODES"
+	status
+}
+
+stop_pid() {
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		i=0
+		while kill -0 "$pid" 2>/dev/null; do
+			i=$((i + 1))
+			[ $i -gt 600 ] && { kill -KILL "$pid" 2>/dev/null || true; }
+			sleep 0.1
+		done
+	fi
+	rm -f "$1"
 }
 
 stop() {
-	if [ -f "$NGINX_PID" ]; then
-		pid=$(cat "$NGINX_PID")
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -TERM "$pid"
-			while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-		fi
-		rm -f "$NGINX_PID"
-	fi
+	stop_pid "$NGINX_PID"
 	for p in $NODES; do
 		INSTANCE=node$p PORT=$p KORE_PORT=$p "$ROOT/scripts/server.sh" stop
 	done
-	"$ROOT/scripts/services.sh" stop
+	for s in s1 s2 s3 r2 r1; do
+		stop_pid "$CVAR/redis/$s.pid"
+	done
+	# The standbys first, so that the primary is not failed over.
+	for n in node3 node2 node1 monitor; do
+		stop_pid "$CVAR/pg/$n.pid"
+	done
+	restore_stop
+}
+
+# The topology as JSON (scripts/cluster_status.py reads the servers).
+status() {
+	CVAR="$CVAR" LB_PORT=$LB_PORT NODES="$NODES" PG_MON_PORT=$PG_MON_PORT \
+	    PG_PORTS="$PG_PORTS" REDIS_PORTS="$REDIS_M_PORT $REDIS_R_PORT" \
+	    SENTINEL_PORTS="$SENTINEL_PORTS" MASTER_NAME=$MASTER_NAME \
+	    REDIS_PASSWORD=$REDIS_PASSWORD PGSOCK="$PGSOCK" \
+	    python3 "$ROOT/scripts/cluster_status.py"
+}
+
+backup() {
+	pgbr --type="${BACKUP_TYPE:-incr}" backup
+	pgbr info
+}
+
+restore_stop() {
+	if [ -f "$CVAR/restore/postmaster.pid" ]; then
+		as_pg "$PGBIN/pg_ctl" -D "$CVAR/restore" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+}
+
+# Restores the backups and WAL to a point in time into a new cluster,
+# var/cluster/restore, started on $PG_RESTORE_PORT (the running cluster
+# is left alone); prints the port.
+restore() {
+	target=$1
+	restore_stop
+	rm -rf "$CVAR/restore"
+	mkdir -p "$CVAR/restore"
+	chmod 0700 "$CVAR/restore"
+	[ "$(id -u)" -eq 0 ] && chown postgres "$CVAR/restore"
+	pgbr --pg1-path="$CVAR/restore" --type=time "--target=$target" \
+	    --target-action=promote restore >&2
+	# A cluster of its own: its own port, no archiving into the
+	# repository the live cluster writes, no replication.
+	cat >> "$CVAR/restore/postgresql.auto.conf" <<CONF
+port = $PG_RESTORE_PORT
+archive_mode = off
+synchronous_standby_names = ''
+hot_standby = on
+CONF
+	as_pg "$PGBIN/pg_ctl" -D "$CVAR/restore" -l "$CVAR/pg/restore.log" -w -t 300 \
+	    -o "-p $PG_RESTORE_PORT" start >/dev/null
+	# Until recovery has reached the target and promoted.
+	wait_for "[ \"\$(as_pg psql -X -tAq -h '$PGSOCK' -p $PG_RESTORE_PORT -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)\" = f ]" 3000
+	echo "$PG_RESTORE_PORT"
+}
+
+# Starts again whatever is not running (after a drill): a PostgreSQL node
+# rejoins as a standby (pg_auto_failover rewinds it), a Redis master that
+# was failed over is made a replica by the Sentinels.
+heal() {
+	set -- $PG_PORTS
+	node_start 1 "$1"; node_start 2 "$2"; node_start 3 "$3"
+	for n in 1 2 3; do
+		pgaf_tune "$n"
+	done
+	redis_start
+	for p in $NODES; do
+		node_up "$p"
+	done
+	nginx_start
 }
 
 case "${1:-}" in
 start)	start ;;
+heal)	heal ;;
+restore-stop) restore_stop ;;
 stop)	stop ;;
-*)	echo "usage: $0 start|stop" >&2; exit 2 ;;
+status)	status ;;
+backup)	backup ;;
+restore) # make restore TARGET=<time>: restored, checked, counted.
+	port=$(restore "${2:?usage: $0 restore <time>}")
+	echo "cluster: restored to $2 into var/cluster/restore on 127.0.0.1:$port"
+	INSTANCE=cluster PG_PORT=$port "$ROOT/scripts/ledger_check.sh" &&
+	    echo "cluster: ledger-check passed on the restored cluster"
+	echo "cluster: orders in the restored cluster: $(psql -X -tAq \
+	    "host=127.0.0.1 port=$port dbname=bangfu user=bangfu" \
+	    -c 'SELECT count(*) FROM orders')"
+	echo "cluster: scripts/cluster.sh restore-stop stops it" ;;
+restore-to) restore "$2" ;;
+drill)	shift
+	REDIS_PORTS="$REDIS_M_PORT $REDIS_R_PORT"
+	export CVAR LB_PORT NODES PG_MON_PORT PG_PORTS PG_RESTORE_PORT \
+	    REDIS_PORTS SENTINEL_PORTS MASTER_NAME REDIS_PASSWORD
+	exec python3 "$ROOT/tests/fault/drill.py" "$@" ;;
+*)	echo "usage: $0 start|stop|status|drill [name...]|backup|restore <time>" >&2
+	exit 2 ;;
 esac

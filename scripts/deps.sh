@@ -7,7 +7,8 @@ PKGS="kore libpq-dev libhiredis-dev libjwt-dev libjansson-dev libsodium-dev
 libcmocka-dev libssl-dev redis-server postgresql postgresql-contrib wrk
 python3-pytest python3-requests python3-pil python3-yaml python3-jsonschema chromium nodejs
 clang-format nginx libnginx-mod-http-js fonts-wqy-microhei
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev
+postgresql-15-auto-failover pg-auto-failover-cli pgbackrest redis-sentinel"
 [ "${1:-}" = --list ] && { echo $PKGS; exit 0; }
 
 # Kore's workers run as this system user (conf/bangfu.conf's runas) when

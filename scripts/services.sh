@@ -82,6 +82,9 @@ redis_stop() {
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }
 
+# scripts/cluster.sh runs its own (replicated) servers: nothing to do here.
+[ "${EXTERNAL_SERVICES:-}" = 1 ] && exit 0
+
 case "${1:-}" in
 start)	mkdir -p "$VAR"; pg_start; redis_start ;;
 stop)	redis_stop; pg_stop ;;
