@@ -482,7 +482,8 @@ def test_cancellation_rules_validation(vendor, other_vendor):
 
 
 def test_ledger_and_statement_count_service_sales_like_goods(vendor):
-    admin = shop.demo_token("admin")
+    # A session of its own: a long run outlives the shared admin token.
+    admin = shop.login_token(*ADMIN)
     pid = new_service(vendor, price=70000, category="wellness")
     s = open_session(vendor, pid, capacity=4)
     today = str(sh_today())
