@@ -39,14 +39,18 @@ class Vendor:
         self.id = vendor_id
 
 
+# Sessions of their own, signed in when the module starts: the run's shared
+# tokens may be older than the access token's lifetime by then.
 @pytest.fixture(scope="module")
 def vendor():
-    return Vendor(shop.demo_token("vendor"), shop.demo_vendor_id())
+    return Vendor(shop.login_token(*shop.VENDOR), shop.demo_vendor_id())
 
 
 @pytest.fixture(scope="module")
 def other_vendor():
-    return Vendor(shop.other_vendor_token(), shop.other_vendor_id())
+    shop.other_vendor_token()  # gives v01 the test password
+    return Vendor(shop.login_token(shop.OTHER_VENDOR_EMAIL, shop.CITIZEN[1]),
+                  shop.other_vendor_id())
 
 
 def new_service(v, price=50000, category="tourism"):
