@@ -39,14 +39,18 @@ class Vendor:
         self.id = vendor_id
 
 
+# Sessions of their own, signed in when the module starts: the run's shared
+# tokens may be older than the access token's lifetime by then.
 @pytest.fixture(scope="module")
 def vendor():
-    return Vendor(shop.demo_token("vendor"), shop.demo_vendor_id())
+    return Vendor(shop.login_token(*shop.VENDOR), shop.demo_vendor_id())
 
 
 @pytest.fixture(scope="module")
 def other_vendor():
-    return Vendor(shop.other_vendor_token(), shop.other_vendor_id())
+    shop.other_vendor_token()  # gives v01 the test password
+    return Vendor(shop.login_token(shop.OTHER_VENDOR_EMAIL, shop.CITIZEN[1]),
+                  shop.other_vendor_id())
 
 
 def new_service(v, price=50000, category="tourism"):
@@ -482,7 +486,8 @@ def test_cancellation_rules_validation(vendor, other_vendor):
 
 
 def test_ledger_and_statement_count_service_sales_like_goods(vendor):
-    admin = shop.demo_token("admin")
+    # A session of its own: a long run outlives the shared admin token.
+    admin = shop.login_token(*ADMIN)
     pid = new_service(vendor, price=70000, category="wellness")
     s = open_session(vendor, pid, capacity=4)
     today = str(sh_today())

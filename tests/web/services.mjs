@@ -72,9 +72,10 @@ tests.vendorSessions = async () => {
   // The demo sessions of the first service are listed.
   await page.getByRole('cell', { name: /^\d{4}-\d{2}-\d{2}$/ }).first().waitFor()
   const date = shDay(45)
-  await page.getByRole('textbox', { name: '日期' }).fill(date)
-  await page.getByRole('textbox', { name: '日期' }).press('Enter')
-  await page.getByRole('spinbutton', { name: '名额' }).fill('9')
+  // Element Plus's date picker: its input is found by its placeholder.
+  await page.getByPlaceholder('出发或入住日期').fill(date)
+  await page.getByPlaceholder('出发或入住日期').press('Enter')
+  await page.getByRole('spinbutton', { name: '名额', exact: true }).fill('9')
   await page.getByRole('textbox', { name: '场次价（元）' }).fill('1180')
   await page.getByRole('button', { name: '开放场次' }).click()
   const row = page.getByRole('row').filter({ hasText: date }).filter({ hasText: '¥1,180.00' })
