@@ -58,6 +58,7 @@ test)	install
 	# 工作台 (tests/web/workspace.mjs) and its credit-code check
 	node --test "$ROOT/tests/web/creditcode.test.mjs" || st=1
 	node "$ROOT/tests/web/workspace.mjs" || st=1
+	node "$ROOT/tests/web/ws_admin.mjs" || st=1
 	exit $st ;;
 *)	echo "usage: web.sh [build|test]" >&2; exit 2 ;;
 esac

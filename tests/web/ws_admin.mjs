@@ -122,7 +122,7 @@ tests.setup = async () => {
   const county = shop.region.counties.find((c) => c.is_poverty_county && !taken.has(c.code)) ?? shop.region.counties.find((c) => c.is_poverty_county)
   S.county = county
   const a = await register('vendor', '网页测试商家A')
-  const an = '绿春手工竹编社 ' + TAG
+  const an = '彝乡手工竹编社 ' + TAG
   let r = await api('/vendors', { method: 'POST', token: a.access_token, body: { name: an, kind: 'individual', county_code: county.code, credit_code: creditCode(), poor_households_linked: 12, description: '竹编手工艺，带动脱贫户。' } })
   assert.equal(r.status, 201, JSON.stringify(r.body))
   S.a = { ...a, name: an, vid: r.body.id }
