@@ -61,6 +61,7 @@ test)	install
 	# 旅游与康养: sessions and redemption in /vendor, vouchers in 我的订单
 	node "$ROOT/tests/web/services.mjs" || st=1
 	node "$ROOT/tests/web/ws_org.mjs" || st=1  # 企业采购: the enterprise journey
+	node "$ROOT/tests/web/ws_admin.mjs" || st=1
 	exit $st ;;
 *)	echo "usage: web.sh [build|test]" >&2; exit 2 ;;
 esac
