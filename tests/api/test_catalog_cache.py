@@ -154,6 +154,19 @@ def test_a_bulk_placement_reaches_product_pages_and_carts(shop_products,
         "a cart kept the old stock"
 
 
+def cache_gauges():
+    """{worker: (bytes held, budget)} and the evictions counter."""
+    text = requests.get(BASE_URL + "/metrics", timeout=10).text
+    held = dict(re.findall(r'^bangfu_cache_bytes\{worker="(\d+)"\} (\d+)$',
+                           text, re.M))
+    budget = dict(re.findall(
+        r'^bangfu_cache_budget_bytes\{worker="(\d+)"\} (\d+)$', text, re.M))
+    ev = re.search(r"^bangfu_cache_evictions_total (\d+)$", text, re.M)
+    assert held and set(held) == set(budget) and ev, text[-2000:]
+    return ({w: (int(held[w]), int(budget[w])) for w in held},
+            int(ev.group(1)))
+
+
 def test_the_cache_holds_no_more_bytes_than_its_budget():
     """Many large distinct answers (a page of 100 products each, under a
     key of its own) go through each worker's cache: the bytes it holds,

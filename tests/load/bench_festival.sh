@@ -45,6 +45,28 @@ fest_ticks() {
 	} END { print t + 0 }'
 }
 PG_MAIN=$(head -n 1 "$VAR/pg/postmaster.pid" 2>/dev/null || echo 0)
+
+# BENCH_PROFILE=1: PostgreSQL's wait events sampled every 0.2 s during a
+# scenario (what the bench's sessions wait on), as "count event" lines in
+# $FEST_OUT/<scenario>.waits.
+fest_waits_start() {
+	[ "${BENCH_PROFILE:-0}" = 1 ] || return 0
+	rm -f "$FEST_OUT/waits.stop"
+	(
+		while [ ! -f "$FEST_OUT/waits.stop" ]; do
+			psql_local -tA -F ' ' -c "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), state
+			    FROM pg_stat_activity WHERE datname = 'bangfu' AND state <> 'idle'
+			      AND pid <> pg_backend_pid()" 2>/dev/null
+			sleep 0.2
+		done | sort | uniq -c | sort -rn > "$FEST_OUT/$1.waits"
+	) &
+	waits_pid=$!
+}
+fest_waits_stop() {
+	[ "${BENCH_PROFILE:-0}" = 1 ] || return 0
+	touch "$FEST_OUT/waits.stop"
+	wait "$waits_pid" 2>/dev/null || true
+}
 KORE_MAIN=$(cat "$VAR/kore.pid" 2>/dev/null || echo 0)
 HZ=$(getconf CLK_TCK)
 
@@ -61,14 +83,18 @@ echo "fest_pgbench_tpcb BENCH rps=$FEST_TPS p50_ms=- p99_ms=- errors=0"
 # --- 1. the hot item, 64 shoppers
 tok=$(fest_users hot 20000)
 wrk -t64 -c64 -d2s -s "$ROOT/tests/load/flow.lua" "$BASE" -- "$tok" "$HOT" 64 hot >/dev/null 2>&1 || true
+fest_waits_start hot
 wrk -t64 -c64 -d"$DURATION" --timeout 10s -s "$ROOT/tests/load/flow.lua" "$BASE" -- "$tok" "$HOT" 64 hot > "$FEST_OUT/hot.out" 2>&1 || true
+fest_waits_stop
 sed -n 's/^STEP \([a-z]*\) /fest_hot_\1 STEP /p; s/^MIX /fest_hot MIX /p; s/^BENCH /fest_hot BENCH /p' "$FEST_OUT/hot.out"
 
 # --- 2. the paid flow, 64 shoppers, with CPU per paid order
 tok=$(fest_users paid 12000)
 wrk -t64 -c64 -d2s -s "$ROOT/tests/load/flow.lua" "$BASE" -- "$tok" "$HOT" 64 paid >/dev/null 2>&1 || true
 k0=$(fest_ticks "$KORE_MAIN"); p0=$(fest_ticks "$PG_MAIN")
+fest_waits_start paid
 wrk -t64 -c64 -d"$DURATION" --timeout 10s -s "$ROOT/tests/load/flow.lua" "$BASE" -- "$tok" "$HOT" 64 paid > "$FEST_OUT/paid.out" 2>&1 || true
+fest_waits_stop
 k1=$(fest_ticks "$KORE_MAIN"); p1=$(fest_ticks "$PG_MAIN")
 sed -n 's/^STEP \([a-z]*\) /fest_paid_\1 STEP /p; s/^MIX /fest_paid MIX /p; s/^BENCH /fest_paid BENCH /p' "$FEST_OUT/paid.out"
 paid=$(awk '/^STEP cashier/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "ok") print kv[2] } }' "$FEST_OUT/paid.out")
