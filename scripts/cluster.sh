@@ -285,6 +285,15 @@ SQL
 # streaming from it, so with ANY 1 synchronous commit it can acknowledge
 # nothing more.
 pgaf_tune() {
+	# pgBackRest checks that it runs in the node's own data directory:
+	# each node archives with its own pg1-path (pg_basebackup copied the
+	# first node's line; the last line wins).
+	d="$CVAR/pg/node$1"
+	if [ -f "$d/postgresql.conf" ] &&
+	    ! grep -q "pg1-path=$d " "$d/postgresql.conf"; then
+		echo "archive_command = 'pgbackrest --config=$PGBR_CONF --stanza=bangfu --pg1-path=$d archive-push %p'" >> "$d/postgresql.conf"
+		as_pg "$PGBIN/pg_ctl" -D "$d" reload >/dev/null 2>&1 || true
+	fi
 	cfg="$CVAR/pg/xdg/config/pg_autoctl$CVAR/pg/node$1/pg_autoctl.cfg"
 	[ -f "$cfg" ] || return 0
 	grep -q "^prepare_promotion_walreceiver = 1$" "$cfg" && return 0
