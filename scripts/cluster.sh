@@ -285,6 +285,15 @@ SQL
 # streaming from it, so with ANY 1 synchronous commit it can acknowledge
 # nothing more.
 pgaf_tune() {
+	# pgBackRest checks that it runs in the node's own data directory:
+	# each node archives with its own pg1-path (pg_basebackup copied the
+	# first node's line; the last line wins).
+	d="$CVAR/pg/node$1"
+	if [ -f "$d/postgresql.conf" ] &&
+	    ! grep -q "pg1-path=$d " "$d/postgresql.conf"; then
+		echo "archive_command = 'pgbackrest --config=$PGBR_CONF --stanza=bangfu --pg1-path=$d archive-push %p'" >> "$d/postgresql.conf"
+		as_pg "$PGBIN/pg_ctl" -D "$d" reload >/dev/null 2>&1 || true
+	fi
 	cfg="$CVAR/pg/xdg/config/pg_autoctl$CVAR/pg/node$1/pg_autoctl.cfg"
 	[ -f "$cfg" ] || return 0
 	grep -q "^prepare_promotion_walreceiver = 1$" "$cfg" && return 0
@@ -509,8 +518,14 @@ hot_standby = on
 CONF
 	as_pg "$PGBIN/pg_ctl" -D "$CVAR/restore" -l "$CVAR/pg/restore.log" -w -t 300 \
 	    -o "-p $PG_RESTORE_PORT" start >/dev/null
-	# Until recovery has reached the target and promoted.
-	wait_for "[ \"\$(as_pg psql -X -tAq -h '$PGSOCK' -p $PG_RESTORE_PORT -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)\" = f ]" 3000
+	# Until recovery has reached the target and promoted, or stopped:
+	# PostgreSQL refuses a target past the last commit archived.
+	wait_for "[ ! -f '$CVAR/restore/postmaster.pid' ] || [ \"\$(as_pg psql -X -tAq -h '$PGSOCK' -p $PG_RESTORE_PORT -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)\" = f ]" 3000
+	if [ ! -f "$CVAR/restore/postmaster.pid" ]; then
+		echo "cluster: recovery stopped; a target must come before the last commit in the archived WAL:" >&2
+		tail -n 3 "$CVAR/restore/log/$(ls "$CVAR/restore/log" | tail -n 1)" >&2
+		exit 1
+	fi
 	echo "$PG_RESTORE_PORT"
 }
 

@@ -328,7 +328,8 @@ def drill_pg(tokens, pids):
         out = ["new primary: %s on %s; the monitor's steps:" % (n, p)]
         ev = mon("SELECT extract(epoch FROM eventtime), nodename, reportedstate, "
                  "goalstate FROM pgautofailover.event WHERE eventtime > "
-                 "to_timestamp(%f) AND reportedstate <> goalstate ORDER BY eventid"
+                 "to_timestamp(%f) AND reportedstate <> goalstate AND description "
+                 "NOT LIKE '%%marked as%%' ORDER BY eventid"
                  % t_kill[0])
         for line in ev.splitlines()[:12]:
             t, node, rep, goal = line.split("|")
