@@ -36,6 +36,21 @@ BEGIN
         ORDER BY cm.starts_at DESC, cm.id), '[]')) FROM campaigns cm);
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.api_admin_credit_events(p_vendor bigint, p_page integer, p_per_page integer)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM vendors WHERE id = p_vendor) THEN NULL
+    ELSE json_build_object(
+        'items', coalesce((SELECT json_agg(credit_event_json(e) ORDER BY e.id DESC)
+            FROM (SELECT * FROM credit_events WHERE vendor_id = p_vendor
+                  ORDER BY id DESC LIMIT p_per_page
+                  OFFSET (p_page - 1) * p_per_page) e), '[]'),
+        'page', p_page, 'per_page', p_per_page,
+        'total', (SELECT count(*) FROM credit_events WHERE vendor_id = p_vendor)) END
+$function$
+;
 CREATE OR REPLACE FUNCTION public.api_admin_vendors(p_status text, p_page integer, p_per_page integer)
  RETURNS json
  LANGUAGE plpgsql
@@ -49,6 +64,14 @@ BEGIN
         'page', p_page, 'per_page', p_per_page,
         'total', (SELECT count(*) FROM vendors WHERE p_status IS NULL OR status = p_status)));
 END $function$
+;
+CREATE OR REPLACE FUNCTION public.api_booking(p_user bigint, bid bigint)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT booking_json(b.id) FROM bookings b WHERE b.id = bid AND b.user_id = p_user
+$function$
 ;
 CREATE OR REPLACE FUNCTION public.api_boost_rules()
  RETURNS json
@@ -156,32 +179,95 @@ CREATE OR REPLACE FUNCTION public.api_channel()
  RETURNS json
  LANGUAGE plpgsql
  STABLE
+ SET jit TO 'off'
 AS $function$
 BEGIN
     RETURN (
+    WITH rules AS MATERIALIZED (
+        SELECT rank_rules('channel') AS r
+    ), live AS MATERIALIZED (
+        SELECT cm, rank_rule_of(cm.id, cm.boost_weight, 0, cm.match) AS r
+        FROM campaigns cm WHERE now() BETWEEN cm.starts_at AND cm.ends_at
+    ), named AS MATERIALIZED (
+        SELECT cp.product_id, array_agg(cp.campaign_id) AS ids
+        FROM campaign_products cp
+        WHERE cp.campaign_id IN (SELECT (l.r).id FROM live l)
+        GROUP BY cp.product_id
+    ), m AS MATERIALIZED (
+        SELECT f AS fact, f.id, f.sales, f.bxbp, f.region_code,
+               ROW(f.id, f.qualified, f.vendor_kind, f.region_code,
+                   f.is_poverty_county, f.category_code, f.vendor_id,
+                   f.bxbp)::rank_fact AS rf,
+               coalesce(n.ids, '{}') AS named
+        FROM product_facts f LEFT JOIN named n ON n.product_id = f.id
+        WHERE f.status = 'listed' AND f.qualified
+    ), b AS MATERIALIZED (
+        SELECT m.fact, m.id, m.sales, m.bxbp, m.region_code,
+               coalesce(r.boost, 0) + coalesce((SELECT sum((c.r).weight) FROM live c
+                     WHERE (c.r).id = ANY (m.named)
+                        OR ((c.r).has_any AND rank_cond(c.r, m.rf))), 0) AS boost,
+               coalesce(r.pin, 0) AS pin
+        FROM m CROSS JOIN LATERAL (
+            SELECT sum((x.r).weight) AS boost,
+                   max((x.r).pin_slots) FILTER (WHERE (x.r).pin_slots > 0) AS pin
+            FROM rules x WHERE rank_cond(x.r, m.rf)) r
+    ), s AS MATERIALIZED (
+        SELECT b.*, rank_score(0, b.boost, b.sales) AS score FROM b
+    ), secs AS (
+        SELECT 0 AS ord, 'seasonal'::text AS key, '当季推荐'::text AS title,
+               12 AS lim, NULL::text AS region, false AS bxbp_only
+        UNION ALL SELECT 1, 'bxbp', '百县百品', 12, NULL, true
+        UNION ALL SELECT 2 + r.sort, 'region:' || r.code, r.name, 8, r.code, false
+        FROM regions r
+    ), k AS MATERIALIZED (
+        SELECT x.ord, x.key, x.lim, s.fact, s.id, s.sales, s.boost, s.pin,
+               row_number() OVER (PARTITION BY x.ord, x.key
+                                  ORDER BY s.score DESC, s.id) AS rk,
+               row_number() OVER (PARTITION BY x.ord, x.key, s.pin
+                                  ORDER BY s.score DESC, s.id) AS rk_pin
+        FROM secs x JOIN s ON (x.region IS NULL OR s.region_code = x.region)
+                          AND (NOT x.bxbp_only OR s.bxbp)
+    )
     SELECT json_build_object(
-        'campaigns', coalesce((SELECT json_agg(campaign_json(cm, true, 8, false)
-                ORDER BY cm.starts_at, cm.id)
-            FROM campaigns cm WHERE now() BETWEEN cm.starts_at AND cm.ends_at), '[]'),
-        'sections', (
-            SELECT json_agg(s.section ORDER BY s.ord) FROM (
-                SELECT 0 AS ord, json_build_object('key', 'seasonal',
-                    'title', '当季推荐', 'limit', 12,
-                    'candidates', rank_candidates('channel', NULL, NULL, NULL, NULL,
-                        NULL, NULL, NULL, NULL, NULL, true, false, 1000)) AS section
-                UNION ALL
-                SELECT 1, json_build_object('key', 'bxbp', 'title', '百县百品',
-                    'limit', 12,
-                    'candidates', rank_candidates('channel', NULL, NULL, NULL, NULL,
-                        NULL, NULL, NULL, NULL, NULL, true, true, 1000))
-                UNION ALL
-                SELECT 2 + r.sort, json_build_object('key', 'region:' || r.code,
-                    'title', r.name, 'limit', 8,
-                    'candidates', rank_candidates('channel', r.code, NULL, NULL, NULL,
-                        NULL, NULL, NULL, NULL, NULL, true, false, 1000))
-                FROM regions r
-            ) s)));
+        -- campaign_json(cm, true, 8, false), from the products at hand.
+        'campaigns', coalesce((SELECT json_agg(json_build_object(
+                'slug', (l.cm).slug, 'title', (l.cm).title,
+                'theme', (l.cm).theme, 'starts_at', (l.cm).starts_at,
+                'ends_at', (l.cm).ends_at,
+                'active', now() BETWEEN (l.cm).starts_at AND (l.cm).ends_at,
+                'boost_weight', (l.cm).boost_weight, 'match', (l.cm).match,
+                'products', coalesce((SELECT json_agg(product_item_json(y.fact)
+                        ORDER BY y.sales DESC, y.id)
+                    FROM (SELECT m.fact, m.sales, m.id FROM m
+                          WHERE (l.r).id = ANY (m.named)
+                             OR ((l.r).has_any AND rank_cond(l.r, m.rf))
+                          ORDER BY m.sales DESC, m.id LIMIT 8) y), '[]'))
+                ORDER BY (l.cm).starts_at, (l.cm).id) FROM live l), '[]'),
+        'sections', (SELECT json_agg(json_build_object('key', x.key,
+                'title', x.title, 'limit', x.lim,
+                'candidates', coalesce((SELECT json_agg(json_build_object(
+                    'id', k.id, 'text', 0, 'sales', k.sales, 'boost', k.boost,
+                    'pin', k.pin, 'item', product_item_json(k.fact)) ORDER BY k.rk)
+                    FROM k WHERE k.ord = x.ord AND k.key = x.key
+                      AND (k.rk <= k.lim OR (k.pin > 0 AND k.rk_pin <= k.lim))), '[]'))
+            ORDER BY x.ord, x.key) FROM secs x)));
 END $function$
+;
+CREATE OR REPLACE FUNCTION public.api_fee_rule_history(p_rule bigint)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM fee_rules WHERE id = p_rule) THEN NULL
+    ELSE json_build_object('items', coalesce((SELECT json_agg(json_build_object(
+            'id', h.id, 'changed_at', h.changed_at,
+            'changed_by', CASE WHEN u.id IS NULL THEN NULL
+                ELSE json_build_object('id', u.id, 'name', u.name) END,
+            'rule', fee_rule_json(jsonb_populate_record(NULL::fee_rules, h.snapshot)))
+            ORDER BY h.id DESC)
+        FROM fee_rule_history h LEFT JOIN users u ON u.id = h.changed_by
+        WHERE h.rule_id = p_rule), '[]')) END
+$function$
 ;
 CREATE OR REPLACE FUNCTION public.api_fee_rules()
  RETURNS json
@@ -303,6 +389,20 @@ BEGIN
                     coalesce(sum(vt.households) FILTER (WHERE vt.gmv > 0), 0)::bigint)
             FROM vt)));
 END $function$
+;
+CREATE OR REPLACE FUNCTION public.api_my_bookings(p_user bigint, p_page integer, p_per_page integer)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT json_build_object(
+        'items', coalesce((SELECT json_agg(booking_json(b.id) ORDER BY b.id DESC)
+            FROM (SELECT id FROM bookings WHERE user_id = p_user
+                  ORDER BY id DESC LIMIT p_per_page
+                  OFFSET (p_page - 1) * p_per_page) b), '[]'),
+        'page', p_page, 'per_page', p_per_page,
+        'total', (SELECT count(*) FROM bookings WHERE user_id = p_user))
+$function$
 ;
 CREATE OR REPLACE FUNCTION public.api_my_invitations(p_user bigint)
  RETURNS json
@@ -447,6 +547,25 @@ BEGIN
     WHERE f.id = pid AND f.status = 'listed');
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.api_product_sessions(pid bigint, p_from date, p_to date)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT json_build_object('product_id', p.id,
+        'cancellation', coalesce((SELECT c.rules FROM cancellation_rules c
+                                  WHERE c.product_id = p.id), '[]'),
+        'items', coalesce((SELECT json_agg(json_build_object('id', s.id,
+                'date', s.date, 'starts_at', s.starts_at,
+                'available', s.capacity - s.booked, 'price_fen', session_price(s),
+                'book_until', s.book_until) ORDER BY s.date, s.starts_at, s.id)
+            FROM service_sessions s
+           WHERE s.product_id = p.id AND s.status = 'open'
+             AND s.date >= greatest(shanghai_today(), coalesce(p_from, shanghai_today()))
+             AND (p_to IS NULL OR s.date <= p_to)), '[]'))
+      FROM products p WHERE p.id = pid AND p.status = 'listed'
+$function$
+;
 CREATE OR REPLACE FUNCTION public.api_products(p_region text, p_county text, p_category text, p_vendor bigint, p_q text, p_label text, p_cert text, p_min bigint, p_max bigint, p_sort text, p_page integer, p_per_page integer)
  RETURNS json
  LANGUAGE plpgsql
@@ -518,8 +637,8 @@ BEGIN
     SELECT json_build_object(
         'region', region_json(r),
         'featured_limit', 12,
-        'candidates', rank_candidates('region_shop', r.code, NULL, NULL, NULL,
-            NULL, NULL, NULL, NULL, NULL, true, false, 1000),
+        'candidates', rank_top('region_shop', r.code, NULL, NULL, NULL,
+            NULL, NULL, NULL, NULL, NULL, true, false, 1000, 12)->'candidates',
         'vendors', coalesce((SELECT json_agg(vendor_json(v) ORDER BY v.id)
             FROM vendors v JOIN counties c ON c.id = v.county_id
             WHERE c.region_id = r.id AND v.status = 'approved'), '[]'),
@@ -662,6 +781,52 @@ BEGIN
                     AND (p_status IS NULL OR status = p_status))));
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.api_vendor_profile(p_user bigint)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT json_build_object('id', v.id, 'name', v.name, 'kind', v.kind,
+        'status', v.status, 'credit_code', v.credit_code,
+        'county', json_build_object('code', c.code, 'name', c.name,
+                                    'is_poverty_county', c.is_poverty_county),
+        'region', json_build_object('code', r.code, 'name', r.name),
+        'poor_households_linked', v.poor_households_linked,
+        'description', v.description,
+        'qualified', vendor_qualified(v.status, v.qualified_until, v.credit_score),
+        'qualified_until', v.qualified_until, 'credit_score', v.credit_score,
+        'credit_level', credit_level(v.credit_score),
+        'reviewed_at', v.reviewed_at, 'review_reason', v.review_reason,
+        'created_at', v.created_at,
+        'reviews', coalesce((SELECT json_agg(json_build_object('decision', w.decision,
+                'qualified_until', w.qualified_until, 'reason', w.reason,
+                'reviewed_at', w.reviewed_at) ORDER BY w.id DESC)
+            FROM vendor_reviews w WHERE w.vendor_id = v.id), '[]'),
+        'credit_events', coalesce((SELECT json_agg(credit_event_json(e) ORDER BY e.id DESC)
+            FROM (SELECT * FROM credit_events WHERE vendor_id = v.id
+                  ORDER BY id DESC LIMIT 100) e), '[]'))
+    FROM vendors v JOIN counties c ON c.id = v.county_id
+    JOIN regions r ON r.id = c.region_id
+    WHERE v.user_id = p_user
+$function$
+;
+CREATE OR REPLACE FUNCTION public.api_vendor_sessions(p_user bigint, pid bigint, p_from date, p_to date)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT json_build_object('product_id', p.id,
+        'cancellation', coalesce((SELECT c.rules FROM cancellation_rules c
+                                  WHERE c.product_id = p.id), '[]'),
+        'items', coalesce((SELECT json_agg(session_json(s)
+                                  ORDER BY s.date, s.starts_at, s.id)
+            FROM service_sessions s
+           WHERE s.product_id = p.id
+             AND (p_from IS NULL OR s.date >= p_from)
+             AND (p_to IS NULL OR s.date <= p_to)), '[]'))
+      FROM products p WHERE p.id = pid AND p.vendor_id = user_vendor(p_user)
+$function$
+;
 CREATE OR REPLACE FUNCTION public.api_vendor_statement(p_user bigint, p_from date, p_to date)
  RETURNS json
  LANGUAGE plpgsql
@@ -695,6 +860,267 @@ BEGIN
             'fee_rule_name', fee_rule_name, 'paid_at', paid_at)
             ORDER BY paid_at, id), '[]'))
     FROM lines);
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.booking_cancel(p_user bigint, bid bigint, p_omap jsonb, p_pmap jsonb, OUT status integer, OUT body json)
+ RETURNS record
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    oid bigint;
+BEGIN
+    SELECT b.order_id INTO oid FROM bookings b WHERE b.id = bid AND b.user_id = p_user;
+    IF NOT FOUND THEN
+        status := 404;
+        RETURN;
+    END IF;
+    PERFORM 1 FROM orders WHERE id = oid FOR UPDATE;
+    -- A bulk order's booking goes with its order (POST /orders/{id}/cancel).
+    IF EXISTS (SELECT 1 FROM orders o WHERE o.id = oid AND o.bulk_order_id IS NOT NULL)
+       OR booking_cancel_order(oid, p_user, p_omap, p_pmap) IS NULL THEN
+        status := 409;
+        body := json_build_object('code', 'invalid_transition',
+            'status', (SELECT o.status FROM orders o WHERE o.id = oid));
+        RETURN;
+    END IF;
+    status := 200;
+    body := booking_json(bid);
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.booking_cancel_order(oid bigint, p_actor bigint, p_omap jsonb, p_pmap jsonb)
+ RETURNS text
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    b bookings;
+    s service_sessions;
+    was text;
+    pay payments;
+    refund bigint := 0;
+BEGIN
+    SELECT * INTO b FROM bookings WHERE order_id = oid;
+    SELECT * INTO s FROM service_sessions WHERE id = b.session_id;
+    IF EXISTS (SELECT 1 FROM vouchers v WHERE v.booking_id = b.id
+                AND v.status = 'redeemed') THEN
+        RETURN NULL;
+    END IF;
+    was := order_move(oid, 'cancel', p_omap, p_pmap, p_actor);
+    IF was IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF was = 'paid' THEN
+        SELECT * INTO pay FROM payments WHERE order_id = oid AND status = 'succeeded'
+         ORDER BY id LIMIT 1 FOR UPDATE;
+        IF FOUND THEN
+            refund := pay.amount_fen * cancellation_refund_bps(s.product_id, s.date, now())
+                      / 10000;
+            UPDATE payments SET status = 'refunded' WHERE id = pay.id;
+            UPDATE products SET sales = greatest(sales - b.places, 0)
+             WHERE id = s.product_id;
+            IF refund > 0 THEN
+                INSERT INTO refunds (payment_id, order_id, amount_fen, status, reason)
+                VALUES (pay.id, oid, refund, 'succeeded',
+                        'booking cancelled by buyer');
+            END IF;
+        END IF;
+    END IF;
+    UPDATE bookings SET refund_fen = refund WHERE id = b.id;
+    RETURN was;
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.booking_json(bid bigint)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT json_build_object('id', b.id,
+        'session', session_json(s), 'product_id', s.product_id,
+        'title', (SELECT p.title FROM products p WHERE p.id = s.product_id),
+        'places', b.places, 'status', o.status,
+        'guests', b.guests, 'refund_fen', b.refund_fen,
+        'created_at', b.created_at, 'order', order_json(o.id),
+        'vouchers', coalesce((SELECT json_agg(json_build_object(
+            'code', v.code, 'guest_name', v.guest_name, 'status', v.status,
+            'redeemed_at', v.redeemed_at) ORDER BY v.guest_no)
+            FROM vouchers v WHERE v.booking_id = b.id), '[]'))
+      FROM bookings b
+      JOIN service_sessions s ON s.id = b.session_id
+      JOIN orders o ON o.id = b.order_id
+     WHERE b.id = bid
+$function$
+;
+CREATE OR REPLACE FUNCTION public.booking_on_order()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    b bookings;
+BEGIN
+    FOR b IN SELECT * FROM bookings WHERE order_id = NEW.id ORDER BY session_id, id LOOP
+        IF NEW.status = 'paid' AND OLD.status = 'pending_payment' THEN
+            INSERT INTO vouchers (code, booking_id, vendor_id, guest_no, guest_name)
+            SELECT voucher_code(), b.id, s.vendor_id, g.n, g.v->>'name'
+              FROM service_sessions s,
+                   jsonb_array_elements(b.guests) WITH ORDINALITY AS g(v, n)
+             WHERE s.id = b.session_id
+            ON CONFLICT (booking_id, guest_no) DO NOTHING;
+        ELSIF NEW.status IN ('cancelled', 'refunded') AND b.released_at IS NULL THEN
+            UPDATE bookings SET released_at = now() WHERE id = b.id;
+            UPDATE service_sessions SET booked = booked - b.places, updated_at = now()
+             WHERE id = b.session_id;
+            UPDATE vouchers SET status = 'void'
+             WHERE booking_id = b.id AND status = 'valid';
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.booking_place(p_user bigint, p_key text, p_hash text, sid bigint, p_guests jsonb, p_order jsonb, OUT status integer, OUT body json)
+ RETURNS record
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    route constant text := 'POST /bookings';
+    t timestamptz := now();
+    s service_sessions;
+    p product_facts;
+    n integer := jsonb_array_length(p_guests);
+    l jsonb := p_order->'lines'->0;
+    c jsonb;
+    taken jsonb := '[]';
+    lim integer := (p_order->>'max_unpaid')::integer;
+    oid bigint;
+    part bigint;
+    bid bigint;
+    cnt integer;
+BEGIN
+    SELECT x.status, x.body INTO status, body FROM idem_claim(p_user, route, p_key, p_hash) x;
+    IF status IS NOT NULL THEN
+        RETURN;
+    END IF;
+    -- The buyer's unpaid orders, counted as place_orders() counts them.
+    PERFORM pg_advisory_xact_lock(unpaid_lock_space(), (p_user % 2147483647)::integer);
+    cnt := unpaid_orders(p_user, t);
+    IF lim IS NOT NULL AND cnt >= lim THEN
+        status := 409;
+        body := json_build_object('code', 'too_many_unpaid_orders',
+            'detail', 'pay or cancel one of your ' || cnt || ' unpaid orders first',
+            'limit', lim);
+    END IF;
+    IF status IS NULL THEN
+        SELECT * INTO s FROM service_sessions WHERE id = sid FOR UPDATE;
+        SELECT * INTO p FROM product_facts WHERE id = s.product_id;
+        IF s.id IS NULL OR p.status <> 'listed' OR p.kind <> 'service' THEN
+            status := 404;
+        ELSIF s.status <> 'open' OR s.book_until <= t THEN
+            status := 422;
+            body := json_build_object('code', 'booking_closed',
+                'detail', 'this session takes no more bookings',
+                'book_until', s.book_until);
+        ELSIF s.capacity - s.booked < n THEN
+            status := 409;
+            body := json_build_object('code', 'insufficient_capacity',
+                'detail', 'not enough places left; nothing was taken',
+                'available', s.capacity - s.booked,
+                'errors', json_build_array(json_build_object('field', 'guests',
+                    'message', (s.capacity - s.booked) || ' places left')));
+        ELSIF (l->>'product_id')::bigint IS DISTINCT FROM s.product_id
+           OR (l->>'qty')::integer IS DISTINCT FROM n
+           OR (l->>'unit_price_fen')::bigint IS DISTINCT FROM session_price(s)
+           OR (l->>'vendor_id')::bigint IS DISTINCT FROM p.vendor_id
+           OR (l->'qualified')::boolean IS DISTINCT FROM p.qualified
+           OR l->>'category' IS DISTINCT FROM p.category_code THEN
+            status := 409;
+            body := json_build_object('code', 'stale');
+        END IF;
+    END IF;
+    -- Waiver caps: taken only if they all still hold.
+    IF status IS NULL THEN
+        FOR c IN SELECT x FROM jsonb_array_elements(p_order->'caps') x
+                  ORDER BY (x->>'rule_id')::bigint, (x->>'vendor_id')::bigint
+        LOOP
+            INSERT INTO fee_cap_usage AS u (rule_id, vendor_id, month, waived_fen)
+            VALUES ((c->>'rule_id')::bigint, (c->>'vendor_id')::bigint,
+                    shanghai_month(t), (c->>'waived_fen')::bigint)
+            ON CONFLICT (rule_id, vendor_id, month) DO UPDATE
+                SET waived_fen = u.waived_fen + EXCLUDED.waived_fen
+                WHERE u.waived_fen + EXCLUDED.waived_fen <= (c->>'cap_fen')::bigint;
+            IF NOT FOUND THEN
+                status := 409;
+                body := json_build_object('code', 'stale');
+                UPDATE fee_cap_usage u
+                   SET waived_fen = u.waived_fen - (x->>'waived_fen')::bigint
+                  FROM jsonb_array_elements(taken) x
+                 WHERE u.rule_id = (x->>'rule_id')::bigint
+                   AND u.vendor_id = (x->>'vendor_id')::bigint
+                   AND u.month = shanghai_month(t);
+                EXIT;
+            END IF;
+            taken := taken || c;
+        END LOOP;
+    END IF;
+    IF status IS NOT NULL THEN
+        PERFORM idem_release(p_user, route, p_key);
+        RETURN;
+    END IF;
+
+    oid := nextval('orders_id_seq');
+    INSERT INTO orders (id, order_no, user_id, status, total_fen, address, note,
+                        pay_before, created_at, updated_at)
+    VALUES (oid, 'BF' || to_char(t AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD')
+                 || lpad(oid::text, 8, '0'),
+            p_user, 'pending_payment', (p_order->>'total_fen')::bigint,
+            jsonb_build_object('name', p_guests->0->>'name',
+                'phone', p_guests->0->>'phone', 'province', p.region_name,
+                'city', p.county_name, 'district', p.county_name,
+                'line', p.title || ' ' || s.date),
+            coalesce(p_order->>'note', ''),
+            t + make_interval(secs => (p_order->>'pay_timeout_s')::integer), t, t);
+    INSERT INTO order_parts (order_id, vendor_id, status, subtotal_fen, fee_fen,
+                             fee_waived_fen)
+    VALUES (oid, p.vendor_id, 'pending', (l->>'line_total_fen')::bigint,
+            (l->>'fee_fen')::bigint, (l->>'fee_waived_fen')::bigint)
+    RETURNING id INTO part;
+    INSERT INTO order_lines (order_id, part_id, product_id, qty, unit_price_fen,
+        line_total_fen, fee_fen, fee_waived_fen, fee_rule_id, commission_bps,
+        waiver_bps)
+    VALUES (oid, part, s.product_id, n, (l->>'unit_price_fen')::bigint,
+            (l->>'line_total_fen')::bigint, (l->>'fee_fen')::bigint,
+            (l->>'fee_waived_fen')::bigint, nullif((l->>'fee_rule_id')::bigint, 0),
+            coalesce((l->>'commission_bps')::integer, 0),
+            coalesce((l->>'waiver_bps')::integer, 0));
+    INSERT INTO order_events (order_id, part_id, event, to_status, actor_id, created_at)
+    VALUES (oid, NULL, 'create', 'pending_payment', p_user, t),
+           (oid, part, 'create', 'pending', p_user, t);
+    UPDATE service_sessions SET booked = booked + n, updated_at = t WHERE id = sid;
+    INSERT INTO bookings (session_id, order_id, user_id, places, guests, created_at)
+    VALUES (sid, oid, p_user, n, p_guests, t) RETURNING id INTO bid;
+    status := 201;
+    body := booking_json(bid);
+    PERFORM idem_store(p_user, route, p_key, status, body);
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.booking_quote(sid bigint, p_places integer)
+ RETURNS json
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+DECLARE
+    s service_sessions;
+    q jsonb;
+BEGIN
+    SELECT ss.* INTO s FROM service_sessions ss
+      JOIN products p ON p.id = ss.product_id
+     WHERE ss.id = sid AND p.status = 'listed' AND p.kind = 'service';
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    q := checkout_quote(jsonb_build_array(jsonb_build_object(
+             'product_id', s.product_id, 'qty', p_places)))::jsonb;
+    q := jsonb_set(q, '{lines,0,unit_price_fen}', to_jsonb(session_price(s)));
+    q := jsonb_set(q, '{lines,0,stock}', to_jsonb(s.capacity - s.booked));
+    RETURN (q || jsonb_build_object('closed',
+                 s.status <> 'open' OR s.book_until <= now()))::json;
 END $function$
 ;
 CREATE OR REPLACE FUNCTION public.boost_matches(m jsonb, f product_facts)
@@ -958,6 +1384,7 @@ BEGIN
         SELECT (x->>'line')::integer AS line, ord, x->>'name' AS name,
                x->>'phone' AS phone, x->>'address' AS address,
                (x->>'product_id')::bigint AS product_id, (x->>'qty')::integer AS qty,
+               (x->>'session_id')::bigint AS session_id,
                (x->>'r')::integer AS rk
         FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(x, ord)
     ), k AS (
@@ -969,9 +1396,10 @@ BEGIN
         SELECT DISTINCT ON (key) p_bid, key, name, phone, address FROM k ORDER BY key
         RETURNING id, seq
     )
-    INSERT INTO bulk_lines (bulk_order_id, recipient_id, product_id, qty)
-    SELECT p_bid, ins.id, k.product_id, sum(k.qty) FROM k JOIN ins ON ins.seq = k.key
-    GROUP BY ins.id, k.product_id;
+    INSERT INTO bulk_lines (bulk_order_id, recipient_id, product_id, qty, session_id)
+    SELECT p_bid, ins.id, k.product_id, sum(k.qty), k.session_id
+      FROM k JOIN ins ON ins.seq = k.key
+    GROUP BY ins.id, k.product_id, k.session_id;
     UPDATE bulk_orders SET
         recipients_count = (SELECT count(*) FROM bulk_recipients WHERE bulk_order_id = p_bid),
         lines_count = (SELECT count(*) FROM bulk_lines WHERE bulk_order_id = p_bid),
@@ -1068,6 +1496,7 @@ DECLARE
     oid bigint;
     pid bigint;
     oids bigint[] := '{}';
+    sx record;
 BEGIN
     SELECT i.status, i.body INTO status, body
       FROM idem_claim(p_user, p_route, p_key, p_hash) i;
@@ -1093,19 +1522,51 @@ BEGIN
     approved := coalesce(approved, '{}');
     priced := coalesce(priced, '{}');
 
+    -- Sessions first (as expiry locks them, through booking_on_order,
+    -- before the products), in id order: their places, under the lock.
+    FOR sx IN
+        SELECT s.id, s.status AS sstatus, s.book_until, s.capacity - s.booked AS avail,
+               s.product_id AS sproduct, t.product_id, t.qty
+        FROM (SELECT session_id, product_id, sum(qty)::bigint AS qty FROM bulk_lines
+               WHERE bulk_order_id = p_bid AND session_id IS NOT NULL
+               GROUP BY session_id, product_id) t
+        JOIN service_sessions s ON s.id = t.session_id
+        ORDER BY s.id
+        FOR UPDATE OF s
+    LOOP
+        IF sx.sproduct <> sx.product_id OR sx.sstatus <> 'open' OR sx.book_until <= now()
+           OR sx.avail < sx.qty THEN
+            short := short || jsonb_build_object('field', 'sessions.' || sx.id,
+                'session_id', sx.id, 'requested', sx.qty,
+                'available', CASE WHEN sx.sstatus = 'open' AND sx.book_until > now()
+                             THEN greatest(sx.avail, 0) ELSE 0 END,
+                'message', 'not enough places');
+        END IF;
+    END LOOP;
+    IF jsonb_array_length(short) > 0 THEN
+        PERFORM idem_release(p_user, p_route, p_key);
+        status := 409;
+        body := json_build_object('code', 'insufficient_capacity',
+            'detail', 'some sessions are short of places; nothing was taken',
+            'errors', short);
+        RETURN;
+    END IF;
+
     FOR p IN
-        SELECT pr.id, pr.stock, pr.status AS pstatus, pr.vendor_id, t.qty,
+        SELECT pr.id, pr.stock, pr.status AS pstatus, pr.vendor_id, t.qty, t.sqty,
                tier_price(pr.id, pr.price_fen, t.qty) AS unit_price_fen,
                vendor_qualified(v.status, v.qualified_until, v.credit_score) AS qualified,
                priced->(pr.id::text) AS x
-        FROM (SELECT product_id, sum(qty)::bigint AS qty FROM bulk_lines
+        FROM (SELECT product_id, sum(qty)::bigint AS qty,
+                     (sum(qty) FILTER (WHERE session_id IS NOT NULL))::bigint AS sqty
+                FROM bulk_lines
                WHERE bulk_order_id = p_bid GROUP BY product_id) t
         JOIN products pr ON pr.id = t.product_id
         JOIN vendors v ON v.id = pr.vendor_id
         ORDER BY pr.id
         FOR UPDATE OF pr
     LOOP
-        IF p.pstatus <> 'listed' OR p.stock < p.qty THEN
+        IF p.pstatus <> 'listed' OR p.stock < p.qty - coalesce(p.sqty, 0) THEN
             short := short || jsonb_build_object('field', 'items.' || p.id,
                 'product_id', p.id, 'requested', p.qty,
                 'available', CASE WHEN p.pstatus = 'listed' THEN p.stock ELSE 0 END,
@@ -1171,7 +1632,7 @@ BEGIN
 
     UPDATE products pr SET stock = pr.stock - t.qty, updated_at = now()
       FROM (SELECT product_id, sum(qty)::integer AS qty FROM bulk_lines
-             WHERE bulk_order_id = p_bid GROUP BY product_id) t
+             WHERE bulk_order_id = p_bid AND session_id IS NULL GROUP BY product_id) t
      WHERE pr.id = t.product_id;
 
     SELECT * INTO o FROM orgs WHERE id = p_org;
@@ -1232,6 +1693,24 @@ BEGIN
     INSERT INTO order_events (order_id, event, to_status, actor_id)
     SELECT unnest(oids), 'create', 'pending_payment', p_user;
 
+    -- The booked lines: one booking per recipient and session, its guest
+    -- the recipient, in the order of that recipient's vendor.
+    INSERT INTO bookings (session_id, order_id, recipient_id, user_id, places, guests)
+    SELECT bl.session_id, (vmap->(pr.vendor_id::text)->>0)::bigint, bl.recipient_id,
+           p_user, bl.qty,
+           (SELECT jsonb_agg(x.guest) FROM (SELECT jsonb_build_object('name', r.name,
+                    'phone', r.phone) AS guest FROM generate_series(1, bl.qty)) x)
+      FROM bulk_lines bl
+      JOIN bulk_recipients r ON r.id = bl.recipient_id
+      JOIN products pr ON pr.id = bl.product_id
+     WHERE bl.bulk_order_id = p_bid AND bl.session_id IS NOT NULL
+     ORDER BY bl.session_id, bl.recipient_id;
+    UPDATE service_sessions s SET booked = s.booked + t.qty, updated_at = now()
+      FROM (SELECT session_id, sum(qty)::integer AS qty FROM bulk_lines
+             WHERE bulk_order_id = p_bid AND session_id IS NOT NULL
+             GROUP BY session_id) t
+     WHERE s.id = t.session_id;
+
     UPDATE bulk_orders SET status = 'placed', placed_by = p_user, placed_at = now(),
         updated_at = now() WHERE id = p_bid;
     INSERT INTO bulk_events (bulk_order_id, action, from_status, to_status, actor_id, note)
@@ -1279,6 +1758,14 @@ BEGIN
       INTO items FROM (SELECT product_id, sum(qty)::bigint AS qty FROM bulk_lines
                         WHERE bulk_order_id = p_bid GROUP BY product_id) t;
     q := checkout_quote(items)::jsonb;
+    -- Booked lines take places, judged under the sessions' locks by
+    -- bulk_place(), not stock.
+    q := jsonb_set(q, '{lines}', coalesce((SELECT jsonb_agg(CASE WHEN EXISTS (
+            SELECT 1 FROM bulk_lines bl WHERE bl.bulk_order_id = p_bid
+               AND bl.product_id = (ql->>'product_id')::bigint
+               AND bl.session_id IS NOT NULL)
+            THEN ql || '{"stock": 10000000}' ELSE ql END ORDER BY n)
+          FROM jsonb_array_elements(q->'lines') WITH ORDINALITY AS t(ql, n)), '[]'));
     status := 200;
     body := json_build_object('items', items, 'quote', q || jsonb_build_object('lines',
         coalesce((SELECT jsonb_agg(ql || jsonb_build_object('qty', l.qty,
@@ -1301,12 +1788,17 @@ BEGIN
         'field', x->>'field', 'line', (x->>'line')::integer,
         'message', CASE WHEN pr.id IS NULL
             THEN 'unknown product ' || (x->>'product_id')
-            ELSE 'product ' || pr.id || ' is not on sale' END))
+            WHEN pr.status <> 'listed' THEN 'product ' || pr.id || ' is not on sale'
+            ELSE 'session ' || (x->>'session_id') || ' is not an open session of product '
+                 || pr.id END))
         ORDER BY (x->>'line')::integer, ord), '[]')
     FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(x, ord)
     LEFT JOIN products pr ON pr.id = (x->>'product_id')::bigint
+    LEFT JOIN service_sessions s ON s.id = (x->>'session_id')::bigint
     WHERE x->>'product_id' IS NOT NULL
-      AND (pr.id IS NULL OR pr.status <> 'listed'));
+      AND (pr.id IS NULL OR pr.status <> 'listed'
+           OR (x->>'session_id' IS NOT NULL
+               AND (s.id IS NULL OR s.product_id <> pr.id OR s.status <> 'open'))));
 END $function$
 ;
 CREATE OR REPLACE FUNCTION public.bulk_quote(p_bid bigint)
@@ -1529,6 +2021,19 @@ EXCEPTION
         body := json_build_object('code', 'validation_failed', 'detail', SQLERRM);
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.cancellation_refund_bps(pid bigint, d date, p_at timestamp with time zone)
+ RETURNS integer
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT coalesce((SELECT (r->>'refund_bps')::integer
+                       FROM cancellation_rules c, jsonb_array_elements(c.rules) r
+                      WHERE c.product_id = pid
+                        AND d - (p_at AT TIME ZONE 'Asia/Shanghai')::date
+                            >= (r->>'days_before')::integer
+                      ORDER BY (r->>'days_before')::integer DESC LIMIT 1), 0)
+$function$
+;
 CREATE OR REPLACE FUNCTION public.cap_usage(p_rules bigint[], p_vendors bigint[])
  RETURNS json
  LANGUAGE plpgsql
@@ -1640,6 +2145,16 @@ BEGIN
     body := payment_json(pay);
     PERFORM idem_store(p_user, route, p_key, status, body);
 END $function$
+;
+CREATE OR REPLACE FUNCTION public.credit_event_json(e credit_events)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT json_build_object('id', e.id, 'kind', e.kind, 'points', e.points,
+        'note', e.note, 'score_after', e.score_after,
+        'level_after', credit_level(e.score_after), 'created_at', e.created_at)
+$function$
 ;
 CREATE OR REPLACE FUNCTION public.credit_level(score integer)
  RETURNS text
@@ -2146,6 +2661,15 @@ BEGIN
     RETURN n;
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.line_booked(oid bigint, pid bigint)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT EXISTS (SELECT 1 FROM bookings b JOIN service_sessions s ON s.id = b.session_id
+                    WHERE b.order_id = oid AND s.product_id = pid)
+$function$
+;
 CREATE OR REPLACE FUNCTION public.my_invitations(p_user bigint)
  RETURNS SETOF org_invitations
  LANGUAGE sql
@@ -2185,18 +2709,24 @@ BEGIN
         status := 404;
         RETURN;
     END IF;
-    was := order_move(oid, p_event, p_omap, p_pmap, p_user);
+    IF p_event = 'cancel' AND EXISTS (SELECT 1 FROM bookings b WHERE b.order_id = oid)
+       AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = oid
+                        AND o.bulk_order_id IS NOT NULL) THEN
+        was := booking_cancel_order(oid, p_user, p_omap, p_pmap);
+    ELSE
+        was := order_move(oid, p_event, p_omap, p_pmap, p_user);
+        IF was IS NOT NULL AND p_event = 'cancel' THEN
+            PERFORM order_restock(oid, was = 'paid');
+            IF was = 'paid' THEN
+                PERFORM order_refund(oid, 'cancelled by buyer');
+            END IF;
+        END IF;
+    END IF;
     IF was IS NULL THEN
         status := 409;
         body := json_build_object('code', 'invalid_transition',
                                   'status', (SELECT o.status FROM orders o WHERE o.id = oid));
         RETURN;
-    END IF;
-    IF p_event = 'cancel' THEN
-        PERFORM order_restock(oid, was = 'paid');
-        IF was = 'paid' THEN
-            PERFORM order_refund(oid, 'cancelled by buyer');
-        END IF;
     END IF;
     status := 200;
     body := order_json(oid);
@@ -2296,17 +2826,16 @@ CREATE OR REPLACE FUNCTION public.order_restock_all(oids bigint[], was_paid bool
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-    -- Products are locked in id order, as checkout locks them: whatever
-    -- the orders, a restock and a checkout never wait on each other in a
-    -- cycle.
     PERFORM 1 FROM products
-      WHERE id IN (SELECT product_id FROM order_lines WHERE order_id = ANY (oids))
+      WHERE id IN (SELECT product_id FROM order_lines l WHERE l.order_id = ANY (oids)
+                      AND NOT line_booked(l.order_id, l.product_id))
       ORDER BY id FOR UPDATE;
     UPDATE products p SET stock = p.stock + l.qty,
         sales = CASE WHEN was_paid THEN greatest(p.sales - l.qty, 0) ELSE p.sales END,
         updated_at = now()
-    FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
-          WHERE order_id = ANY (oids) GROUP BY product_id) l
+    FROM (SELECT product_id, sum(qty) AS qty FROM order_lines l
+          WHERE l.order_id = ANY (oids) AND NOT line_booked(l.order_id, l.product_id)
+          GROUP BY product_id) l
     WHERE p.id = l.product_id;
 END $function$
 ;
@@ -2958,6 +3487,15 @@ BEGIN
     ) x);
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.rank_campaigns()
+ RETURNS SETOF rank_rule
+ LANGUAGE sql
+ STABLE ROWS 5
+AS $function$
+    SELECT rank_rule_of(cm.id, cm.boost_weight, 0, cm.match) FROM campaigns cm
+    WHERE now() BETWEEN cm.starts_at AND cm.ends_at
+$function$
+;
 CREATE OR REPLACE FUNCTION public.rank_candidates(p_placement text, p_region text, p_county text, p_category text, p_vendor bigint, p_q text, p_label text, p_cert text, p_min bigint, p_max bigint, p_qualified_only boolean, p_bxbp_only boolean, p_limit integer)
  RETURNS json
  LANGUAGE plpgsql
@@ -3011,6 +3549,163 @@ BEGIN
     FROM m);
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.rank_cond(r rank_rule, f rank_fact)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT (NOT r.has_q OR r.q = f.qualified)
+       AND (NOT r.has_vk OR r.vk = f.vendor_kind)
+       AND (NOT r.has_rg OR r.rg = f.region_code)
+       AND (NOT r.has_pc OR r.pc = f.is_poverty_county)
+       AND (NOT r.has_cat OR r.cat = f.category_code)
+       AND (NOT r.has_vid OR r.vid = f.vendor_id)
+       AND (NOT r.has_bx OR r.bx = f.bxbp)
+       AND (NOT r.has_pids OR r.pids @> to_jsonb(f.id))
+$function$
+;
+CREATE OR REPLACE FUNCTION public.rank_fact_of(f product_facts)
+ RETURNS rank_fact
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT ROW(f.id, f.qualified, f.vendor_kind, f.region_code,
+        f.is_poverty_county, f.category_code, f.vendor_id, f.bxbp)::rank_fact
+$function$
+;
+CREATE OR REPLACE FUNCTION public.rank_lg(v bigint)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+    SELECT floor(ln(v::float8) / ln(2::float8))::integer
+         + CASE WHEN floor(ln(v::float8) / ln(2::float8)) < 62
+                     AND (1::bigint << (floor(ln(v::float8) / ln(2::float8))::integer + 1)) <= v
+                THEN 1
+                WHEN (1::bigint << floor(ln(v::float8) / ln(2::float8))::integer) > v
+                     OR (1::bigint << floor(ln(v::float8) / ln(2::float8))::integer) < 0
+                THEN -1
+                ELSE 0 END
+$function$
+;
+CREATE OR REPLACE FUNCTION public.rank_rule_of(p_id bigint, p_weight integer, p_pin integer, m jsonb)
+ RETURNS rank_rule
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+    SELECT ROW(p_id, p_weight, p_pin, m <> '{}'::jsonb,
+        m ? 'qualified', (m->>'qualified')::boolean,
+        m ? 'vendor_kind', m->>'vendor_kind',
+        m ? 'region', m->>'region',
+        m ? 'poverty_county', (m->>'poverty_county')::boolean,
+        m ? 'category', m->>'category',
+        m ? 'vendor_id', (m->>'vendor_id')::bigint,
+        m ? 'bxbp', (m->>'bxbp')::boolean,
+        m ? 'product_ids', m->'product_ids')::rank_rule
+$function$
+;
+CREATE OR REPLACE FUNCTION public.rank_rules(p_placement text)
+ RETURNS SETOF rank_rule
+ LANGUAGE sql
+ STABLE ROWS 50
+AS $function$
+    SELECT rank_rule_of(r.id, r.weight, r.pin_slots, r.match) FROM boost_rules r
+    WHERE p_placement = ANY (r.placements) AND r.valid_from <= now()
+      AND (r.valid_to IS NULL OR r.valid_to > now())
+$function$
+;
+CREATE OR REPLACE FUNCTION public.rank_sales_points(p_sales bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+    SELECT CASE WHEN p_sales <= 0 THEN 0::bigint ELSE
+        rank_lg(p_sales + 1)::bigint * 100
+        + div(((p_sales + 1) - (1::bigint << rank_lg(p_sales + 1)))::numeric * 100,
+              (1::bigint << rank_lg(p_sales + 1))::numeric)::bigint
+    END
+$function$
+;
+CREATE OR REPLACE FUNCTION public.rank_score(p_text integer, p_boost bigint, p_sales bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+    SELECT greatest(least(p_text, 2), 0)::bigint * 10000000
+         + greatest(least(p_boost, 5000), -5000) * 1000
+         + rank_sales_points(p_sales)
+$function$
+;
+CREATE OR REPLACE FUNCTION public.rank_top(p_placement text, p_region text, p_county text, p_category text, p_vendor bigint, p_q text, p_label text, p_cert text, p_min bigint, p_max bigint, p_qualified_only boolean, p_bxbp_only boolean, p_limit integer, p_keep bigint)
+ RETURNS json
+ LANGUAGE plpgsql
+ STABLE
+ SET jit TO 'off'
+AS $function$
+BEGIN
+    RETURN (
+    WITH rules AS MATERIALIZED (
+        SELECT rank_rules(p_placement) AS r
+    ), live AS MATERIALIZED (
+        SELECT rank_campaigns() AS r
+    ), m AS MATERIALIZED (
+        SELECT f AS fact, f.id, f.sales,
+               ROW(f.id, f.qualified, f.vendor_kind, f.region_code,
+                   f.is_poverty_county, f.category_code, f.vendor_id,
+                   f.bxbp)::rank_fact AS rf,
+               CASE WHEN p_q IS NULL THEN 0
+                    WHEN strpos(lower(f.title), lower(p_q)) > 0 THEN 2
+                    ELSE 1 END AS text_score
+        FROM product_facts f
+        WHERE f.status = 'listed'
+          AND (NOT p_qualified_only OR f.qualified)
+          AND (NOT p_bxbp_only OR f.bxbp)
+          AND (p_region IS NULL OR f.region_code = p_region)
+          AND (p_county IS NULL OR f.county_code = p_county)
+          AND (p_category IS NULL OR f.category_code = p_category)
+          AND (p_vendor IS NULL OR f.vendor_id = p_vendor)
+          AND (p_q IS NULL OR strpos(lower(f.title), lower(p_q)) > 0
+               OR strpos(lower(f.description), lower(p_q)) > 0)
+          AND (p_label IS NULL
+               OR (p_label = 'bxbp' AND f.bxbp)
+               OR (p_label = 'poverty_county' AND f.is_poverty_county)
+               OR (p_label = 'qualified_vendor' AND f.qualified))
+          AND (p_cert IS NULL OR EXISTS (
+               SELECT 1 FROM certifications c WHERE c.product_id = f.id
+                 AND c.kind = p_cert
+                 AND c.valid_until >= (now() AT TIME ZONE 'Asia/Shanghai')::date))
+          AND (p_min IS NULL OR f.price_fen >= p_min)
+          AND (p_max IS NULL OR f.price_fen <= p_max)
+        LIMIT p_limit
+    ), b AS MATERIALIZED (
+        SELECT m.fact, m.id, m.sales, m.text_score,
+               coalesce((SELECT sum((x.r).weight) FROM rules x
+                         WHERE (m.rf).qualified AND rank_cond(x.r, m.rf)), 0)
+               + CASE WHEN (m.rf).qualified THEN coalesce((SELECT sum((c.r).weight)
+                     FROM live c
+                     WHERE EXISTS (SELECT 1 FROM campaign_products cp
+                                   WHERE cp.campaign_id = (c.r).id
+                                     AND cp.product_id = m.id)
+                        OR ((c.r).has_any AND rank_cond(c.r, m.rf))), 0)
+                 ELSE 0 END AS boost,
+               coalesce((SELECT max((x.r).pin_slots) FROM rules x
+                         WHERE (x.r).pin_slots > 0 AND (m.rf).qualified
+                           AND rank_cond(x.r, m.rf)), 0) AS pin
+        FROM m
+    ), k AS (
+        SELECT b.*,
+               row_number() OVER (ORDER BY rank_score(b.text_score, b.boost, b.sales) DESC, b.id) AS rk,
+               row_number() OVER (PARTITION BY b.pin
+                                  ORDER BY rank_score(b.text_score, b.boost, b.sales) DESC, b.id) AS rk_pin
+        FROM b
+    )
+    SELECT json_build_object('total', (SELECT count(*) FROM m),
+        'candidates', coalesce((SELECT json_agg(json_build_object(
+            'id', k.id, 'text', k.text_score, 'sales', k.sales, 'boost', k.boost,
+            'pin', k.pin, 'item', product_item_json(k.fact)) ORDER BY k.rk)
+            FROM k WHERE k.rk <= p_keep OR (k.pin > 0 AND k.rk_pin <= p_keep)), '[]')));
+END $function$
+;
 CREATE OR REPLACE FUNCTION public.region_json(r regions)
  RETURNS json
  LANGUAGE plpgsql
@@ -3035,8 +3730,30 @@ AS $function$
         'order_no', (SELECT o.order_no FROM orders o WHERE o.id = p.order_id),
         'return_url', coalesce(p.return_url,
             CASE WHEN p.order_id IS NOT NULL THEN '/orders/' || p.order_id
+                 WHEN p.bulk_order_id IS NOT NULL THEN '/org/bulk/' || p.bulk_order_id
                  ELSE '/' END))
       FROM payments p WHERE p.id = p_id AND p.provider = 'sandbox'
+$function$
+;
+CREATE OR REPLACE FUNCTION public.session_json(s service_sessions)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT json_build_object('id', s.id, 'product_id', s.product_id,
+        'date', s.date, 'starts_at', s.starts_at, 'capacity', s.capacity,
+        'booked', s.booked, 'available', s.capacity - s.booked,
+        'price_fen', session_price(s), 'book_until', s.book_until,
+        'status', s.status)
+$function$
+;
+CREATE OR REPLACE FUNCTION public.session_price(s service_sessions)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT coalesce(s.price_fen, (SELECT p.price_fen FROM products p
+                                   WHERE p.id = s.product_id))
 $function$
 ;
 CREATE OR REPLACE FUNCTION public.shanghai_month(t timestamp with time zone)
@@ -3045,6 +3762,14 @@ CREATE OR REPLACE FUNCTION public.shanghai_month(t timestamp with time zone)
  IMMUTABLE
 AS $function$
     SELECT date_trunc('month', t AT TIME ZONE 'Asia/Shanghai')::date
+$function$
+;
+CREATE OR REPLACE FUNCTION public.shanghai_today()
+ RETURNS date
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date
 $function$
 ;
 CREATE OR REPLACE FUNCTION public.shanghai_year(t timestamp with time zone)
@@ -3129,6 +3854,14 @@ BEGIN
     FROM org_members m WHERE m.user_id = uid);
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.user_vendor(p_user bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT id FROM vendors WHERE user_id = p_user
+$function$
+;
 CREATE OR REPLACE FUNCTION public.vendor_apply(p_user bigint, p jsonb, OUT status integer, OUT body json)
  RETURNS record
  LANGUAGE plpgsql
@@ -3198,6 +3931,31 @@ EXCEPTION
     WHEN check_violation OR invalid_datetime_format OR datetime_field_overflow THEN
         status := 422;
         body := json_build_object('code', 'validation_failed', 'detail', SQLERRM);
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.vendor_cancellation_put(p_user bigint, pid bigint, p_rules jsonb, OUT status integer, OUT body json)
+ RETURNS record
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    p products;
+BEGIN
+    SELECT * INTO p FROM products
+     WHERE id = pid AND vendor_id = user_vendor(p_user);
+    IF NOT FOUND THEN
+        status := 404;
+        RETURN;
+    END IF;
+    IF p.kind <> 'service' THEN
+        status := 422;
+        body := json_build_object('code', 'not_a_service',
+            'detail', 'cancellation rules are for listings of kind service');
+        RETURN;
+    END IF;
+    INSERT INTO cancellation_rules (product_id, rules) VALUES (pid, p_rules)
+    ON CONFLICT (product_id) DO UPDATE SET rules = EXCLUDED.rules, updated_at = now();
+    status := 200;
+    body := json_build_object('product_id', pid, 'rules', p_rules);
 END $function$
 ;
 CREATE OR REPLACE FUNCTION public.vendor_credit_event(p_admin bigint, p_vendor bigint, p_kind text, p_points integer, p_note text, OUT status integer, OUT body json)
@@ -3452,6 +4210,96 @@ BEGIN
     body := admin_vendor_json(v);
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.vendor_session_create(p_user bigint, pid bigint, b jsonb, OUT status integer, OUT body json)
+ RETURNS record
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    p products;
+    d date := (b->>'date')::date;
+    st timestamptz := (b->>'starts_at')::timestamptz;
+    bu timestamptz;
+    day_end timestamptz;
+    s service_sessions;
+BEGIN
+    SELECT * INTO p FROM products
+     WHERE id = pid AND vendor_id = user_vendor(p_user);
+    IF NOT FOUND THEN
+        status := 404;
+        RETURN;
+    END IF;
+    IF p.kind <> 'service' THEN
+        status := 422;
+        body := json_build_object('code', 'not_a_service',
+            'detail', 'sessions are for listings of kind service');
+        RETURN;
+    END IF;
+    status := 422;
+    IF d < shanghai_today() THEN
+        body := json_build_object('code', 'validation_failed', 'field', 'date',
+            'detail', 'today or later (Shanghai)');
+        RETURN;
+    END IF;
+    IF d > shanghai_today() + 730 THEN
+        body := json_build_object('code', 'validation_failed', 'field', 'date',
+            'detail', 'within two years');
+        RETURN;
+    END IF;
+    IF st IS NOT NULL AND (st AT TIME ZONE 'Asia/Shanghai')::date <> d THEN
+        body := json_build_object('code', 'validation_failed',
+            'field', 'starts_at', 'detail', 'on the session''s date (Shanghai)');
+        RETURN;
+    END IF;
+    day_end := (d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai';
+    bu := coalesce((b->>'book_until')::timestamptz,
+                   ((d - 1)::timestamp + time '18:00') AT TIME ZONE 'Asia/Shanghai');
+    IF bu > coalesce(st, day_end) THEN
+        body := json_build_object('code', 'validation_failed',
+            'field', 'book_until', 'detail', 'not after the session starts');
+        RETURN;
+    END IF;
+    IF bu <= now() THEN
+        body := json_build_object('code', 'validation_failed',
+            'field', 'book_until',
+            'detail', 'in the future (the default is 18:00 Shanghai the day before)');
+        RETURN;
+    END IF;
+    INSERT INTO service_sessions (product_id, vendor_id, date, starts_at, capacity,
+                                  price_fen, book_until)
+    VALUES (pid, p.vendor_id, d, st, (b->>'capacity')::integer,
+            (b->>'price_fen')::bigint, bu)
+    RETURNING * INTO s;
+    status := 201;
+    body := session_json(s);
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.vendor_session_update(p_user bigint, sid bigint, b jsonb, OUT status integer, OUT body json)
+ RETURNS record
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    s service_sessions;
+BEGIN
+    SELECT * INTO s FROM service_sessions
+     WHERE id = sid AND vendor_id = user_vendor(p_user) FOR UPDATE;
+    IF NOT FOUND THEN
+        status := 404;
+        RETURN;
+    END IF;
+    IF b ? 'capacity' AND (b->>'capacity')::integer < s.booked THEN
+        status := 409;
+        body := json_build_object('code', 'capacity_below_booked',
+            'detail', s.booked || ' places are booked', 'booked', s.booked);
+        RETURN;
+    END IF;
+    UPDATE service_sessions ss
+       SET capacity = coalesce((b->>'capacity')::integer, ss.capacity),
+           status = coalesce(b->>'status', ss.status), updated_at = now()
+     WHERE ss.id = sid RETURNING * INTO s;
+    status := 200;
+    body := session_json(s);
+END $function$
+;
 CREATE OR REPLACE FUNCTION public.vendor_ship(p_user bigint, p_part bigint, p_carrier text, p_tracking text, p_pmap jsonb, p_omap jsonb, OUT status integer, OUT body json)
  RETURNS record
  LANGUAGE plpgsql
@@ -3484,4 +4332,51 @@ BEGIN
     status := 200;
     body := vendor_part_json(p.id);
 END $function$
+;
+CREATE OR REPLACE FUNCTION public.vendor_voucher_redeem(p_user bigint, p_code text, OUT status integer, OUT body json)
+ RETURNS record
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    v vouchers;
+    s service_sessions;
+BEGIN
+    SELECT * INTO v FROM vouchers
+     WHERE code = upper(p_code) AND vendor_id = user_vendor(p_user) FOR UPDATE;
+    IF NOT FOUND THEN
+        status := 404;
+        RETURN;
+    END IF;
+    SELECT ss.* INTO s FROM service_sessions ss JOIN bookings b ON b.session_id = ss.id
+     WHERE b.id = v.booking_id;
+    status := 409;
+    IF v.status = 'void' THEN
+        body := json_build_object('code', 'voucher_void',
+            'detail', 'this voucher''s booking was cancelled');
+    ELSIF v.status = 'redeemed' THEN
+        body := json_build_object('code', 'voucher_used',
+            'detail', 'this voucher was redeemed at ' || v.redeemed_at,
+            'redeemed_at', v.redeemed_at);
+    ELSIF s.date > shanghai_today() THEN
+        status := 422;
+        body := json_build_object('code', 'too_early',
+            'detail', 'this voucher is good from ' || s.date || ' (Shanghai)');
+    ELSE
+        UPDATE vouchers SET status = 'redeemed', redeemed_at = now()
+         WHERE id = v.id RETURNING * INTO v;
+        status := 200;
+        body := json_build_object('code', v.code, 'booking_id', v.booking_id,
+            'guest_name', v.guest_name, 'session', session_json(s),
+            'redeemed_at', v.redeemed_at);
+    END IF;
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.voucher_code()
+ RETURNS text
+ LANGUAGE sql
+AS $function$
+    SELECT string_agg(substr('23456789ABCDEFGHJKLMNPQRSTUVWXYZ',
+                             (get_byte(x.b, i) & 31) + 1, 1), '' ORDER BY i)
+      FROM (SELECT gen_random_bytes(12) AS b) x, generate_series(0, 11) i
+$function$
 ;
