@@ -13,7 +13,7 @@
 #include "histogram.h"
 
 #define METRICS_WORKERS	 64
-#define METRICS_ROUTES	 96
+#define METRICS_ROUTES	 192
 #define METRICS_COUNTERS 12
 
 static const int metrics_codes[] = { 200, 201, 204, 400, 401, 403, 404, 405,
@@ -66,7 +66,8 @@ metrics_route_register(const char *name)
 			return (i);
 	}
 	if (metrics_nnames == METRICS_ROUTES)
-		fatal("metrics: too many routes");
+		fatal("metrics: more than %d routes (METRICS_ROUTES)",
+		    METRICS_ROUTES);
 	metrics_names[metrics_nnames] = name;
 	return (metrics_nnames++);
 }
