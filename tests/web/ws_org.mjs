@@ -117,6 +117,69 @@ async function uploadApi(who, org, bid, body) {
 const notes = []
 const tests = {}
 
+// 我的组织's people: invitations accepted and declined on the page, a role
+// and then a member removed by the admin, and the last admin kept.
+tests.members = async () => {
+  const admin = await account('周婷（行政部）')
+  const a = await account('陈刚（采购）')
+  const b = await account('吴丽（财务）')
+  const orgName = '沪西食品有限公司 ' + (Date.now() % 100000)
+  const o = await api('/orgs', { method: 'POST', token: admin.token, body: { name: orgName, kind: 'enterprise', credit_code: creditCode() } })
+  assert.equal(o.status, 201, JSON.stringify(o.body))
+  const org = o.body.id
+  for (const [who, role] of [[a, 'buyer'], [a, 'approver'], [b, 'approver']]) {
+    const r = await api(`/orgs/${org}/members`, { method: 'POST', token: admin.token, body: { email: who.email, role } })
+    assert.equal(r.status, 202, JSON.stringify(r.body))
+  }
+  const members = async () => (await api(`/orgs/${org}`, { token: admin.token })).body.members
+  const rolesOf = async (who) => (await members()).find((m) => m.user_id === who.id)?.roles ?? null
+
+  // A accepts both invitations on the page.
+  const pa = await pageAs(a)
+  await pa.goto(BASE + '/org')
+  await pa.getByText('我的邀请').waitFor()
+  await shoot(pa, 'org-invitations')
+  for (let i = 0; i < 2; i++) {
+    await pa.getByRole('button', { name: '接受 ' + orgName + ' 的邀请' }).first().click()
+    await pa.getByText('您已加入' + orgName).first().waitFor()
+  }
+  await pa.getByRole('button', { name: '接受 ' + orgName + ' 的邀请' }).waitFor({ state: 'detached' })
+  assert.deepEqual((await rolesOf(a)).sort(), ['approver', 'buyer'])
+  await pa.context().close()
+
+  // B declines: no member, no invitation left.
+  const pb = await pageAs(b)
+  await pb.goto(BASE + '/org')
+  await pb.getByRole('button', { name: '谢绝 ' + orgName + ' 的邀请' }).click()
+  await pb.getByText('已谢绝' + orgName + '的邀请').waitFor()
+  await pb.getByText('我的邀请').waitFor({ state: 'detached' })
+  assert.equal(await rolesOf(b), null)
+  assert.equal((await api('/me/invitations', { token: b.token })).body.items.filter((i) => i.org.id === org).length, 0)
+  await pb.context().close()
+
+  // The admin takes A's 审批人 role, then removes A; the last admin cannot leave.
+  const pd = await pageAs(admin)
+  await pd.goto(BASE + '/org')
+  await pd.getByText(a.email).waitFor()
+  await shoot(pd, 'org-members')
+  const row = pd.getByRole('row').filter({ hasText: a.email })
+  await row.locator('.el-tag').filter({ hasText: '审批人' }).locator('.el-tag__close').click()
+  await pd.getByText(`已取消 ${a.name} 的审批人角色`).waitFor()
+  assert.deepEqual(await rolesOf(a), ['buyer'])
+  pd.once('dialog', (d) => d.accept())
+  await pd.getByRole('button', { name: '移出 ' + a.name }).click()
+  await pd.getByText(`${a.name} 已移出`).waitFor()
+  assert.equal(await rolesOf(a), null)
+  pd.once('dialog', (d) => d.accept())
+  const left = pd.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().includes(`/orgs/${org}/members/`))
+  await pd.getByRole('button', { name: '退出组织' }).click()
+  const r = await left
+  assert.equal(r.status(), 409)
+  assert.equal((await r.json()).code, 'last_admin')
+  assert.deepEqual(await rolesOf(admin), ['admin'])
+  await pd.context().close()
+}
+
 tests.enterprise = async () => {
   const t0 = Date.now()
   // ------------------------------------------------ the organisation, its people and plan

@@ -201,7 +201,22 @@ export const ws = {
   orgs: () => request<{ items: Org[] }>('/orgs'),
   org: (id: number) => request<Org>('/orgs/' + id),
   invite: (id: number, email: string, role: string) => request<{ status: string }>('/orgs/' + id + '/members', J('POST', { email, role })),
+  invitations: () => request<{ items: Invitation[] }>('/me/invitations'),
+  answerInvitation: (id: number, accept: boolean) =>
+    request<unknown>('/me/invitations/' + id + (accept ? '/accept' : '/decline'), J('POST')),
+  removeMember: (id: number, user: number) => request<void>('/orgs/' + id + '/members/' + user, J('DELETE')),
+  removeRole: (id: number, user: number, role: string) =>
+    request<void>('/orgs/' + id + '/members/' + user + '/roles/' + role, J('DELETE')),
   setPlan: (id: number, year: number, p: Record<string, number>) => request<Plan>('/orgs/' + id + '/plan/' + year, J('PUT', p)),
+}
+
+/** An invitation to an organisation, as GET /me/invitations lists it. */
+export type Invitation = {
+  id: number
+  org: { id: number; name: string; kind: string }
+  role: string
+  invited_by?: unknown
+  created_at: string
 }
 
 /** Saves a Blob as a file (CSV downloads). */
