@@ -198,7 +198,10 @@ tests.credit = async () => {
   // The operator records a credit event on vendor A and sees it in the history; so does A.
   const page = await pageAs(S.admin)
   await page.goto(BASE + '/admin')
+  // The approved list's own answer, not the pending tab's 共 N 条 still shown.
+  const listed = page.waitForResponse((r) => r.url().includes('/api/v1/admin/vendors?') && r.url().includes('status=approved'))
   await page.getByRole('tab', { name: '已通过' }).click()
+  await listed
   await page.getByText(/共 \d+ 条/).waitFor()
   await lastPage(page)
   await page.getByRole('cell', { name: S.a.name, exact: true }).waitFor()
