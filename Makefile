@@ -38,10 +38,10 @@ build: deps bangfu.so build/pwhash docs
 docs: | deps
 	@scripts/docs.sh
 
-bangfu.so: $(OBJ)
+bangfu.so: $(OBJ) | deps
 	$(CC) -shared -o $@ $(OBJ) $(LIBS)
 
-build/test/bangfu.so: $(OBJ_SAN)
+build/test/bangfu.so: $(OBJ_SAN) | deps
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(SAN) -o $@ $(OBJ_SAN) $(LIBS)
 
@@ -64,7 +64,7 @@ build/unit/test_%: tests/unit/test_%.c $(MOD_SRC) $(wildcard modules/*.h) | deps
 	    -O1 -g $(SAN) -o $@ $< modules/$*.c $(filter-out modules/$*.c,$(MOD_SRC)) -lcmocka -ljansson
 
 # The placer (app/placer.c) with Kore and the pool stubbed in the test.
-build/unit/test_placer: tests/unit/test_placer.c app/placer.c app/placer.h app/bangfu.h
+build/unit/test_placer: tests/unit/test_placer.c app/placer.c app/placer.h app/bangfu.h | deps
 	@mkdir -p build/unit
 	$(CC) $(CFLAGS_BASE) -Wno-missing-prototypes -O1 $(SAN) -o $@ $< -lpq -lcmocka
 

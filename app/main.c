@@ -15,6 +15,8 @@
 #include <sys/prctl.h>
 
 #include <sanitizer/lsan_interface.h>
+
+#define LEAK_CANARY_BYTES 4242
 #endif
 
 #include "bangfu.h"
@@ -198,6 +200,14 @@ kore_worker_configure(void)
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
 		fatal("prctl(PR_SET_DUMPABLE): %s", errno_s);
 	__lsan_enable();
+	/* The leak check's positive control (tests/api/test_leak_check.py). */
+	if (getenv("BANGFU_LEAK_CANARY") != NULL) {
+		char *volatile canary = malloc(LEAK_CANARY_BYTES);
+
+		if (canary != NULL)
+			canary[0] = 1;
+		canary = NULL;
+	}
 #endif
 	config_load();
 	cache_init();
@@ -220,7 +230,8 @@ kore_worker_teardown(void)
 	db_shutdown();
 #if defined(BANGFU_LEAK_CHECK)
 	/* The sanitized build: what _exit() would hide is reported first. */
-	(void)__lsan_do_recoverable_leak_check();
+	kore_log(LOG_NOTICE, "leak check at exit: %s",
+	    __lsan_do_recoverable_leak_check() ? "leaks found" : "clean");
 #endif
 	(void)fflush(stdout);
 	(void)fflush(stderr);

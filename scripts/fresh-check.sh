@@ -46,6 +46,30 @@ if [ -n "$lint" ]; then
 	exit 1
 fi
 
+# Every rule whose recipe compiles waits for deps.sh (`| deps`): under
+# make -j a compile that does not can run before the install.
+lint=$(awk '
+	{ line = (cont ? cur " " : "") $0; if (!cont) n = NR }
+	/\\$/ { cur = substr(line, 1, length(line) - 1); cont = 1; next }
+	{ cont = 0 }
+	line !~ /^\t/ {
+		sub(/#.*/, "", line)
+		if (line ~ /^[^=]*[^:=]:([^=]|$)/) {
+			rule = line; rn = n; said = 0
+			deps = (line ~ /:.*[[:space:]]deps([[:space:]]|$)/)
+		} else if (line ~ /[^[:space:]]/)
+			rule = ""
+		next
+	}
+	rule != "" && !deps && !said && line ~ /\$\(CC\)|(^|[[:space:]])(cc|gcc|clang)[[:space:]]/ {
+		printf "Makefile:%d: %s\n", rn, rule; said = 1
+	}' "$MAKEFILE")
+if [ -n "$lint" ]; then
+	echo "$me: these rules compile without waiting for deps.sh (add | deps):" >&2
+	echo "$lint" >&2
+	exit 1
+fi
+
 # --- 2. a fresh machine, in a private mount namespace --------------------
 if [ "${1:-}" != --inner ]; then
 	if [ "$(id -u)" -ne 0 ]; then

@@ -34,6 +34,7 @@ redis-cli -p "$REDIS_PORT" flushall >/dev/null
 "$ROOT/scripts/schema.sh" check
 
 rm -f "$VAR"/asan.*
+log_from=$(($(wc -c < "$VAR/kore.log" 2>/dev/null || echo 0) + 1))
 SECCOMP_TRACING=no SO="$ROOT/build/test/bangfu.so" \
 SERVER_ENV="env LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1:log_path=$VAR/asan LSAN_OPTIONS=suppressions=$ROOT/tests/lsan/suppressions.txt:print_suppressions=0 UBSAN_OPTIONS=print_stacktrace=1:log_path=$VAR/ubsan \
 RATE_LIMIT_LOGIN=${RATE_LIMIT_LOGIN:-30} RATE_LIMIT_REGISTER=${RATE_LIMIT_REGISTER:-20} ORDER_PAY_TIMEOUT=${ORDER_PAY_TIMEOUT:-10} RATE_LIMIT_ORDERS=${RATE_LIMIT_ORDERS:-100000} \
@@ -58,6 +59,11 @@ status=0
 if ls "$VAR"/asan.* "$VAR"/ubsan.* 2>/dev/null | grep -q .; then
 	echo "sanitizer reports:" >&2
 	cat "$VAR"/asan.* "$VAR"/ubsan.* >&2 || true
+	status=1
+fi
+# The check must have run: each worker logs its outcome when it leaves.
+if ! tail -c "+$log_from" "$VAR/kore.log" | grep -q "leak check at exit"; then
+	echo "no worker ran its leak check at exit" >&2
 	status=1
 fi
 # Tracing is off (Kore's tracer would hold the ptrace LeakSanitizer needs):

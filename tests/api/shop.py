@@ -757,6 +757,8 @@ class SpareServer:
         self.log = os.path.join(VAR, "kore-spare-%d.log" % self.port)
         self.env = env
         self.proc = None
+        self.wrap = []		# a command that execs the rest (a namespace)
+        self.tracing = True	# Kore's seccomp tracing (LeakSanitizer: off)
 
     def _conf(self):
         with open(os.path.join(ROOT, "conf", "bangfu.conf")) as f:
@@ -767,8 +769,8 @@ class SpareServer:
             ROOT, "build", "test", "bangfu.so"))
         text = text.replace("pidfile kore.pid", "pidfile " + os.path.join(
             VAR, "kore-spare-%d.pid" % self.port))
-        text = re.sub(r"(?m)^seccomp_tracing.*$", "seccomp_tracing yes",
-                      text)
+        text = re.sub(r"(?m)^seccomp_tracing.*$", "seccomp_tracing " +
+                      ("yes" if self.tracing else "no"), text)
         path = os.path.join(VAR, "bangfu-spare-%d.conf" % self.port)
         with open(path, "w") as f:
             f.write(text)
@@ -790,7 +792,8 @@ class SpareServer:
         conf = self._conf()
         self.logf = open(self.log, "w")
         self.proc = subprocess.Popen(
-            ["stdbuf", "-oL", "kore", "-c", conf, "-f", "-n", "-r"],
+            self.wrap + ["stdbuf", "-oL", "kore", "-c", conf, "-f", "-n",
+                         "-r"],
             cwd=ROOT, env=env, stdout=self.logf, stderr=subprocess.STDOUT,
             start_new_session=True)
         if wait:

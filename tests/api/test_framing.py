@@ -25,6 +25,8 @@ import urllib.parse
 
 import pytest
 
+import shop
+
 BASE_URL = os.environ.get("BANGFU_URL", "http://127.0.0.1:18080").rstrip("/")
 _u = urllib.parse.urlsplit(BASE_URL)
 HOST, PORT = _u.hostname, _u.port or 80
@@ -158,6 +160,44 @@ def test_more_headers_than_kore_keeps_are_refused():
 def test_twenty_headers_still_work():
     raw = head(["GET /healthz HTTP/1.1", "Host: bangfu",
                 "Connection: close"] + filler(18))
+    statuses, data, _ = exchange(raw)
+    assert statuses == [200], data[:600]
+
+
+def _me_with(version, host, n_lines):
+    """GET /api/v1/me with n_lines header lines besides Host, the last of
+    them the Authorization: the answer tells whether that line reached
+    Kore (200) or was dropped on the way (401), or the head was refused."""
+    token = shop.demo_token("citizen")
+    lines = ["GET /api/v1/me HTTP/%s" % version]
+    if host:
+        lines.append("Host: bangfu")
+    lines += ["Connection: close"] + filler(n_lines - 2)
+    lines.append("Authorization: Bearer %s" % token)
+    return head(lines)
+
+
+@pytest.mark.parametrize("version,host", [("1.1", True), ("1.0", False)])
+def test_the_most_headers_allowed_all_reach_kore(version, host):
+    """nginx adds its own Host and X-Forwarded-For: 21 lines besides them
+    make 23 at Kore, all kept, the last (Authorization) too."""
+    statuses, data, _ = exchange(_me_with(version, host, 21))
+    assert statuses == [200], data[:600]
+
+
+@pytest.mark.parametrize("version,host", [("1.1", True), ("1.0", False)])
+def test_one_header_more_is_refused_with_or_without_host(version, host):
+    """22 lines besides Host would be 24 at Kore, which would drop the
+    Authorization unseen (an HTTP/1.0 request has no Host to replace)."""
+    refused(_me_with(version, host, 22))
+
+
+def test_a_client_forwarded_for_is_replaced_not_counted():
+    """The client's own X-Forwarded-For is replaced by nginx's, so it does
+    not count: Host, X-Forwarded-For and 21 more still reach Kore whole."""
+    raw = _me_with("1.1", True, 21).replace(
+        b"Connection: close\r\n",
+        b"Connection: close\r\nX-Forwarded-For: 203.0.113.9\r\n")
     statuses, data, _ = exchange(raw)
     assert statuses == [200], data[:600]
 
