@@ -34,7 +34,7 @@ redis-cli -p "$REDIS_PORT" flushall >/dev/null
 "$ROOT/scripts/schema.sh" check
 
 rm -f "$VAR"/asan.*
-log_from=$(($(wc -c < "$VAR/kore.log" 2>/dev/null || echo 0) + 1))
+log_from=$(($(cat "$VAR/kore.log" 2>/dev/null | wc -c) + 1))
 SECCOMP_TRACING=no SO="$ROOT/build/test/bangfu.so" \
 SERVER_ENV="env LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1:log_path=$VAR/asan LSAN_OPTIONS=suppressions=$ROOT/tests/lsan/suppressions.txt:print_suppressions=0 UBSAN_OPTIONS=print_stacktrace=1:log_path=$VAR/ubsan \
 RATE_LIMIT_LOGIN=${RATE_LIMIT_LOGIN:-30} RATE_LIMIT_REGISTER=${RATE_LIMIT_REGISTER:-20} ORDER_PAY_TIMEOUT=${ORDER_PAY_TIMEOUT:-10} RATE_LIMIT_ORDERS=${RATE_LIMIT_ORDERS:-100000} \
