@@ -2058,7 +2058,7 @@ DECLARE
 BEGIN
     RETURN (SELECT coalesce(json_agg(json_build_object('product_id', p.id,
         'title', p.title, 'vendor_id', p.vendor_id, 'listed', p.status = 'listed',
-        'stock', p.stock, 'list_price_fen', p.price_fen,
+        'kind', p.kind, 'stock', p.stock, 'list_price_fen', p.price_fen,
         'vendor_name', v.name, 'vendor_kind', v.kind,
         'qualified', v.status = 'approved' AND v.qualified_until IS NOT NULL
                      AND v.qualified_until >= today AND v.credit_score >= th,
@@ -3131,10 +3131,10 @@ DECLARE
     lprice bigint[];
     l order_line_in;
     pid bigint[]; rem bigint[]; stock0 bigint[]; listed boolean[]; pvendor bigint[];
-    pcat text[]; ptitle text[];
+    pcat text[]; ptitle text[]; pgood boolean[];
     vid bigint[]; vq boolean[]; vname text[]; vkind text[]; vpoor boolean[]; vregion text[];
     o jsonb; c jsonb; k integer; j integer; j0 integer; p integer; v integer;
-    s integer; b json; short jsonb; stale boolean; taken jsonb; cnt integer;
+    s integer; b json; short jsonb; svc jsonb; stale boolean; taken jsonb; cnt integer;
     t timestamptz := now();
     uids bigint[]; unpaid integer[]; u integer; lim integer;
     route constant text := 'POST /orders';
@@ -3180,11 +3180,12 @@ BEGIN
     -- Every product of the batch, locked in id order.
     SELECT array_agg(q.id ORDER BY q.id), array_agg(q.stock ORDER BY q.id),
            array_agg(q.listed ORDER BY q.id), array_agg(q.vendor_id ORDER BY q.id),
-           array_agg(q.category ORDER BY q.id), array_agg(q.title ORDER BY q.id)
-      INTO pid, rem, listed, pvendor, pcat, ptitle
+           array_agg(q.category ORDER BY q.id), array_agg(q.title ORDER BY q.id),
+           array_agg(q.good ORDER BY q.id)
+      INTO pid, rem, listed, pvendor, pcat, ptitle, pgood
       FROM (SELECT pr.id, pr.stock::bigint, pr.status = 'listed' AS listed, pr.vendor_id,
                    (SELECT c.code FROM categories c WHERE c.id = pr.category_id) AS category,
-                   pr.title
+                   pr.title, pr.kind = 'goods' AS good
               FROM products pr
              WHERE pr.id = ANY (ARRAY(SELECT (x).product_id FROM unnest(ls) x))
              ORDER BY pr.id FOR UPDATE) q;
@@ -3232,6 +3233,7 @@ BEGIN
         k := ls[j].oi;
         j0 := j;
         short := '[]';
+        svc := '[]';
         stale := false;
         -- A buyer at the limit of unpaid orders places nothing more.
         u := array_position(uids, (p_batch->(k - 1)->>'user')::bigint);
@@ -3256,6 +3258,12 @@ BEGIN
             v := array_position(vid, l.vendor_id);
             IF p IS NULL OR v IS NULL OR (j > j0 AND ls[j - 1].product_id = l.product_id) THEN
                 stale := true;
+            ELSIF NOT pgood[p] THEN
+                -- A service is booked by the date (POST /bookings), never
+                -- placed from a cart.
+                svc := svc || jsonb_build_object('field', 'items.' || l.product_id,
+                    'product_id', l.product_id,
+                    'message', 'a service is booked by the date, not bought from the cart');
             ELSIF NOT listed[p] OR rem[p] < l.qty THEN
                 short := short || jsonb_build_object('field', 'items.' || l.product_id,
                     'product_id', l.product_id, 'requested', l.qty,
@@ -3274,7 +3282,8 @@ BEGIN
         END LOOP;
 
         -- Waiver caps: taken only if they all still hold.
-        IF jsonb_array_length(short) = 0 AND NOT stale THEN
+        IF jsonb_array_length(short) = 0 AND jsonb_array_length(svc) = 0
+           AND NOT stale THEN
             taken := '[]';
             FOR c IN SELECT x FROM jsonb_array_elements(p_batch->(k - 1)->'order'->'caps') x
                 ORDER BY (x->>'rule_id')::bigint, (x->>'vendor_id')::bigint
@@ -3301,7 +3310,16 @@ BEGIN
             END IF;
         END IF;
 
-        IF jsonb_array_length(short) > 0 OR stale THEN
+        IF jsonb_array_length(svc) > 0 THEN
+            st[k] := 422;
+            bd[k] := json_build_object('code', 'not_a_good',
+                'detail', 'a service is booked by the date, not bought from the cart',
+                'errors', svc);
+            o := p_batch->(k - 1);
+            IF o->>'key' IS NOT NULL THEN
+                PERFORM idem_release((o->>'user')::bigint, route, o->>'key');
+            END IF;
+        ELSIF jsonb_array_length(short) > 0 OR stale THEN
             st[k] := 409;
             bd[k] := CASE WHEN jsonb_array_length(short) > 0
                 THEN json_build_object('code', 'insufficient_stock', 'errors', short)
