@@ -904,27 +904,29 @@ BEGIN
                 AND v.status = 'redeemed') THEN
         RETURN NULL;
     END IF;
-    was := order_move(oid, 'cancel', p_omap, p_pmap, p_actor);
-    IF was IS NULL THEN
-        RETURN NULL;
-    END IF;
-    IF was = 'paid' THEN
+    IF (SELECT o.status FROM orders o WHERE o.id = oid) = 'paid' THEN
         SELECT * INTO pay FROM payments WHERE order_id = oid AND status = 'succeeded'
          ORDER BY id LIMIT 1 FOR UPDATE;
         IF FOUND THEN
             refund := pay.amount_fen * cancellation_refund_bps(s.product_id, s.date, now())
                       / 10000;
-            UPDATE payments SET status = 'refunded' WHERE id = pay.id;
-            UPDATE products SET sales = greatest(sales - b.places, 0)
-             WHERE id = s.product_id;
-            IF refund > 0 THEN
-                INSERT INTO refunds (payment_id, order_id, amount_fen, status, reason)
-                VALUES (pay.id, oid, refund, 'succeeded',
-                        'booking cancelled by buyer');
-            END IF;
         END IF;
     END IF;
     UPDATE bookings SET refund_fen = refund WHERE id = b.id;
+    was := order_move(oid, 'cancel', p_omap, p_pmap, p_actor);
+    IF was IS NULL THEN
+        UPDATE bookings SET refund_fen = b.refund_fen WHERE id = b.id;
+        RETURN NULL;
+    END IF;
+    IF was = 'paid' AND pay.id IS NOT NULL THEN
+        UPDATE payments SET status = 'refunded' WHERE id = pay.id;
+        UPDATE products SET sales = greatest(sales - b.places, 0)
+         WHERE id = s.product_id;
+        IF refund > 0 THEN
+            INSERT INTO refunds (payment_id, order_id, amount_fen, status, reason)
+            VALUES (pay.id, oid, refund, 'succeeded', 'booking cancelled by buyer');
+        END IF;
+    END IF;
     RETURN was;
 END $function$
 ;
@@ -2493,7 +2495,7 @@ BEGIN
     INSERT INTO ledger_daily AS d
     SELECT a.day, a.region_id, a.county_id, a.vendor_id, a.category_id,
            a.org_id, a.synthetic,
-           sum(CASE WHEN a.kind = 'sale' THEN 1 ELSE -1 END), sum(a.amount_fen),
+           sum(CASE WHEN a.qty > 0 THEN 1 WHEN a.qty < 0 THEN -1 ELSE 0 END), sum(a.amount_fen),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.poverty_county), 0),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.vendor_qualified), 0),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.bxbp), 0),
@@ -2520,7 +2522,7 @@ BEGIN
     INSERT INTO ledger_monthly AS m
     SELECT date_trunc('month', a.day)::date, a.region_id, a.county_id,
            a.vendor_id, a.category_id, a.org_id, a.synthetic,
-           sum(CASE WHEN a.kind = 'sale' THEN 1 ELSE -1 END), sum(a.amount_fen),
+           sum(CASE WHEN a.qty > 0 THEN 1 WHEN a.qty < 0 THEN -1 ELSE 0 END), sum(a.amount_fen),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.poverty_county), 0),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.vendor_qualified), 0),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.bxbp), 0),
@@ -2561,7 +2563,7 @@ BEGIN
         EXECUTE format($q$
             INSERT INTO %I
             SELECT %s, region_id, county_id, vendor_id, category_id, org_id,
-                   synthetic, sum(CASE WHEN kind = 'sale' THEN 1 ELSE -1 END),
+                   synthetic, sum(CASE WHEN qty > 0 THEN 1 WHEN qty < 0 THEN -1 ELSE 0 END),
                    sum(amount_fen),
                    coalesce(sum(amount_fen) FILTER (WHERE poverty_county), 0),
                    coalesce(sum(amount_fen) FILTER (WHERE vendor_qualified), 0),
@@ -2580,8 +2582,12 @@ AS $function$
 DECLARE
     oid bigint;
     n integer;
+    part_refund bigint;
 BEGIN
     SELECT order_id INTO oid FROM order_parts WHERE id = p_part;
+    IF p_kind = 'refund' THEN
+        part_refund := order_partial_refund(oid);
+    END IF;
     WITH fresh AS (
         SELECT l.id AS line_id, l.order_id, l.part_id, l.product_id, l.qty,
                l.line_total_fen AS amount, c.region_id, c.id AS county_id,
@@ -2603,13 +2609,17 @@ BEGIN
           AND NOT EXISTS (SELECT 1 FROM ledger_entries e
                           WHERE e.order_line_id = l.id AND e.kind = 'sale')
         UNION ALL
-        SELECT e.order_line_id, e.order_id, e.part_id, e.product_id, -e.qty,
-               -e.amount_fen, e.region_id, e.county_id, e.poverty_county,
+        SELECT e.order_line_id, e.order_id, e.part_id, e.product_id,
+               CASE WHEN part_refund IS NULL OR part_refund >= e.amount_fen
+                    THEN -e.qty ELSE 0 END,
+               -least(coalesce(part_refund, e.amount_fen), e.amount_fen),
+               e.region_id, e.county_id, e.poverty_county,
                e.vendor_id, e.vendor_qualified, e.bxbp, e.category_id,
                e.user_id, e.org_id, e.households_linked
         FROM ledger_entries e
         WHERE p_kind = 'refund' AND e.order_id = oid AND e.part_id = p_part
           AND e.kind = 'sale'
+          AND coalesce(part_refund, 1) <> 0
           AND NOT EXISTS (SELECT 1 FROM ledger_entries r
                           WHERE r.order_line_id = e.order_line_id
                             AND r.kind = 'refund')
@@ -2668,6 +2678,14 @@ CREATE OR REPLACE FUNCTION public.line_booked(oid bigint, pid bigint)
 AS $function$
     SELECT EXISTS (SELECT 1 FROM bookings b JOIN service_sessions s ON s.id = b.session_id
                     WHERE b.order_id = oid AND s.product_id = pid)
+$function$
+;
+CREATE OR REPLACE FUNCTION public.line_kept_fen(oid bigint, p_total bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT coalesce(greatest(p_total - order_partial_refund(oid), 0), 0)
 $function$
 ;
 CREATE OR REPLACE FUNCTION public.my_invitations(p_user bigint)
@@ -2732,6 +2750,14 @@ BEGIN
     body := order_json(oid);
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.order_booking_id(oid bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT min(b.id) FROM bookings b WHERE b.order_id = oid
+$function$
+;
 CREATE OR REPLACE FUNCTION public.order_json(oid bigint)
  RETURNS json
  LANGUAGE plpgsql
@@ -2744,6 +2770,7 @@ BEGIN
         'address', o.address, 'note', o.note,
         'pay_before', o.pay_before, 'paid_at', o.paid_at,
         'created_at', o.created_at, 'bulk_order_id', o.bulk_order_id,
+        'booking_id', order_booking_id(o.id),
         'parts', coalesce((SELECT json_agg(json_build_object(
             'id', p.id, 'vendor_id', p.vendor_id,
             'vendor_name', (SELECT v.name FROM vendors v WHERE v.id = p.vendor_id),
@@ -2797,6 +2824,17 @@ BEGIN
     VALUES (oid, p_event, o.status, nxt, p_actor);
     RETURN o.status;
 END $function$
+;
+CREATE OR REPLACE FUNCTION public.order_partial_refund(oid bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT b.refund_fen FROM bookings b JOIN orders o ON o.id = b.order_id
+     WHERE b.order_id = oid AND o.bulk_order_id IS NULL
+       AND b.refund_fen IS NOT NULL AND NOT b.ledger_full_reversal
+     ORDER BY b.id LIMIT 1
+$function$
 ;
 CREATE OR REPLACE FUNCTION public.order_refund(oid bigint, p_reason text)
  RETURNS void
