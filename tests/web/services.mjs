@@ -231,6 +231,11 @@ tests.shopBooking = async () => {
   await shoot(page, 'shop-booking-vouchers')
   state.flow = seen
   if (process.env.SV_FLOW) {
+    // The booking as the API has it now (its 201 was read by a page that left).
+    const oid = Number(new URL(page.url()).pathname.split('/').pop())
+    const o = await api('/orders/' + oid, { token: ct.access_token })
+    const b = await api('/bookings/' + o.body.booking_id, { token: ct.access_token })
+    seen.push(`GET /api/v1/bookings/${o.body.booking_id} (after)\n  → ${b.status} ${JSON.stringify(b.body)}`)
     const { writeFileSync } = await import('node:fs')
     writeFileSync(process.env.SV_FLOW, seen.join('\n') + '\n')
   }
