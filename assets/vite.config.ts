@@ -6,8 +6,10 @@ import vue from '@vitejs/plugin-vue'
 import Components from 'unplugin-vue-components/vite'
 import { VantResolver } from '@vant/auto-import-resolver'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join, relative } from 'node:path'
+import subsetFont from 'subset-font'
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib'
 
 const outDir = '../build/web'
@@ -59,13 +61,73 @@ function noRemoteFonts(): Plugin {
   }
 }
 
+// Vant's icon font (25 kB of woff2, 259 icons) comes as a data: URL inside
+// its CSS: 34 kB of base64 in the stylesheet that blocks the first paint of
+// every page.  The build keeps only the icons the app can ask for and serves
+// them as a file of their own (hashed, fetched only when an icon is drawn).
+// The icons that can be asked for: every quoted word of our sources and of
+// Vant's components that is an icon's name (Vant names its icons in string
+// literals: "arrow-left", "success", props' defaults), and all the arrows
+// (the cell builds `arrow-${direction}`).  Too many is harmless; a missing
+// one would draw nothing, so the sources are read whole, not the bundle.
+function vantIconFile(): Plugin {
+  const require = createRequire(import.meta.url)
+  const cssPath = require.resolve('vant/es/icon/index.css')
+  const vantDir = dirname(dirname(cssPath))
+  const font = /url\(["']?data:font\/woff2;[^,]*,([A-Za-z0-9+/=]+)["']?\)/
+  const fontFile = join(__dirname, 'node_modules/.cache/bangfu/vant-icon.woff2')
+  const walk = (dir: string, ext: RegExp, out: string[] = []): string[] => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name)
+      if (statSync(p).isDirectory()) walk(p, ext, out)
+      else if (ext.test(name)) out.push(p)
+    }
+    return out
+  }
+  return {
+    name: 'bangfu-vant-icon-file',
+    apply: 'build',
+    enforce: 'pre',
+    async buildStart() {
+      const css = readFileSync(cssPath, 'utf8')
+      const m = font.exec(css)
+      if (!m) this.error(`${cssPath}: no inlined woff2 (has Vant changed?)`)
+      const glyphs = new Map<string, string>()
+      for (const g of css.matchAll(/\.van-icon-([a-z0-9-]+):before\s*\{\s*content:\s*"\\([0-9a-f]+)"/g))
+        glyphs.set(g[1], String.fromCodePoint(parseInt(g[2], 16)))
+      const used = new Set([...glyphs.keys()].filter((n) => n.startsWith('arrow')))
+      const files = [...walk(join(__dirname, 'src'), /\.(vue|ts)$/), ...walk(vantDir, /\.mjs$/)]
+      for (const f of files)
+        for (const w of readFileSync(f, 'utf8').matchAll(/["'`\s](?:van-icon-)?([a-z0-9-]+)/g))
+          if (glyphs.has(w[1])) used.add(w[1])
+      const text = [...used].map((n) => glyphs.get(n)).join('')
+      const sub = await subsetFont(Buffer.from(m![1], 'base64'), text, { targetFormat: 'woff2' })
+      mkdirSync(dirname(fontFile), { recursive: true })
+      writeFileSync(fontFile, sub)
+      this.info(`vant-icon: ${used.size} of ${glyphs.size} icons, ${sub.length} bytes`)
+    },
+    // On the source, before Vite resolves its url()s and hashes the CSS.
+    transform(code, id) {
+      if (id.split('?')[0] !== cssPath) return null
+      const rel = relative(dirname(cssPath), fontFile).split('\\').join('/')
+      return { code: code.replace(font, `url("${rel}")`), map: null }
+    },
+    generateBundle(_options, bundle) {
+      for (const file of Object.values(bundle))
+        if (file.type === 'asset' && file.fileName.endsWith('.css') &&
+            String(file.source).includes('data:font/'))
+          this.error(`${file.fileName}: an inlined font is left`)
+    },
+  }
+}
+
 export default defineConfig({
   plugins: [vue(), Components({
     // Vant for the shop; Element Plus (el-*, with each component's CSS) only
     // where the workspaces (src/workspace, lazy routes) use it.
     resolvers: [VantResolver(), ElementPlusResolver({ importStyle: 'css' })],
     dts: false,
-  }), noRemoteFonts(), precompress()],
+  }), noRemoteFonts(), vantIconFile(), precompress()],
   build: {
     outDir,
     emptyOutDir: true,

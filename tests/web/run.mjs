@@ -201,7 +201,12 @@ tests.journey = async () => {
   await shoot(page, 'checkout')
   const placed = page.waitForResponse((r) => r.url().endsWith('/api/v1/orders') && r.request().method() === 'POST')
   await page.getByRole('button', { name: '提交订单' }).click()
-  const order = await (await placed).json()
+  // The page goes on to the cashier at once: on a slow machine the answer's
+  // body can be gone before it is read; then the order is the newest one.
+  const answer = await placed
+  assert.equal(answer.status(), 201)
+  const order = await answer.json().catch(async () =>
+    (await api('/orders/' + (await api('/orders', { token: t })).body.items[0].id, { token: t })).body)
   assert.equal(order.status, 'pending_payment')
   const how = await payOnCashier(page, order.id, order.total_fen)
   notes.push('journey paid by ' + how)
@@ -465,10 +470,14 @@ tests.budget = async () => {
   const page = await newPage()
   const js = new Set()
   page.on('response', (r) => { if (r.url().endsWith('.js')) js.add(new URL(r.url()).pathname) })
+  // From the navigation's start (the page's own clock) to the card seen
+  // visible, not to the load event goto waits for by default.
+  // (The wall clock from goto's call is printed beside it.)
   const t0 = Date.now()
-  await page.goto(BASE + '/')
+  await page.goto(BASE + '/', { waitUntil: 'commit' })
   await page.getByRole('article').first().waitFor()
-  const cardMs = Date.now() - t0
+  const cardMs = Math.round(await page.evaluate(() => performance.now()))
+  const wallMs = Date.now() - t0
   await page.waitForLoadState('networkidle')
   let gz = 0
   for (const path of js) {
@@ -476,7 +485,7 @@ tests.budget = async () => {
     gz += Number(r.headers.get('content-length'))
     await r.arrayBuffer()
   }
-  notes.push(`first view of /: ${js.size} scripts, ${(gz / 1024).toFixed(1)} kB gzipped; first product card visible after ${cardMs} ms`)
+  notes.push(`first view of /: ${js.size} scripts, ${(gz / 1024).toFixed(1)} kB gzipped; first product card visible after ${cardMs} ms (${wallMs} ms from goto)`)
   assert.ok(gz <= 150 * 1024, `first-view JavaScript ${gz} bytes gzipped`)
   await page.close()
 }
