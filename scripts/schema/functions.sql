@@ -3042,11 +3042,40 @@ CREATE OR REPLACE FUNCTION public.payment_notify(p_payment bigint, p_result text
  LANGUAGE plpgsql
 AS $function$
 DECLARE
-    pay payments;
-    was text;
-    oid bigint;
-    paid bigint[] := '{}';
+    paid bigint[];
 BEGIN
+    SELECT s.status, s.body, s.paid INTO status, body, paid
+      FROM payment_settle_one(p_payment, p_result, p_amount, p_omap, p_pmap) s;
+    PERFORM payment_sales(paid);
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.payment_sales(p_paid bigint[])
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    IF cardinality(p_paid) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM products
+      WHERE id IN (SELECT product_id FROM order_lines
+                   WHERE order_id = ANY (p_paid))
+      ORDER BY id FOR UPDATE;
+    UPDATE products p SET sales = p.sales + l.qty
+      FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
+            WHERE order_id = ANY (p_paid) GROUP BY product_id) l
+     WHERE p.id = l.product_id;
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.payment_settle_one(p_payment bigint, p_result text, p_amount bigint, p_omap jsonb, p_pmap jsonb, OUT status integer, OUT body json, OUT paid bigint[])
+ RETURNS record
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    pay payments;
+    oid bigint;
+BEGIN
+    paid := '{}';
     SELECT * INTO pay FROM payments WHERE id = p_payment FOR UPDATE;
     IF NOT FOUND THEN
         status := 404;
@@ -3098,15 +3127,6 @@ BEGIN
                 PERFORM order_move(oid, 'pay', p_omap, p_pmap, NULL);
                 paid := paid || oid;
             END LOOP;
-            -- Sales counts, products locked in id order as checkout does.
-            PERFORM 1 FROM products
-              WHERE id IN (SELECT product_id FROM order_lines
-                           WHERE order_id = ANY (paid))
-              ORDER BY id FOR UPDATE;
-            UPDATE products p SET sales = p.sales + l.qty
-              FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
-                    WHERE order_id = ANY (paid) GROUP BY product_id) l
-             WHERE p.id = l.product_id;
         END IF;
     END IF;
     status := 200;
@@ -3755,6 +3775,43 @@ AS $function$
     SELECT coalesce(s.price_fen, (SELECT p.price_fen FROM products p
                                    WHERE p.id = s.product_id))
 $function$
+;
+CREATE OR REPLACE FUNCTION public.settle_payments(p_batch jsonb, p_omap jsonb, p_pmap jsonb)
+ RETURNS TABLE(i integer, status integer, body json)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+DECLARE
+    ids bigint[];
+    paid bigint[] := '{}';
+    e jsonb;
+    st integer;
+    bd json;
+    pd bigint[];
+BEGIN
+    SELECT array_agg(DISTINCT (x->>'payment_id')::bigint) INTO ids
+      FROM jsonb_array_elements(p_batch) x;
+    PERFORM 1 FROM payments p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
+    PERFORM 1 FROM orders o
+      WHERE o.id IN (SELECT o2.id FROM payments p
+                       JOIN orders o2 ON o2.id = p.order_id
+                         OR (p.bulk_order_id IS NOT NULL
+                             AND o2.bulk_order_id = p.bulk_order_id)
+                      WHERE p.id = ANY (ids) AND p.status = 'pending')
+      ORDER BY o.id FOR UPDATE;
+    FOR k IN 1 .. jsonb_array_length(p_batch) LOOP
+        e := p_batch -> (k - 1);
+        SELECT s.status, s.body, s.paid INTO st, bd, pd
+          FROM payment_settle_one((e->>'payment_id')::bigint, e->>'status',
+                                  (e->>'amount_fen')::bigint, p_omap, p_pmap) s;
+        paid := paid || pd;
+        i := k;
+        status := st;
+        body := bd;
+        RETURN NEXT;
+    END LOOP;
+    PERFORM payment_sales(paid);
+END $function$
 ;
 CREATE OR REPLACE FUNCTION public.shanghai_month(t timestamp with time zone)
  RETURNS date
