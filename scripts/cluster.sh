@@ -18,7 +18,7 @@
 # (pg_auto_failover's monitor, Redis Sentinel), never this script's.
 #
 # Usage: scripts/cluster.sh start|stop|status|heal|drill [name...]|backup|
-#                           restore <time>|restore-stop
+#                           restore <time>|restore-stop|up|bench
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CVAR="$ROOT/var/cluster"
@@ -572,6 +572,14 @@ restore) # make restore TARGET=<time>: restored, checked, counted.
 	    -c 'SELECT count(*) FROM orders')"
 	echo "cluster: scripts/cluster.sh restore-stop stops it" ;;
 restore-to) restore "$2" ;;
+up)	curl -sf -o /dev/null "http://127.0.0.1:$LB_PORT/readyz" ;;
+bench)	# BENCH_ONLY=cluster make bench: the cluster against one node.
+	export CVAR LB_PORT NODES REDISCLI_AUTH=$REDIS_PASSWORD
+	export PG_PORT=$(pg_primary_port) REDIS_PORT=$(redis_master_port)
+	# The nodes' signing key (node_up copies this file), whatever the
+	# environment says.
+	export JWT_SECRET=$(sed -n 's/^JWT_SECRET=//p' "$VAR/secrets.env")
+	exec sh "$ROOT/scripts/cluster_bench.sh" ;;
 drill)	shift
 	REDIS_PORTS="$REDIS_M_PORT $REDIS_R_PORT"
 	export CVAR LB_PORT NODES PG_MON_PORT PG_PORTS PG_RESTORE_PORT \
