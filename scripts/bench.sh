@@ -8,13 +8,25 @@
 # REDIS_PORT, PORT and KORE_PORT from the environment (scripts/instance.sh),
 # so a bench can run beside `make run` without sharing its services.
 set -eu
+# BENCH_ONLY=cluster: the replicated cluster (scripts/cluster.sh, its ports
+# from LB_PORT, NODES, CLUSTER_PG_PORT, CLUSTER_REDIS_PORT) through its nginx
+# against one of its nodes (scripts/cluster_bench.sh); started, and then
+# stopped, here when it is not running.  Before instance.sh: the cluster
+# has keys of its own.
+if [ "${BENCH_ONLY:-}" = cluster ]; then
+	"$(dirname "$0")/cluster.sh" up && exec "$(dirname "$0")/cluster.sh" bench
+	"$(dirname "$0")/cluster.sh" start >/dev/null
+	trap '"$(dirname "$0")/cluster.sh" stop' EXIT INT TERM
+	"$(dirname "$0")/cluster.sh" bench
+	exit 0
+fi
 export INSTANCE=${INSTANCE:-run}
 . "$(dirname "$0")/instance.sh"
 cd "$ROOT"
 
 DURATION=${BENCH_DURATION:-10s}
 # BENCH_ONLY=catalog|orders|ledger|bulk|festival|web: /healthz and that
-# group only.
+# group only; BENCH_ONLY=cluster: the cluster against one node, only.
 ONLY=${BENCH_ONLY:-}
 started_server=0
 started_services=0

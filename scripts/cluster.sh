@@ -18,7 +18,7 @@
 # (pg_auto_failover's monitor, Redis Sentinel), never this script's.
 #
 # Usage: scripts/cluster.sh start|stop|status|heal|drill [name...]|backup|
-#                           restore <time>|restore-stop
+#                           restore <time>|restore-stop|up|bench
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CVAR="$ROOT/var/cluster"
@@ -172,22 +172,25 @@ monitor_start() {
 		pgaf create monitor --pgdata "$CVAR/pg/monitor" \
 		    --pgport "$PG_MON_PORT" --hostname 127.0.0.1 --auth trust \
 		    --no-ssl --pgctl "$PGBIN/pg_ctl" >> "$CVAR/pg/monitor.log" 2>&1
-		# Failover within seconds: the monitor checks every second and
-		# calls a node that neither answers nor reports for 4 s failed.
-		cat >> "$CVAR/pg/monitor/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-pgautofailover.health_check_period = 1000
-pgautofailover.health_check_timeout = 1000
-pgautofailover.health_check_max_retries = 1
-pgautofailover.health_check_retry_delay = 500
-pgautofailover.node_considered_unhealthy_timeout = 4000
-pgautofailover.startup_grace_period = 3000
-pgautofailover.primary_demote_timeout = 2000
-CONF
+		echo "listen_addresses = '127.0.0.1'" >> "$CVAR/pg/monitor/postgresql.conf"
 	fi
 	alive "$CVAR/pg/monitor.pid" ||
 	    pgaf_spawn monitor pg_autoctl run --pgdata "$CVAR/pg/monitor"
 	wait_for "mon_sql 'SELECT 1' >/dev/null 2>&1" 600
+	monitor_tune
+}
+
+# The monitor's failure detection, set on every start (ALTER SYSTEM, then a
+# reload: an older cluster gets the current values).  Why each value, and
+# what it risks, is in the README (Deploying and scaling, PostgreSQL).
+monitor_tune() {
+	for kv in health_check_period=1000 health_check_timeout=1000 \
+	    health_check_max_retries=1 health_check_retry_delay=500 \
+	    node_considered_unhealthy_timeout=3000 startup_grace_period=3000 \
+	    primary_demote_timeout=2000; do
+		mon_sql "ALTER SYSTEM SET pgautofailover.${kv%%=*} = ${kv#*=}" >/dev/null
+	done
+	mon_sql "SELECT pg_reload_conf()" >/dev/null
 }
 
 # Node n on its port: created (the first as primary, the others as its
@@ -277,13 +280,11 @@ SQL
 	export PG_PORT=$(pg_primary_port)
 }
 
-# The keepers' timeouts, shorter than pg_auto_failover's defaults: a
-# standby being promoted waits 1 s (not 5) for its WAL receiver to stop;
-# a primary cut off from the monitor and from every standby demotes itself
-# after 5 s (not 20).  The monitor gives a failed primary 2 s to demote
-# (primary_demote_timeout, not 30 s): by then both standbys have stopped
-# streaming from it, so with ANY 1 synchronous commit it can acknowledge
-# nothing more.
+# Each node's failover settings, at every start and heal (idempotent).
+# The keepers' timeouts (pg_autoctl config set, then reload) and
+# PostgreSQL's checkpoint_timeout; why each value, and what it risks, is in
+# the README (Deploying and scaling, PostgreSQL).  The monitor's part is
+# monitor_tune.
 pgaf_tune() {
 	# pgBackRest checks that it runs in the node's own data directory:
 	# each node archives with its own pg1-path (pg_basebackup copied the
@@ -294,14 +295,22 @@ pgaf_tune() {
 		echo "archive_command = 'pgbackrest --config=$PGBR_CONF --stanza=bangfu --pg1-path=$d archive-push %p'" >> "$d/postgresql.conf"
 		as_pg "$PGBIN/pg_ctl" -D "$d" reload >/dev/null 2>&1 || true
 	fi
+	# A restartpoint at least every 30 s on a standby, a checkpoint on the
+	# primary: little to write when a standby restarts to report its LSN
+	# and when the promoted one checkpoints.
+	if [ -f "$d/postgresql.conf" ] &&
+	    ! grep -q "^checkpoint_timeout = 30s" "$d/postgresql.conf"; then
+		echo "checkpoint_timeout = 30s" >> "$d/postgresql.conf"
+		as_pg "$PGBIN/pg_ctl" -D "$d" reload >/dev/null 2>&1 || true
+	fi
 	cfg="$CVAR/pg/xdg/config/pg_autoctl$CVAR/pg/node$1/pg_autoctl.cfg"
 	[ -f "$cfg" ] || return 0
-	grep -q "^prepare_promotion_walreceiver = 1$" "$cfg" && return 0
-	pgaf config set --pgdata "$CVAR/pg/node$1" \
-	    timeout.prepare_promotion_walreceiver 1 >/dev/null
-	pgaf config set --pgdata "$CVAR/pg/node$1" \
-	    timeout.network_partition_timeout 5 >/dev/null
-	pgaf reload --pgdata "$CVAR/pg/node$1" >/dev/null 2>&1 || true
+	grep -q "^network_partition_timeout = 5$" "$cfg" &&
+	    grep -q "^prepare_promotion_walreceiver = 1$" "$cfg" && return 0
+	for kv in network_partition_timeout=5 prepare_promotion_walreceiver=1; do
+		pgaf config set --pgdata "$d" "timeout.${kv%%=*}" "${kv#*=}" >/dev/null
+	done
+	pgaf reload --pgdata "$d" >/dev/null 2>&1 || true
 }
 
 redis_conf() { # name port [replicaof-port]
@@ -533,6 +542,7 @@ CONF
 # rejoins as a standby (pg_auto_failover rewinds it), a Redis master that
 # was failed over is made a replica by the Sentinels.
 heal() {
+	monitor_start
 	set -- $PG_PORTS
 	node_start 1 "$1"; node_start 2 "$2"; node_start 3 "$3"
 	for n in 1 2 3; do
@@ -562,6 +572,14 @@ restore) # make restore TARGET=<time>: restored, checked, counted.
 	    -c 'SELECT count(*) FROM orders')"
 	echo "cluster: scripts/cluster.sh restore-stop stops it" ;;
 restore-to) restore "$2" ;;
+up)	curl -sf -o /dev/null "http://127.0.0.1:$LB_PORT/readyz" ;;
+bench)	# BENCH_ONLY=cluster make bench: the cluster against one node.
+	export CVAR LB_PORT NODES REDISCLI_AUTH=$REDIS_PASSWORD
+	export PG_PORT=$(pg_primary_port) REDIS_PORT=$(redis_master_port)
+	# The nodes' signing key (node_up copies this file), whatever the
+	# environment says.
+	export JWT_SECRET=$(sed -n 's/^JWT_SECRET=//p' "$VAR/secrets.env")
+	exec sh "$ROOT/scripts/cluster_bench.sh" ;;
 drill)	shift
 	REDIS_PORTS="$REDIS_M_PORT $REDIS_R_PORT"
 	export CVAR LB_PORT NODES PG_MON_PORT PG_PORTS PG_RESTORE_PORT \

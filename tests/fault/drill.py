@@ -274,8 +274,9 @@ def under_load(name, kill, heal, tokens, pids, check_after=None):
     before = len(load.ok)
     t_kill = time.time()
     what = kill()
-    log("drill %s: %s at %s, %d orders so far" % (name, what, time.strftime(
-        "%H:%M:%S", time.gmtime(t_kill)), before))
+    log("drill %s: %s at %s, %d orders so far, load average %.1f" % (
+        name, what, time.strftime("%H:%M:%S", time.gmtime(t_kill)), before,
+        os.getloadavg()[0]))
     wait(lambda: any(o[0] >= t_kill for o in load.ok), 120, "a checkout after the kill")
     time.sleep(AFTER)
     load.finish()
@@ -331,10 +332,20 @@ def drill_pg(tokens, pids):
                  "to_timestamp(%f) AND reportedstate <> goalstate AND description "
                  "NOT LIKE '%%marked as%%' ORDER BY eventid"
                  % t_kill[0])
+        first = {}
         for line in ev.splitlines()[:12]:
             t, node, rep, goal = line.split("|")
             out.append("  +%5.1f s  %s: %s -> %s" % (float(t) - t_kill[0], node,
                                                       rep, goal))
+            first.setdefault(goal, float(t) - t_kill[0])
+        # Where the time went: the monitor's decisions, from the kill.
+        phases = [("failure declared (draining)", "draining"),
+                  ("every standby reported its LSN (prepare_promotion)",
+                   "prepare_promotion"),
+                  ("promotion confirmed, writes allowed (wait_primary)",
+                   "wait_primary")]
+        out.append("phases: " + "; ".join(
+            "%s +%.1f s" % (what, first[g]) for what, g in phases if g in first))
         return out
 
     def heal():
