@@ -1,15 +1,8 @@
 // 运营后台's rules and traffic calls, and the vendor's own record, typed
-// from the contract (src/api/schema.d.ts).  Kept beside workspace/api.ts so
-// that each workspace's additions stay in its own file.
-import { request } from '../../api'
-import type { components, operations } from '../../api/schema'
-
-type S = components['schemas']
-type Body<K extends keyof operations> = operations[K] extends {
-  requestBody: { content: { 'application/json': infer T } }
-}
-  ? T
-  : never
+// from the contract (./contract.ts aliases src/api/schema.d.ts).  Kept
+// beside workspace/api.ts so that each workspace's additions stay in its
+// own file.
+import { op, type Body, type Item, type Ok, type S } from '../contract'
 
 export type FeeRule = S['FeeRule']
 export type FeeRuleVersion = S['FeeRuleVersion']
@@ -21,36 +14,37 @@ export type BoostRulePatch = Body<'boostRuleUpdate'>
 export type AdminCampaign = S['AdminCampaign']
 export type CampaignInput = Body<'campaignCreate'>
 export type CampaignPatch = Body<'campaignUpdate'>
-export type CreditEvent = S['CreditEvent']
+export type CreditEvent = Item<'vendorCreditEvents'>
+export type CreditEvents = Ok<'vendorCreditEvents'>
 export type VendorRecord = S['VendorRecord']
-export type Items<T> = { items: T[] }
-export type CreditEvents = { items: CreditEvent[]; page: number; per_page: number; total: number }
-export type Bxbp = { product_id: number; bxbp: boolean; county: unknown }
+export type Bxbp = Ok<'bxbpDesignate'>
 
-const J = (method: string, body?: unknown) => ({ method, body })
+const FR = '/admin/fee-rules/'
+const BR = '/admin/boost-rules/'
 
 export const adm = {
-  feeRules: () => request<Items<FeeRule>>('/admin/fee-rules'),
-  createFeeRule: (r: FeeRuleInput) => request<FeeRule>('/admin/fee-rules', J('POST', r)),
-  updateFeeRule: (id: number, r: FeeRulePatch) => request<FeeRule>('/admin/fee-rules/' + id, J('PATCH', r)),
-  feeRuleHistory: (id: number) => request<Items<FeeRuleVersion>>('/admin/fee-rules/' + id + '/history'),
+  feeRules: () => op('feeRules', 'GET', '/admin/fee-rules'),
+  createFeeRule: (r: FeeRuleInput) => op('feeRuleCreate', 'POST', '/admin/fee-rules', { body: r }),
+  updateFeeRule: (id: number, r: FeeRulePatch) => op('feeRuleUpdate', 'PATCH', FR + id, { body: r }),
+  feeRuleHistory: (id: number) => op('feeRuleHistory', 'GET', FR + id + '/history'),
 
-  boostRules: () => request<Items<BoostRule>>('/admin/boost-rules'),
-  createBoostRule: (r: BoostRuleInput) => request<BoostRule>('/admin/boost-rules', J('POST', r)),
-  updateBoostRule: (id: number, r: BoostRulePatch) => request<BoostRule>('/admin/boost-rules/' + id, J('PATCH', r)),
+  boostRules: () => op('boostRules', 'GET', '/admin/boost-rules'),
+  createBoostRule: (r: BoostRuleInput) => op('boostRuleCreate', 'POST', '/admin/boost-rules', { body: r }),
+  updateBoostRule: (id: number, r: BoostRulePatch) => op('boostRuleUpdate', 'PATCH', BR + id, { body: r }),
 
-  campaigns: () => request<Items<AdminCampaign>>('/admin/campaigns'),
-  createCampaign: (c: CampaignInput) => request<AdminCampaign>('/admin/campaigns', J('POST', c)),
-  updateCampaign: (slug: string, c: CampaignPatch) => request<AdminCampaign>('/admin/campaigns/' + encodeURIComponent(slug), J('PATCH', c)),
+  campaigns: () => op('adminCampaigns', 'GET', '/admin/campaigns'),
+  createCampaign: (c: CampaignInput) => op('campaignCreate', 'POST', '/admin/campaigns', { body: c }),
+  updateCampaign: (slug: string, c: CampaignPatch) =>
+    op('campaignUpdate', 'PATCH', '/admin/campaigns/' + encodeURIComponent(slug), { body: c }),
 
-  designateBxbp: (productId: number) => request<Bxbp>('/admin/products/' + productId + '/bxbp', J('POST')),
-  revokeBxbp: (productId: number) => request<Bxbp>('/admin/products/' + productId + '/bxbp', J('DELETE')),
+  designateBxbp: (productId: number) => op('bxbpDesignate', 'POST', '/admin/products/' + productId + '/bxbp'),
+  revokeBxbp: (productId: number) => op('bxbpRevoke', 'DELETE', '/admin/products/' + productId + '/bxbp'),
 
   creditEvents: (vendorId: number, page = 1, perPage = 20) =>
-    request<CreditEvents>('/admin/vendors/' + vendorId + '/credit-events', { query: { page, per_page: perPage } }),
+    op('vendorCreditEvents', 'GET', '/admin/vendors/' + vendorId + '/credit-events', { query: { page, per_page: perPage } }),
 
   // 商家中心: the vendor's own record
-  vendorProfile: () => request<VendorRecord>('/vendor/profile'),
+  vendorProfile: () => op('vendorProfile', 'GET', '/vendor/profile'),
 }
 
 /** A percentage as typed ("3", "2.5", "0.25") → basis points, by integer arithmetic; NaN if malformed. */

@@ -1,21 +1,14 @@
 // 企业采购's calls beyond the organisation itself (../api.ts has that):
 // bulk orders, their CSV of recipients, approval, placement and payment,
 // the year's report and certificate, and the public check of a
-// certificate.  Types are the generated ones (assets/api/openapi.yaml).
+// certificate.  Types are the generated ones (./contract.ts aliases
+// src/api/schema.d.ts, from assets/api/openapi.yaml).
 import { reactive } from 'vue'
 import { request, idempotencyKey } from '../../api'
-import type { components, operations } from '../../api/schema'
-import { ws, type Org } from '../api'
+import { op, type Ok, type S } from '../contract'
+import { ws, type Org, type OrgItem, type OrgRole } from '../api'
 
-type Ok<K extends keyof operations> = operations[K] extends {
-  responses: { 200: { content: { 'application/json': infer T } } }
-}
-  ? T
-  : operations[K] extends { responses: { 201: { content: { 'application/json': infer T } } } }
-    ? T
-    : never
-
-export type BulkOrder = components['schemas']['BulkOrder']
+export type BulkOrder = S['BulkOrder']
 export type BulkStatus = BulkOrder['status']
 export type Purpose = BulkOrder['purpose']
 export type Quote = BulkOrder['quote']
@@ -49,31 +42,31 @@ export const TRAIL_ACTION: Record<string, string> = {
   requote: '价格变动，重新报价',
   place: '下单',
 }
-export const ORG_ROLE: Record<string, string> = { buyer: '采购员', approver: '审批人', admin: '管理员' }
+export const ORG_ROLE: Record<string, string> = { buyer: '采购员', approver: '审批人', admin: '管理员' } satisfies Record<OrgRole, string>
 
 const B = (org: number, bid?: number) => '/orgs/' + org + '/bulk-orders' + (bid ? '/' + bid : '')
 
 export const bulk = {
   create: (org: number, purpose: Purpose) =>
-    request<BulkOrder>(B(org), { method: 'POST', body: { purpose, recipients: [] } satisfies operations['bulkCreate']['requestBody']['content']['application/json'] }),
+    op('bulkCreate', 'POST', B(org), { body: { purpose, recipients: [] } }),
   list: (org: number, status?: BulkStatus, page = 1, perPage = 20) =>
-    request<BulkList>(B(org), { query: { status, page, per_page: perPage } }),
-  get: (org: number, bid: number) => request<BulkOrder>(B(org, bid)),
+    op('bulkList', 'GET', B(org), { query: { status, page, per_page: perPage } }),
+  get: (org: number, bid: number) => op('bulk', 'GET', B(org, bid)),
   recipients: (org: number, bid: number, page = 1, perPage = 20) =>
-    request<Recipients>(B(org, bid) + '/recipients', { query: { page, per_page: perPage } }),
+    op('bulkRecipients', 'GET', B(org, bid) + '/recipients', { query: { page, per_page: perPage } }),
   /** The CSV file as it is (UTF-8): the draft, or 422 with each bad row's line. */
   uploadCsv: (org: number, bid: number, csv: string) =>
-    request<BulkOrder>(B(org, bid) + '/recipients.csv', { method: 'POST', text: { type: 'text/csv; charset=utf-8', data: csv } }),
-  submit: (org: number, bid: number) => request<BulkOrder>(B(org, bid) + '/submit', { method: 'POST' }),
-  approve: (org: number, bid: number) => request<BulkOrder>(B(org, bid) + '/approve', { method: 'POST' }),
+    request<Ok<'bulkCsv'>>(B(org, bid) + '/recipients.csv', { method: 'POST', text: { type: 'text/csv; charset=utf-8', data: csv } }),
+  submit: (org: number, bid: number) => op('bulkSubmit', 'POST', B(org, bid) + '/submit'),
+  approve: (org: number, bid: number) => op('bulkApprove', 'POST', B(org, bid) + '/approve'),
   reject: (org: number, bid: number, reason: string) =>
-    request<BulkOrder>(B(org, bid) + '/reject', { method: 'POST', body: { reason } }),
-  place: (org: number, bid: number, key: string) => request<Placed>(B(org, bid) + '/place', { method: 'POST', idem: key }),
+    op('bulkReject', 'POST', B(org, bid) + '/reject', { body: { reason } }),
+  place: (org: number, bid: number, key: string) => op('bulkPlace', 'POST', B(org, bid) + '/place', { idem: key }),
   pay: (org: number, bid: number, key: string) =>
-    request<BulkPayment>(B(org, bid) + '/payments', { method: 'POST', body: { provider: 'sandbox' }, idem: key }),
-  report: (org: number, year: number) => request<Report>('/orgs/' + org + '/report/' + year),
-  certificate: (org: number, year: number) => request<Certificate>('/orgs/' + org + '/certificates/' + year),
-  verify: (token: string) => request<Verified>('/certificates/verify', { query: { token }, auth: false }),
+    op('bulkPay', 'POST', B(org, bid) + '/payments', { body: { provider: 'sandbox' }, idem: key }),
+  report: (org: number, year: number) => op('orgReport', 'GET', '/orgs/' + org + '/report/' + year),
+  certificate: (org: number, year: number) => op('orgCertificate', 'GET', '/orgs/' + org + '/certificates/' + year),
+  verify: (token: string) => op('certificateVerify', 'GET', '/certificates/verify', { query: { token }, auth: false }),
 }
 
 export { idempotencyKey }
@@ -83,7 +76,7 @@ export { idempotencyKey }
 const KEY = 'bangfu.org'
 
 /** The organisations of the person and the one the pages work on. */
-export const orgState = reactive<{ orgs: Org[]; cur: Org | null; loaded: boolean }>({ orgs: [], cur: null, loaded: false })
+export const orgState = reactive<{ orgs: OrgItem[]; cur: Org | null; loaded: boolean }>({ orgs: [], cur: null, loaded: false })
 
 export async function loadOrg(pick?: number): Promise<Org | null> {
   orgState.orgs = (await ws.orgs()).items
@@ -95,7 +88,7 @@ export async function loadOrg(pick?: number): Promise<Org | null> {
   return orgState.cur
 }
 
-export function hasRole(...roles: string[]): boolean {
+export function hasRole(...roles: OrgRole[]): boolean {
   return roles.some((r) => orgState.cur?.my_roles.includes(r) ?? false)
 }
 
