@@ -283,6 +283,8 @@ struct bangfu_config {
 	int   invites_limit; /* invitations per admin and window */
 };
 extern struct bangfu_config cfg;
+void			    config_load(void);
+void			    config_check(void);
 
 /* The routes, one table per resource file. */
 extern struct api_route routes_auth[];
