@@ -243,8 +243,9 @@ struct cache_mark cache_mark(void);
 int		  cache_moved(int64_t, const struct cache_mark *);
 void		  cache_drop_product(int64_t);
 void		  cache_stock_moved(const int64_t *, size_t);
-/* The query parameters a cacheable route reads (NULL: none); http_catalog.c. */
-const char *const *catalog_cache_params(const struct api_route *);
+/* The query parameters a cacheable route reads, told by http_catalog.c. */
+void cache_key_params(const char *, const char *const *);
+void catalog_init(void);
 
 /* app/metrics.c */
 void metrics_observe(const char *, int, uint64_t);
@@ -300,5 +301,12 @@ extern struct api_route routes_ledger[];
 extern struct api_route routes_docs[];
 void			docs_init(void);
 extern struct api_route routes_sandbox[]; /* outside /api/v1 */
+
+/* app/routes.c: every table, once; api is 0 outside /api/v1. */
+struct route_table {
+	struct api_route *routes;
+	int		  api;
+};
+extern const struct route_table route_tables[];
 
 #endif

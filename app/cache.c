@@ -3,7 +3,7 @@
  *
  * What: the exact body of a 200 answer, keyed by the whole request as the
  * route reads it: its name, its path parameters and the query parameters
- * it knows (catalog_cache_params()), each length-prefixed, hashed and
+ * it was told of (cache_key_params()), each length-prefixed, hashed and
  * compared in full.  Memory: at most CACHE_MAX_BYTES per worker (keys and
  * bodies), the oldest entries evicted first to stay under it.
  * Invalidation: any write that can change a catalog answer calls
@@ -337,6 +337,23 @@ cache_key_detail(struct cache_keyw *w, const char *id)
 	cache_keyw_str(w, id);
 }
 
+/* The query parameters a cacheable route reads, told by its file. */
+static struct {
+	const char	  *route;
+	const char *const *names;
+} cache_params[4];
+static int cache_nparams;
+
+void
+cache_key_params(const char *route, const char *const *names)
+{
+	if (cache_nparams ==
+	    (int)(sizeof(cache_params) / sizeof(cache_params[0])))
+		fatal("cache: too many routes with query parameters");
+	cache_params[cache_nparams].route = route;
+	cache_params[cache_nparams++].names = names;
+}
+
 static void
 cache_key_write(struct call *c, struct cache_keyw *w)
 {
@@ -353,9 +370,13 @@ cache_key_write(struct call *c, struct cache_keyw *w)
 		else
 			cache_keyw_str(w, c->match.params[i]);
 	}
-	if ((names = catalog_cache_params(c->route)) == NULL)
+	for (i = 0; i < cache_nparams; i++) {
+		if (strcmp(cache_params[i].route, c->route->name) == 0)
+			break;
+	}
+	if (i == cache_nparams)
 		return;
-	for (; *names != NULL; names++) {
+	for (names = cache_params[i].names; *names != NULL; names++) {
 		if ((v = query_get(&c->qs, *names)) == NULL)
 			continue;
 		cache_keyw_str(w, "&");

@@ -67,19 +67,15 @@ KORE_SECCOMP_FILTER("bangfu", KORE_SYSCALL_ALLOW(newfstatat),
 static void
 routes_register(void)
 {
-	static struct api_route *tables[] = { routes_auth, routes_catalog,
-		routes_cart, routes_orders, routes_vendor, routes_admin,
-		routes_ledger, routes_orgs, routes_bulk, routes_services,
-		routes_docs, routes_sandbox, NULL };
-	struct api_route	*r;
-	int			 i;
+	struct api_route *r;
+	int		  i;
 
 	(void)metrics_route_register("healthz");
 	(void)metrics_route_register("readyz");
 	(void)metrics_route_register("metrics");
 	(void)metrics_route_register("not_found");
-	for (i = 0; tables[i] != NULL; i++) {
-		for (r = tables[i]; r->pattern != NULL; r++)
+	for (i = 0; route_tables[i].routes != NULL; i++) {
+		for (r = route_tables[i].routes; r->pattern != NULL; r++)
 			(void)metrics_route_register(r->name);
 	}
 }
@@ -117,6 +113,7 @@ kore_worker_configure(void)
 #endif
 	config_load();
 	cache_init();
+	catalog_init();
 	docs_init();
 	if (!auth_init() || !db_init() || !redis_init(cfg.redis_url))
 		fatal("bangfu: worker configuration failed");
