@@ -54,6 +54,10 @@ struct api_route {
 	void (*cleanup)(struct call *);
 };
 
+/* A route's state table, and a table of one state, for struct api_route. */
+#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
+#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
+
 /* The signed-in caller, once the session was found in Redis. */
 struct who {
 	int64_t uid;

@@ -30,9 +30,6 @@ static int campaign_update(struct http_request *);
 static int bxbp_designate(struct http_request *);
 static int bxbp_revoke(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 ONE(fee_rules_states, fee_rules_list);
 ONE(fee_rule_create_states, fee_rule_create);
 ONE(fee_rule_update_states, fee_rule_update);

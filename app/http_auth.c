@@ -46,8 +46,6 @@ static int  login_merge_write(struct http_request *);
 static int  auth_tokens_reply(struct auth_ctx *, int);
 static void auth_cleanup(struct call *);
 
-#define STATES(s) s, (sizeof(s) / sizeof(s[0]))
-
 static struct http_state register_states[] = {
 	{ "REGISTER_LIMIT", register_limit },
 	{ "REGISTER_CHECK", register_check },

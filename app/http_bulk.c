@@ -55,9 +55,6 @@ static int  bulk_pay(struct http_request *);
 static int  bulk_vendor_recipients(struct http_request *);
 static void bulk_cleanup(struct call *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 static struct http_state bulk_create_states[] = {
 	{ "BULK_CREATE_CHECK", bulk_create_check },
 	{ "BULK_CREATE_SAVE", bulk_create_save },

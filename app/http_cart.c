@@ -38,8 +38,6 @@ static int  cart_del_item(struct http_request *);
 static int  cart_del_all(struct http_request *);
 static void cart_cleanup(struct call *);
 
-#define STATES(s) s, (sizeof(s) / sizeof(s[0]))
-
 /* clang-format off */
 static struct http_state cart_get_states[] = {
 	{ "CART_READ",		cart_get_read },

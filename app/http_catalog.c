@@ -25,9 +25,6 @@ static int campaigns_list(struct http_request *);
 static int campaign_get(struct http_request *);
 static int vendor_get(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 ONE(regions_states, regions_list);
 ONE(region_states, region_get);
 ONE(shop_states, region_shop);

@@ -66,9 +66,6 @@ static int   order_cancel(struct http_request *);
 static int   order_confirm(struct http_request *);
 static int   payment_notify(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 /* The states of checkout, in the order of checkout_states[]. */
 enum checkout_state {
 	S_CHECK,

@@ -34,9 +34,6 @@ static int org_report(struct http_request *);
 static int org_certificate(struct http_request *);
 static int certificate_verify(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 ONE(org_create_states, org_create);
 ONE(orgs_list_states, orgs_list);
 ONE(org_get_states, org_get);

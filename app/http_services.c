@@ -46,9 +46,6 @@ static int  session_update(struct http_request *);
 static int  cancellation_put(struct http_request *);
 static int  voucher_redeem(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 /* The states of POST /bookings, in the order of booking_states[]. */
 enum booking_state {
 	B_CHECK,

@@ -27,9 +27,6 @@ static int vendor_product_unpublish(struct http_request *);
 static int vendor_product_stock(struct http_request *);
 static int vendor_batch_add(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 ONE(vendor_orders_states, vendor_orders);
 ONE(vendor_ship_states, vendor_ship);
 ONE(vendor_statement_states, vendor_statement);

@@ -52,7 +52,6 @@ static struct http_state sandbox_pay_states[] = {
 };
 
 /* Outside /api/v1: the paths as the browser sees them (conf/bangfu.conf). */
-#define STATES(s) s, (sizeof(s) / sizeof(s[0]))
 struct api_route routes_sandbox[] = {
 	{ HTTP_METHOD_GET, "/sandbox/pay/{#payment_id}", "sandbox_page", 0,
 	    STATES(sandbox_page_states), 0, NULL },
