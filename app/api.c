@@ -249,7 +249,7 @@ api_authenticate(struct call *c)
 	if (rc == DB_ERROR)
 		return (problem(
 		    c, 503, "unavailable", "the session store is unavailable"));
-	if (c->rv->type != 2 /* REDIS_REPLY_ARRAY */ || c->rv->elements != 2 ||
+	if (c->rv->type != RV_ARRAY || c->rv->elements != 2 ||
 	    c->rv->element[0]->str == NULL || c->rv->element[1]->str == NULL ||
 	    strtoll(c->rv->element[0]->str, NULL, 10) != c->who.uid) {
 		metrics_count("auth_failures");

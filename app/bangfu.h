@@ -98,8 +98,17 @@ struct db_query {
 
 /* One Redis command in flight for a request (app/redis.c). */
 struct redis_wait;
+/* A reply's type: hiredis's REDIS_REPLY_* (checked in app/redis.c). */
+enum redis_type {
+	RV_STRING = 1,
+	RV_ARRAY = 2,
+	RV_INTEGER = 3,
+	RV_NIL = 4,
+	RV_STATUS = 5,
+	RV_ERROR = 6,
+};
 struct redis_value {
-	int		     type; /* REDIS_REPLY_* */
+	enum redis_type	     type;
 	long long	     integer;
 	char		    *str;
 	size_t		     len;

@@ -55,19 +55,27 @@ static int  bulk_pay(struct http_request *);
 static int  bulk_vendor_recipients(struct http_request *);
 static void bulk_cleanup(struct call *);
 
+enum bulk_create_state { BULK_CREATE_CHECK, BULK_CREATE_SAVE };
 static struct http_state bulk_create_states[] = {
-	{ "BULK_CREATE_CHECK", bulk_create_check },
-	{ "BULK_CREATE_SAVE", bulk_create_save },
+	[BULK_CREATE_CHECK] = { "BULK_CREATE_CHECK", bulk_create_check },
+	[BULK_CREATE_SAVE] = { "BULK_CREATE_SAVE", bulk_create_save },
 };
+enum bulk_csv_state { BULK_CSV_CHECK, BULK_CSV_SAVE };
 static struct http_state bulk_csv_states[] = {
-	{ "BULK_CSV_CHECK", bulk_csv_check },
-	{ "BULK_CSV_SAVE", bulk_csv_save },
+	[BULK_CSV_CHECK] = { "BULK_CSV_CHECK", bulk_csv_check },
+	[BULK_CSV_SAVE] = { "BULK_CSV_SAVE", bulk_csv_save },
+};
+enum bulk_place_state {
+	BULK_PLACE_CHECK,
+	BULK_PLACE_IDEM,
+	BULK_PLACE_QUOTE,
+	BULK_PLACE_WRITE,
 };
 static struct http_state bulk_place_states[] = {
-	{ "BULK_PLACE_CHECK", bulk_place_check },
-	{ "BULK_PLACE_IDEM", bulk_place_idem },
-	{ "BULK_PLACE_QUOTE", bulk_place_quote },
-	{ "BULK_PLACE_WRITE", bulk_place_write },
+	[BULK_PLACE_CHECK] = { "BULK_PLACE_CHECK", bulk_place_check },
+	[BULK_PLACE_IDEM] = { "BULK_PLACE_IDEM", bulk_place_idem },
+	[BULK_PLACE_QUOTE] = { "BULK_PLACE_QUOTE", bulk_place_quote },
+	[BULK_PLACE_WRITE] = { "BULK_PLACE_WRITE", bulk_place_write },
 };
 ONE(bulk_list_states, bulk_list);
 ONE(bulk_get_states, bulk_get);
@@ -291,7 +299,7 @@ bulk_create_check(struct http_request *req)
 	json_decref(rows);
 	if (k->rows == NULL)
 		return (problem_internal(&k->c, "bulk: cannot encode rows"));
-	return (call_next(&k->c, 1));
+	return (call_next(&k->c, BULK_CREATE_SAVE));
 }
 
 static int
@@ -672,7 +680,7 @@ bulk_csv_check(struct http_request *req)
 	json_decref(errs);
 	if (k->rows == NULL || k->errors == NULL)
 		return (problem_internal(&k->c, "bulk: cannot encode rows"));
-	return (call_next(&k->c, 1));
+	return (call_next(&k->c, BULK_CSV_SAVE));
 
 refuse:
 	json_decref(rows);
@@ -772,7 +780,8 @@ bulk_place_check(struct http_request *req)
 	(void)snprintf(k->route, sizeof(k->route),
 	    "POST /orgs/%lld/bulk-orders/%lld/place",
 	    (long long)k->c.match.ids[0], (long long)k->c.match.ids[1]);
-	return (call_next(&k->c, k->has_key ? 1 : 2));
+	return (
+	    call_next(&k->c, k->has_key ? BULK_PLACE_IDEM : BULK_PLACE_QUOTE));
 }
 
 /* A key seen before answers at once. */
@@ -839,7 +848,7 @@ bulk_place_quote(struct http_request *req)
 	    k->order, "pay_timeout_s", json_integer(cfg.order_pay_timeout));
 	json_decref(in);
 	db_reset(&k->c.db);
-	return (call_next(&k->c, 3));
+	return (call_next(&k->c, BULK_PLACE_WRITE));
 }
 
 static int
@@ -910,7 +919,7 @@ bulk_place_write(struct http_request *req)
 			return (problem(&k->c, 409, "conflict",
 			    "the catalog changed during placement; try again"));
 		db_reset(&k->c.db);
-		return (call_next(&k->c, 2));
+		return (call_next(&k->c, BULK_PLACE_QUOTE));
 	}
 	if (st != NULL && atoi(st) == 201)
 		bulk_stock_moved(json_object_get(k->order, "lines"));

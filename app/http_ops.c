@@ -16,9 +16,10 @@ static int ops_method(struct http_request *, struct api_route *);
 static int readyz_db(struct http_request *);
 static int readyz_redis(struct http_request *);
 
+enum readyz_state { READYZ_DB, READYZ_REDIS };
 static struct http_state readyz_states[] = {
-	{ "READYZ_DB", readyz_db },
-	{ "READYZ_REDIS", readyz_redis },
+	[READYZ_DB] = { "READYZ_DB", readyz_db },
+	[READYZ_REDIS] = { "READYZ_REDIS", readyz_redis },
 };
 
 static struct api_route route_healthz = { .name = "healthz" };
@@ -81,7 +82,7 @@ readyz_db(struct http_request *req)
 		return (problem(
 		    c, 503, "unavailable", "PostgreSQL does not answer"));
 	}
-	return (call_next(c, 1));
+	return (call_next(c, READYZ_REDIS));
 }
 
 static int

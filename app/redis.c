@@ -27,7 +27,14 @@
 #include <string.h>
 
 #include "bangfu.h"
+
 #include "hostlist.h"
+
+_Static_assert(RV_STRING == REDIS_REPLY_STRING &&
+	RV_ARRAY == REDIS_REPLY_ARRAY && RV_INTEGER == REDIS_REPLY_INTEGER &&
+	RV_NIL == REDIS_REPLY_NIL && RV_STATUS == REDIS_REPLY_STATUS &&
+	RV_ERROR == REDIS_REPLY_ERROR,
+    "enum redis_type is hiredis's REDIS_REPLY_*");
 
 #define KORE_TYPE_REDIS	   100
 #define RECONNECT_MS	   500
@@ -647,12 +654,12 @@ redis_poll(struct call *c, int argc, const char **argv, const size_t *lens)
 	c->rv = w->value;
 	kore_free(w);
 	/* Redis lost its scripts (a restart): send the script itself once. */
-	if (c->rv != NULL && c->rv->type == REDIS_REPLY_ERROR &&
+	if (c->rv != NULL && c->rv->type == RV_ERROR &&
 	    strncmp(c->rv->str, "NOSCRIPT", 8) == 0 &&
 	    strcmp(argv[0], "EVAL") == 0)
 		return (redis_send(c, argc, argv, lens, 0));
 	rc = DB_OK;
-	if (c->rv == NULL || c->rv->type == REDIS_REPLY_ERROR) {
+	if (c->rv == NULL || c->rv->type == RV_ERROR) {
 		if (c->rv != NULL)
 			kore_log(LOG_ERR, "redis: %s", c->rv->str);
 		metrics_count("redis_errors");
@@ -773,7 +780,7 @@ redis_value_dup(const redisReply *r)
 	size_t		    i;
 
 	v = kore_calloc(1, sizeof(*v));
-	v->type = r->type;
+	v->type = (enum redis_type)r->type;
 	v->integer = r->integer;
 	if (r->str != NULL) {
 		v->len = r->len;
