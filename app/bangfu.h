@@ -216,10 +216,13 @@ void auth_body_digest(const void *, size_t, char *);
 int  auth_cert_issue(const char *, char **);
 int  auth_cert_verify(const char *, char **, long *);
 
-/* app/json.c */
-void json_reply(struct call *, int, json_t *);
+/* app/answer.c: the one writer of answers. */
 void json_reply_empty(struct call *, int);
 void json_reply_raw(struct call *, int, const char *, size_t);
+void json_reply_typed(struct call *, int, const char *, const char *, size_t);
+
+/* app/json.c */
+void json_reply(struct call *, int, json_t *);
 #define INT_TEXT_LEN 24
 /* A macro's value as a string literal: TEXT(CART_MAX_LINES) is "100". */
 #define TEXT_(x) #x
@@ -228,7 +231,6 @@ const char *int_text(char[INT_TEXT_LEN], int64_t);
 void	    json_buf_int(struct kore_buf *, int64_t);
 void	    json_buf_lit(struct kore_buf *, const char *);
 int	    json_encode_str(char *, size_t, const char *);
-void json_reply_typed(struct call *, int, const char *, const char *, size_t);
 const char *json_field_str(json_t *, const char *);
 
 /* app/problem.c */
