@@ -173,6 +173,9 @@ int  call_paging(struct call *, json_t **, char *, char *, size_t);
 #define DB_ERROR   2
 int	    db_init(void);
 int	    db_poll(struct call *, const char *, int, const char **);
+int	    db_started(struct call *);
+int	    db_lost(struct call *);
+size_t	    db_length(struct call *, int, int);
 void	    db_reset(struct db_query *);
 const char *db_value(struct call *, int, int);
 json_t	   *db_json(struct call *, int, int);
@@ -183,8 +186,8 @@ int	    db_json_reply(struct call *, int);
 int	    db_json_call(struct call *, const char *, int, const char **);
 int	    db_answer(struct call *, int, const char *, const char *);
 int	    db_status_reply(struct call *, const char *);
-int	    db_status_call(
-	    struct call *, const char *, int, const char **, int, const char *);
+int	    db_status_call(struct call *, const char *, int, const char **,
+	    void (*)(void), const char *);
 void db_background(const char *, int, const char **, void (*)(const char *));
 int  db_submit(struct db_job *, const char *, int, const char **);
 void db_job_forget(struct db_job *);
@@ -266,7 +269,13 @@ void catalog_init(void);
 void metrics_observe(const char *, int, uint64_t);
 void metrics_count(const char *);
 void metrics_cache_bytes(uint64_t, uint64_t);
-void metrics_render(struct kore_buf *);
+/* The PostgreSQL pool's gauges, as db_pool_stats() reads them. */
+struct metrics_pool {
+	int	  up;
+	int	  busy;
+	u_int32_t queued;
+};
+void metrics_render(struct kore_buf *, const struct metrics_pool *);
 
 /* app/http_orders.c: the unpaid-order timer. */
 void orders_expire_tick(void *, u_int64_t);

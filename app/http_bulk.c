@@ -350,7 +350,7 @@ bulk_list(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM api_bulk_orders($1::bigint, "
 	    "$2::bigint, $3, $4::integer, $5::integer)",
-	    5, v, 0, "refused"));
+	    5, v, NULL, "refused"));
 }
 
 static int
@@ -367,7 +367,7 @@ bulk_get(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM api_bulk_order($1::bigint, "
 	    "$2::bigint, $3::bigint)",
-	    3, v, 0, "refused"));
+	    3, v, NULL, "refused"));
 }
 
 static int
@@ -389,7 +389,7 @@ bulk_recipients(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM api_bulk_recipients($1::bigint, "
 	    "$2::bigint, $3::bigint, $4::integer, $5::integer)",
-	    5, v, 0, "refused"));
+	    5, v, NULL, "refused"));
 }
 
 /* ------------------------------------------------------------ CSV */
@@ -731,7 +731,7 @@ bulk_action(struct http_request *req, const char *action, const char *reason)
 	return (db_status_call(c,
 	    "SELECT status, body FROM bulk_action($1::bigint, "
 	    "$2::bigint, $3::bigint, $4, $5)",
-	    5, v, 0, "refused"));
+	    5, v, NULL, "refused"));
 }
 
 static int
@@ -961,7 +961,7 @@ bulk_pay(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM bulk_create_payment($1::bigint, "
 	    "$2::bigint, $3::bigint, $4, $5, $6, $7)",
-	    7, v, 0, "refused"));
+	    7, v, NULL, "refused"));
 }
 
 /* The vendor's delivery list for its part of a bulk order. */
@@ -978,5 +978,5 @@ bulk_vendor_recipients(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM api_vendor_part_recipients("
 	    "$1::bigint, $2::bigint)",
-	    2, v, 0, "refused"));
+	    2, v, NULL, "refused"));
 }

@@ -354,11 +354,11 @@ cart_facts(struct http_request *req)
 	}
 	if (k->c.match.nparams > 0 && facts_get(k->c.match.ids[0]) == NULL)
 		json_array_append_new(ids, json_integer(k->c.match.ids[0]));
-	if (json_array_size(ids) == 0 && k->c.db.phase == 0) {
+	if (json_array_size(ids) == 0 && !db_started(&k->c)) {
 		json_decref(ids);
 		return (call_next(&k->c, k->after_facts));
 	}
-	if (k->c.db.phase == 0)
+	if (!db_started(&k->c))
 		k->facts_at = cache_mark();
 	rc = cart_facts_poll(&k->c, ids);
 	json_decref(ids);

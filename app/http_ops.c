@@ -104,8 +104,9 @@ readyz_redis(struct http_request *req)
 int
 ops_metrics(struct http_request *req)
 {
-	struct call	 c;
-	struct kore_buf *b;
+	struct metrics_pool pool;
+	struct call	    c;
+	struct kore_buf	   *b;
 
 	if (!ops_method(req, &route_metrics))
 		return (KORE_RESULT_OK);
@@ -114,7 +115,9 @@ ops_metrics(struct http_request *req)
 	c.route = &route_metrics;
 	(void)clock_gettime(CLOCK_MONOTONIC, &c.started);
 	b = kore_buf_alloc(16384);
-	metrics_render(b);
+	/* This worker's PostgreSQL pool: the one that answers. */
+	db_pool_stats(&pool.up, &pool.busy, &pool.queued);
+	metrics_render(b, &pool);
 	json_reply_typed(
 	    &c, 200, "text/plain; version=0.0.4", (char *)b->data, b->offset);
 	kore_buf_free(b);

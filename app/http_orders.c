@@ -828,7 +828,7 @@ order_pay(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM create_payment($1::bigint, "
 	    "$2::bigint, $3, $4, $5, $6)",
-	    6, v, 0, "payment refused"));
+	    6, v, NULL, "payment refused"));
 }
 
 /* A cancelled order gave its stock back: its products' caches go. */

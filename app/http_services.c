@@ -166,7 +166,7 @@ services_body_call(struct call *c, const char *sql, const char *what)
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = s;
-	rc = db_status_call(c, sql, 3, v, 0, what);
+	rc = db_status_call(c, sql, 3, v, NULL, what);
 	free(s);
 	return (rc);
 }
@@ -339,7 +339,7 @@ cancellation_put(struct http_request *req)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM vendor_cancellation_put($1::bigint, "
 	    "$2::bigint, $3::jsonb)",
-	    3, v, 0, "no such listing");
+	    3, v, NULL, "no such listing");
 	free(s);
 	return (rc);
 }
@@ -379,7 +379,7 @@ voucher_redeem(struct http_request *req)
 	v[1] = c->match.params[0];
 	return (db_status_call(c,
 	    "SELECT status, body FROM vendor_voucher_redeem($1::bigint, $2)", 2,
-	    v, 0, "no such voucher"));
+	    v, NULL, "no such voucher"));
 }
 
 static void
