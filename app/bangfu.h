@@ -208,6 +208,11 @@ int  redis_ready(void);
 int  redis_subscribed(void);
 void redis_value_free(struct redis_value *);
 void redis_publish(const char *, const char *);
+/* What the subscriber link tells its callback (redis_subscribe()). */
+#define REDIS_SUB_READY	  0 /* subscribed: messages may have been missed */
+#define REDIS_SUB_LOST	  1 /* the link dropped: messages will be missed */
+#define REDIS_SUB_MESSAGE 2 /* a message (NULL when not a string) */
+void redis_subscribe(const char *, void (*)(int, const char *));
 void redis_wait_orphan(struct call *);
 
 /* app/auth.c */
@@ -255,15 +260,18 @@ void cache_flush(void);
 int		  cache_lookup(struct call *);
 void		  cache_flight_done(struct call *);
 void		  cache_store(struct call *, int, const char *, size_t);
-void		  cache_invalidate(void);
 uint64_t	  cache_generation(void);
 struct cache_mark cache_mark(void);
 int		  cache_moved(int64_t, const struct cache_mark *);
 void		  cache_drop_product(int64_t);
-void		  cache_stock_moved(const int64_t *, size_t);
 /* The query parameters a cacheable route reads, told by http_catalog.c. */
 void cache_key_params(const char *, const char *const *);
 void catalog_init(void);
+
+/* app/invalidate.c: the catalog's invalidation, to every worker and node. */
+void invalidate_init(void);
+void invalidate_catalog(void);
+void invalidate_stock(const int64_t *, size_t);
 
 /* app/metrics.c */
 void metrics_observe(const char *, int, uint64_t);

@@ -133,7 +133,7 @@ db_answer(struct call *c, int status, const char *raw, const char *what)
 
 /*
  * Runs a (status, body) function and answers with its result; on success
- * committed (if any) runs first: a catalog write passes cache_invalidate.
+ * committed (if any) runs first: a catalog write passes invalidate_catalog.
  */
 int
 db_status_call(struct call *c, const char *sql, int n, const char **v,

@@ -248,7 +248,7 @@ fee_rule_save(struct http_request *req, int create)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM fee_rule_save($1::bigint, "
 	    "$2::jsonb, $3::bigint)",
-	    3, v, cache_invalidate, "no such rule");
+	    3, v, invalidate_catalog, "no such rule");
 	free(s);
 	return (rc);
 }
@@ -362,7 +362,7 @@ vendor_review(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM vendor_review("
 	    "$1::bigint, $2::bigint, $3, $4::date, $5)",
-	    5, v, cache_invalidate, "no such vendor"));
+	    5, v, invalidate_catalog, "no such vendor"));
 }
 
 static int
@@ -396,7 +396,7 @@ vendor_credit(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM "
 	    "vendor_credit_event($1::bigint, $2::bigint, $3, $4::integer, $5)",
-	    5, v, cache_invalidate, "no such vendor"));
+	    5, v, invalidate_catalog, "no such vendor"));
 }
 
 /* A vendor's credit events, newest first, a page of them. */
@@ -540,7 +540,7 @@ boost_rule_save(struct http_request *req, int create)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM boost_rule_save("
 	    "$1::bigint, $2::jsonb, $3::bigint)",
-	    3, args, cache_invalidate, "no such rule");
+	    3, args, invalidate_catalog, "no such rule");
 	free(s);
 	return (rc);
 }
@@ -621,7 +621,7 @@ campaign_save(struct http_request *req, int create)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM campaign_save($1, "
 	    "$2::jsonb)",
-	    2, args, cache_invalidate, "no such campaign");
+	    2, args, invalidate_catalog, "no such campaign");
 	free(s);
 	return (rc);
 }
@@ -652,7 +652,7 @@ bxbp_set(struct http_request *req, const char *on)
 	return (db_status_call(c,
 	    "SELECT status, body FROM bxbp_designate("
 	    "$1::bigint, $2::bigint, $3::boolean)",
-	    3, v, cache_invalidate, "no such product"));
+	    3, v, invalidate_catalog, "no such product"));
 }
 
 static int

@@ -880,7 +880,7 @@ bulk_stock_moved(json_t *lines)
 		if (ids[i] != ids[m - 1])
 			ids[m++] = ids[i];
 	}
-	cache_stock_moved(ids, m);
+	invalidate_stock(ids, m);
 	kore_free(ids);
 }
 

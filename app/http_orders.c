@@ -711,12 +711,12 @@ orders_stock_moved(json_t *lines)
 	{
 		ids[n++] = json_integer_value(json_object_get(l, "product_id"));
 		if (n == sizeof(ids) / sizeof(ids[0])) {
-			cache_stock_moved(ids, n);
+			invalidate_stock(ids, n);
 			n = 0;
 		}
 	}
 	if (n > 0)
-		cache_stock_moved(ids, n);
+		invalidate_stock(ids, n);
 }
 
 /* After the commit only: a crash before this leaves a cart, never a lost order. */

@@ -419,7 +419,7 @@ vendor_product_save(struct http_request *req, int create)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM vendor_product_save("
 	    "$1::bigint, $2::bigint, $3::jsonb)",
-	    3, v, create ? NULL : cache_invalidate, "no such listing");
+	    3, v, create ? NULL : invalidate_catalog, "no such listing");
 	free(s);
 	return (rc);
 }
@@ -450,7 +450,7 @@ vendor_publish(struct http_request *req, const char *on)
 	return (db_status_call(c,
 	    "SELECT status, body FROM "
 	    "vendor_product_publish($1::bigint, $2::bigint, $3::boolean)",
-	    3, v, cache_invalidate, "no such listing"));
+	    3, v, invalidate_catalog, "no such listing"));
 }
 
 static int
@@ -496,7 +496,7 @@ vendor_product_stock(struct http_request *req)
 	    "SELECT status, body FROM "
 	    "vendor_product_stock($1::bigint, $2::bigint, $3::integer, "
 	    "$4::integer)",
-	    4, v, cache_invalidate, "no such listing"));
+	    4, v, invalidate_catalog, "no such listing"));
 }
 
 static int
@@ -550,7 +550,7 @@ vendor_batch_add(struct http_request *req)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM vendor_batch_add("
 	    "$1::bigint, $2::bigint, $3::jsonb)",
-	    3, v, cache_invalidate, "no such listing");
+	    3, v, invalidate_catalog, "no such listing");
 	free(s);
 	return (rc);
 }

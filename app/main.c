@@ -114,6 +114,7 @@ kore_worker_configure(void)
 	config_load();
 	cache_init();
 	catalog_init();
+	invalidate_init();
 	docs_init();
 	if (!auth_init() || !db_init() || !redis_init(cfg.redis_url))
 		fatal("bangfu: worker configuration failed");

@@ -1,6 +1,6 @@
 /*
  * redis: hiredis's asynchronous API on Kore's event loop.  Each worker has
- * one command link and one subscriber link (cache invalidation); both
+ * one command link and one subscriber link (redis_subscribe()); both
  * reconnect on a timer after a drop.  Requests sleep while Redis answers.
  * A host name is resolved on a task thread before each connection (hiredis
  * would resolve it on the event loop), which then goes to the address.
@@ -36,9 +36,8 @@ _Static_assert(RV_STRING == REDIS_REPLY_STRING &&
 	RV_ERROR == REDIS_REPLY_ERROR,
     "enum redis_type is hiredis's REDIS_REPLY_*");
 
-#define KORE_TYPE_REDIS	   100
-#define RECONNECT_MS	   500
-#define INVALIDATE_CHANNEL "bangfu:invalidate"
+#define KORE_TYPE_REDIS 100
+#define RECONNECT_MS	500
 
 struct redis_link {
 	struct kore_event  evt; /* first: Kore dispatches on it */
@@ -91,6 +90,8 @@ static void redis_sentinel_again(void);
 static struct redis_link cmd_link = { .name = "command" };
 static struct redis_link sub_link = { .name = "subscriber", .subscriber = 1 };
 static struct redis_link sen_link = { .name = "sentinel", .sentinel = 1 };
+static const char	*sub_channel;
+static void (*sub_cb)(int, const char *);
 static struct hostlist_entry sentinels[HOSTLIST_MAX];
 static int		     nsentinels, sentinel_i;
 static char		     master_name[128];
@@ -391,8 +392,10 @@ redis_link_connect(struct redis_link *l, const char *addr)
 		redisAsyncCommandArgv(ac, redis_ignore, NULL, 2, argv, NULL);
 	}
 	if (l->subscriber) {
+		if (sub_channel == NULL)
+			return;
 		argv[0] = "SUBSCRIBE";
-		argv[1] = INVALIDATE_CHANNEL;
+		argv[1] = sub_channel;
 		redisAsyncCommandArgv(ac, redis_message, NULL, 2, argv, NULL);
 	} else if (nsentinels > 0) {
 		argv[0] = "ROLE";
@@ -561,9 +564,9 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 	kore_log(LOG_NOTICE, "redis: %s link lost", l->name);
 	l->ac = NULL;
 	l->ready = 0;
-	/* Invalidations may be missed while we are away: forget everything. */
-	if (l->subscriber)
-		cache_flush();
+	/* Messages may be missed while we are away: the subscriber is told. */
+	if (l->subscriber && sub_cb != NULL)
+		sub_cb(REDIS_SUB_LOST, NULL);
 	redis_link_lost(l);
 	if (!l->timer_armed) {
 		l->timer_armed = 1;
@@ -572,8 +575,8 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 }
 
 /*
- * The subscriber's replies: the SUBSCRIBE confirmation turns the cache on
- * (after a flush, as messages may have been missed), a message empties it.
+ * The subscriber's replies: the SUBSCRIBE confirmation (messages may have
+ * been missed before it) and each message, passed on as they come.
  */
 static void
 redis_message(redisAsyncContext *ac, void *r, void *priv)
@@ -587,20 +590,30 @@ redis_message(redisAsyncContext *ac, void *r, void *priv)
 	    reply->element[0]->type != REDIS_REPLY_STRING)
 		return;
 	if (strcmp(reply->element[0]->str, "subscribe") == 0) {
-		cache_flush();
+		if (sub_cb != NULL)
+			sub_cb(REDIS_SUB_READY, NULL);
 		l->ready = 1;
-	} else if (strcmp(reply->element[0]->str, "message") == 0) {
-		/* "product:<id>": that product's stock moved; else everything. */
-		if (reply->element[2]->type == REDIS_REPLY_STRING &&
-		    strncmp(reply->element[2]->str, "product:", 8) == 0)
-			cache_drop_product(
-			    strtoll(reply->element[2]->str + 8, NULL, 10));
-		else
-			cache_flush();
+	} else if (strcmp(reply->element[0]->str, "message") == 0 &&
+	    sub_cb != NULL) {
+		sub_cb(REDIS_SUB_MESSAGE,
+		    reply->element[2]->type == REDIS_REPLY_STRING
+			? reply->element[2]->str
+			: NULL);
 	}
 }
 
-/* Whether the cache may answer: only while invalidations can reach us. */
+/*
+ * The one channel of the subscriber link, and who hears it: set before
+ * redis_init() connects.
+ */
+void
+redis_subscribe(const char *channel, void (*cb)(int, const char *))
+{
+	sub_channel = channel;
+	sub_cb = cb;
+}
+
+/* Whether the subscription is live: every message can reach us. */
 int
 redis_subscribed(void)
 {
@@ -618,7 +631,7 @@ redis_ignore(redisAsyncContext *ac, void *r, void *priv)
 		kore_log(LOG_ERR, "redis: %s", reply->str);
 }
 
-/* Fire and forget: the invalidation message to every worker and node. */
+/* Fire and forget: msg to every subscriber of channel. */
 void
 redis_publish(const char *channel, const char *msg)
 {
@@ -629,7 +642,7 @@ redis_publish(const char *channel, const char *msg)
 		return;
 	}
 	argv[0] = "PUBLISH";
-	argv[1] = channel ? channel : INVALIDATE_CHANNEL;
+	argv[1] = channel;
 	argv[2] = msg;
 	redisAsyncCommandArgv(cmd_link.ac, redis_ignore, NULL, 3, argv, NULL);
 }
