@@ -194,12 +194,6 @@ void db_job_forget(struct db_job *);
 int  db_job_done(struct db_job *);
 void db_pool_stats(int *, int *, u_int32_t *);
 void db_shutdown(void);
-struct db_resolve;
-void db_resolve_start(const char *, void (*)(struct db_resolve *), void *);
-int  db_resolve_count(struct db_resolve *);
-const char *db_resolve_addr(struct db_resolve *, int);
-const char *db_resolve_error(struct db_resolve *);
-void	   *db_resolve_arg(struct db_resolve *);
 
 /* app/redis.c */
 int  redis_init(const char *);

@@ -31,6 +31,7 @@
 
 #include "bangfu.h"
 #include "hostlist.h"
+#include "resolve.h"
 
 #define PHASE_START 0
 #define PHASE_WAIT  2
@@ -71,18 +72,6 @@ struct db_conn {
 	int		  backoff;
 };
 
-/* A host name resolved on a task thread. */
-struct db_resolve {
-	struct kore_task t;
-	char		 host[HOSTLIST_MAX * HOSTLIST_NAME];
-	char		 addrs[DB_MAX_ADDRS][INET6_ADDRSTRLEN];
-	int		 naddrs;
-	int		 gai;
-	int		 per_host; /* a list: the first address of each */
-	void (*done)(struct db_resolve *);
-	void *arg;
-};
-
 static TAILQ_HEAD(, db_job) waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static TAILQ_HEAD(, db_job) done_jobs = TAILQ_HEAD_INITIALIZER(done_jobs);
 static u_int32_t       nwaiting;
@@ -119,7 +108,7 @@ static void db_conn_start(struct db_conn *);
 static void db_conn_drop(struct db_conn *, const char *, const char *);
 static void db_dispatch(void);
 static void db_job_complete(struct db_job *);
-static void db_resolved(struct db_resolve *);
+static void db_resolved(struct resolve *);
 static void db_start_due(void *, u_int64_t);
 static void db_attempt_now(void);
 static int  db_conns_up(void);
@@ -225,145 +214,20 @@ db_init(void)
 	return (KORE_RESULT_OK);
 }
 
-/* Up to max addresses of host, IPv4 first; 0 and *gai when it fails. */
-static int
-db_resolve_addrs(
-    const char *host, char (*addrs)[INET6_ADDRSTRLEN], int max, int *gai)
-{
-	struct addrinfo hints, *res, *ai;
-	int		pass, n = 0;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((*gai = getaddrinfo(host, NULL, &hints, &res)) != 0)
-		return (0);
-	/* IPv4 first: loopback services often listen on it only. */
-	for (pass = 0; pass < 2; pass++) {
-		for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
-			if (ai->ai_family != (pass == 0 ? AF_INET : AF_INET6))
-				continue;
-			if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addrs[n],
-				INET6_ADDRSTRLEN, NULL, 0, NI_NUMERICHOST) == 0)
-				n++;
-		}
-	}
-	freeaddrinfo(res);
-	return (n);
-}
-
-/*
- * Name resolution, off the event loop: every address of one host, or for
- * a list (libpq's host=a,b,c) the first address of each name in its
- * place, "" where there is none (a socket directory, or a name that did
- * not resolve).
- */
-static int
-db_resolve_run(struct kore_task *t)
-{
-	struct db_resolve *r = (struct db_resolve *)t;
-	char		   hosts[HOSTLIST_MAX][HOSTLIST_NAME];
-	int		   i, n, gai, found = 0;
-
-	if (!r->per_host) {
-		r->naddrs =
-		    db_resolve_addrs(r->host, r->addrs, DB_MAX_ADDRS, &r->gai);
-		return (r->naddrs ? KORE_RESULT_OK : KORE_RESULT_ERROR);
-	}
-	if ((n = hostlist_split(r->host, hosts, HOSTLIST_MAX)) <= 0)
-		return (KORE_RESULT_ERROR);
-	for (i = 0; i < n; i++) {
-		r->addrs[i][0] = '\0';
-		if (hostlist_numeric(hosts[i]))
-			memcpy(r->addrs[i], hosts[i], strlen(hosts[i]) + 1);
-		else if (hostlist_is_name(hosts[i]) &&
-		    db_resolve_addrs(hosts[i], &r->addrs[i], 1, &gai) == 0) {
-			r->gai = gai;
-			continue;
-		}
-		found++;
-	}
-	/* Every entry in its place; none found is a failure. */
-	r->naddrs = found ? n : 0;
-	return (found ? KORE_RESULT_OK : KORE_RESULT_ERROR);
-}
-
 static void
-db_resolve_cb(struct kore_task *t)
-{
-	struct db_resolve *r = (struct db_resolve *)t;
-
-	if (!kore_task_finished(t))
-		return;
-	r->done(r);
-	kore_task_destroy(t);
-	kore_free(r);
-}
-
-static void
-db_resolve_begin(const char *host, int	     per_host,
-    void (*done)(struct db_resolve *), void *arg)
-{
-	struct db_resolve *r;
-
-	r = kore_calloc(1, sizeof(*r));
-	(void)snprintf(r->host, sizeof(r->host), "%s", host);
-	r->per_host = per_host;
-	r->done = done;
-	r->arg = arg;
-	kore_task_create(&r->t, db_resolve_run);
-	kore_task_bind_callback(&r->t, db_resolve_cb);
-	kore_task_run(&r->t);
-}
-
-/*
- * Resolves host on a task thread, then calls done on the event loop with
- * the addresses (naddrs 0 when it failed).
- */
-void
-db_resolve_start(const char *host, void (*done)(struct db_resolve *), void *arg)
-{
-	db_resolve_begin(host, 0, done, arg);
-}
-
-int
-db_resolve_count(struct db_resolve *r)
-{
-	return (r->naddrs);
-}
-
-const char *
-db_resolve_addr(struct db_resolve *r, int i)
-{
-	return (i < r->naddrs ? r->addrs[i] : NULL);
-}
-
-void *
-db_resolve_arg(struct db_resolve *r)
-{
-	return (r->arg);
-}
-
-const char *
-db_resolve_error(struct db_resolve *r)
-{
-	return (r->gai ? gai_strerror(r->gai) : "no address");
-}
-
-static void
-db_resolved(struct db_resolve *r)
+db_resolved(struct resolve *r)
 {
 	size_t hl = 0, al = 0;
 	int    i;
 
 	resolving = 0;
-	if (r->naddrs == 0) {
+	if (resolve_count(r) == 0) {
 		kore_log(LOG_NOTICE, "db: cannot resolve %s: %s", db_host,
-		    db_resolve_error(r));
-	} else if (r->per_host) {
+		    resolve_error(r));
+	} else if (resolve_per_host(r)) {
 		/* The hosts that resolved, each at its address and port. */
 		if (hostlist_conninfo(db_hosts, ndb_hosts, db_ports, ndb_ports,
-			r->addrs, addr_hosts, addr_list, addr_ports,
+			resolve_addrs(r), addr_hosts, addr_list, addr_ports,
 			sizeof(addr_list)) > 0) {
 			conn_val[host_i] = addr_hosts;
 			conn_val[hostaddr_i] = addr_list;
@@ -373,13 +237,13 @@ db_resolved(struct db_resolve *r)
 		}
 	} else {
 		addr_hosts[0] = addr_list[0] = '\0';
-		for (i = 0; i < r->naddrs; i++) {
+		for (i = 0; i < resolve_count(r); i++) {
 			hl += (size_t)snprintf(addr_hosts + hl,
 			    sizeof(addr_hosts) - hl, "%s%s", i ? "," : "",
 			    db_host);
 			al += (size_t)snprintf(addr_list + al,
 			    sizeof(addr_list) - al, "%s%s", i ? "," : "",
-			    r->addrs[i]);
+			    resolve_addr(r, i));
 		}
 		conn_val[host_i] = addr_hosts;
 		conn_val[hostaddr_i] = addr_list;
@@ -415,7 +279,7 @@ db_conn_start(struct db_conn *dc)
 		dc->state = DBC_RESOLVING;
 		if (!resolving) {
 			resolving = 1;
-			db_resolve_begin(
+			resolve_begin(
 			    db_host, ndb_hosts > 1, db_resolved, NULL);
 		}
 		return;

@@ -29,6 +29,7 @@
 #include "bangfu.h"
 
 #include "hostlist.h"
+#include "resolve.h"
 
 _Static_assert(RV_STRING == REDIS_REPLY_STRING &&
 	RV_ARRAY == REDIS_REPLY_ARRAY && RV_INTEGER == REDIS_REPLY_INTEGER &&
@@ -296,19 +297,19 @@ redis_numeric(const char *h)
 }
 
 static void
-redis_resolved(struct db_resolve *r)
+redis_resolved(struct resolve *r)
 {
-	struct redis_link *l = db_resolve_arg(r);
+	struct redis_link *l = resolve_arg(r);
 
 	l->resolving = 0;
-	if (db_resolve_count(r) == 0) {
+	if (resolve_count(r) == 0) {
 		kore_log(LOG_NOTICE, "redis: %s link: cannot resolve %s: %s",
-		    l->name, redis_link_host(l), db_resolve_error(r));
+		    l->name, redis_link_host(l), resolve_error(r));
 		l->timer_armed = 1;
 		kore_timer_add(redis_reconnect, RECONNECT_MS, l, 1);
 		return;
 	}
-	redis_link_connect(l, db_resolve_addr(r, 0));
+	redis_link_connect(l, resolve_addr(r, 0));
 }
 
 /* Opens the link: at once to an address, after resolution to a name. */
@@ -320,7 +321,7 @@ redis_link_open(struct redis_link *l)
 		redis_link_connect(l, redis_link_host(l));
 	} else if (!l->resolving) {
 		l->resolving = 1;
-		db_resolve_start(redis_link_host(l), redis_resolved, l);
+		resolve_start(redis_link_host(l), redis_resolved, l);
 	}
 }
 
