@@ -30,8 +30,7 @@
 #include <string.h>
 
 #include "bangfu.h"
-#include "hostlist.h"
-#include "resolve.h"
+#include "dbinfo.h"
 
 /* A connection of the pool. */
 #define DBC_DOWN       0 /* none: made again at next_try */
@@ -49,7 +48,6 @@
 #define DB_TICK_MS	  100
 #define DB_BACKOFF_MIN_MS 100
 #define DB_BACKOFF_MAX_MS 2000
-#define DB_MAX_ADDRS	  HOSTLIST_MAX
 
 #define KORE_TYPE_DB 101
 
@@ -77,24 +75,6 @@ static int	       done_armed, start_armed;
 /* No connection up, and the last attempt to make one failed. */
 static int pool_down;
 
-/* The connection parameters, with room for host and hostaddr. */
-static const char **conn_kw;
-static const char **conn_val;
-static int	    host_i = -1, hostaddr_i = -1, port_i = -1;
-static char	    db_host[HOSTLIST_MAX * HOSTLIST_NAME];
-/* A multi-host conninfo (host=a,b,c port=1,2,3): its lists split. */
-static char db_hosts[HOSTLIST_MAX][HOSTLIST_NAME];
-static char db_ports[HOSTLIST_MAX][HOSTLIST_NAME];
-static int  ndb_hosts, ndb_ports;
-static int  need_resolve;
-static int  addr_ready, resolving;
-static char addr_hosts[DB_MAX_ADDRS * (HOSTLIST_NAME + 1)];
-static char addr_list[sizeof(addr_hosts)];
-static char addr_ports[sizeof(addr_hosts)];
-/* The configured lists, which the resolved ones replace in conn_val. */
-static const char *conf_host, *conf_port;
-
-static int connect_ms = 2000;
 static int statement_ms = 15000;
 static int queue_ms = 10000;
 
@@ -104,7 +84,7 @@ static void db_conn_start(struct db_conn *);
 static void db_conn_drop(struct db_conn *, const char *, const char *);
 static void db_dispatch(void);
 static void db_job_complete(struct db_job *);
-static void db_resolved(struct resolve *);
+static void db_resolved(int);
 static void db_start_due(void *, u_int64_t);
 static void db_attempt_now(void);
 static int  db_conns_up(void);
@@ -128,69 +108,10 @@ env_ms(const char *name, int def, int min, int max)
 int
 db_init(void)
 {
-	PQconninfoOption *opts, *o;
-	char		 *err = NULL;
-	int		  n, i, has_hostaddr = 0;
-	const char	 *ports = NULL;
+	int i;
 
-	if ((opts = PQconninfoParse(cfg.database_url, &err)) == NULL) {
-		kore_log(LOG_ERR, "db: DATABASE_URL: %s", err ? err : "?");
-		PQfreemem(err);
+	if (!dbinfo_load(cfg.database_url))
 		return (KORE_RESULT_ERROR);
-	}
-	for (n = 0, o = opts; o->keyword != NULL; o++)
-		n++;
-	conn_kw = kore_calloc(n + 3, sizeof(*conn_kw));
-	conn_val = kore_calloc(n + 3, sizeof(*conn_val));
-	for (i = 0, o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || o->val[0] == '\0')
-			continue;
-		if (strcmp(o->keyword, "connect_timeout") == 0 &&
-		    atoi(o->val) > 0)
-			connect_ms = atoi(o->val) * 1000;
-		if (strcmp(o->keyword, "hostaddr") == 0)
-			has_hostaddr = 1;
-		if (strcmp(o->keyword, "host") == 0) {
-			host_i = i;
-			(void)snprintf(db_host, sizeof(db_host), "%s", o->val);
-		}
-		if (strcmp(o->keyword, "port") == 0)
-			port_i = i;
-		conn_kw[i] = kore_strdup(o->keyword);
-		conn_val[i++] = kore_strdup(o->val);
-		if (port_i == i - 1)
-			ports = conn_val[port_i];
-	}
-	PQconninfoFree(opts);
-	conf_host = host_i >= 0 ? conn_val[host_i] : NULL;
-	conf_port = ports;
-	if ((ndb_hosts = hostlist_split(db_host, db_hosts, HOSTLIST_MAX)) < 0 ||
-	    (ndb_ports = hostlist_split(ports, db_ports, HOSTLIST_MAX)) < 0) {
-		kore_log(LOG_ERR, "db: DATABASE_URL: more than %d hosts",
-		    HOSTLIST_MAX);
-		return (KORE_RESULT_ERROR);
-	}
-	/*
-	 * Names (not socket directories, not addresses) are resolved on a
-	 * task thread; a list of addresses goes to libpq as it is.
-	 */
-	for (i = 0; i < ndb_hosts && !has_hostaddr; i++) {
-		if (hostlist_is_name(db_hosts[i]))
-			need_resolve = 1;
-	}
-	/* libpq's connect_timeout holds for each host: ours for them all. */
-	if (ndb_hosts > 1)
-		connect_ms *= ndb_hosts;
-	i = 0;
-	while (conn_kw[i] != NULL)
-		i++;
-	if (need_resolve) {
-		hostaddr_i = i;
-		conn_kw[i++] = "hostaddr";
-	}
-	conn_kw[i] = NULL;
-	conn_val[i] = NULL;
-
 	statement_ms = env_ms("DB_STATEMENT_DEADLINE_MS", 15000, 100, 3600000);
 	queue_ms = env_ms("DB_QUEUE_DEADLINE_MS", 10000, 100, 3600000);
 	nconns = pgsql_conn_max > 0 ? pgsql_conn_max : 2;
@@ -210,52 +131,23 @@ db_init(void)
 	return (KORE_RESULT_OK);
 }
 
+/* The addresses came (ready), or did not. */
 static void
-db_resolved(struct resolve *r)
+db_resolved(int ready)
 {
-	size_t hl = 0, al = 0;
-	int    i;
+	int i;
 
-	resolving = 0;
-	if (resolve_count(r) == 0) {
-		kore_log(LOG_NOTICE, "db: cannot resolve %s: %s", db_host,
-		    resolve_error(r));
-	} else if (resolve_per_host(r)) {
-		/* The hosts that resolved, each at its address and port. */
-		if (hostlist_conninfo(db_hosts, ndb_hosts, db_ports, ndb_ports,
-			resolve_addrs(r), addr_hosts, addr_list, addr_ports,
-			sizeof(addr_list)) > 0) {
-			conn_val[host_i] = addr_hosts;
-			conn_val[hostaddr_i] = addr_list;
-			if (ndb_ports > 0)
-				conn_val[port_i] = addr_ports;
-			addr_ready = 1;
-		}
-	} else {
-		addr_hosts[0] = addr_list[0] = '\0';
-		for (i = 0; i < resolve_count(r); i++) {
-			hl += (size_t)snprintf(addr_hosts + hl,
-			    sizeof(addr_hosts) - hl, "%s%s", i ? "," : "",
-			    db_host);
-			al += (size_t)snprintf(addr_list + al,
-			    sizeof(addr_list) - al, "%s%s", i ? "," : "",
-			    resolve_addr(r, i));
-		}
-		conn_val[host_i] = addr_hosts;
-		conn_val[hostaddr_i] = addr_list;
-		addr_ready = 1;
-	}
 	for (i = 0; i < nconns; i++) {
 		if (conns[i].state != DBC_RESOLVING)
 			continue;
-		if (addr_ready) {
+		if (ready) {
 			db_conn_start(&conns[i]);
 		} else {
 			conns[i].state = DBC_DOWN;
 			conns[i].next_try = kore_time_ms() + conns[i].backoff;
 		}
 	}
-	if (!addr_ready && db_conns_up() == 0)
+	if (!ready && db_conns_up() == 0)
 		db_pool_down();
 }
 
@@ -271,17 +163,13 @@ static void
 db_conn_start(struct db_conn *dc)
 {
 	dc->used = 1;
-	if (need_resolve && !addr_ready) {
+	if (!dbinfo_ready()) {
 		dc->state = DBC_RESOLVING;
-		if (!resolving) {
-			resolving = 1;
-			resolve_begin(
-			    db_host, ndb_hosts > 1, db_resolved, NULL);
-		}
+		dbinfo_resolve(db_resolved);
 		return;
 	}
 	dc->state = DBC_CONNECTING;
-	dc->pg = PQconnectStartParams(conn_kw, conn_val, 0);
+	dc->pg = PQconnectStartParams(dbinfo_keywords(), dbinfo_values(), 0);
 	if (dc->pg == NULL || PQstatus(dc->pg) == CONNECTION_BAD ||
 	    PQsocket(dc->pg) < 0) {
 		db_conn_drop(
@@ -289,7 +177,7 @@ db_conn_start(struct db_conn *dc)
 		return;
 	}
 	dc->state = DBC_CONNECTING;
-	dc->deadline = kore_time_ms() + (u_int64_t)connect_ms;
+	dc->deadline = kore_time_ms() + (u_int64_t)dbinfo_connect_ms();
 	dc->fd = PQsocket(dc->pg);
 	db_conn_watch(dc, EPOLLOUT);
 }
@@ -318,7 +206,7 @@ db_conn_connecting(struct db_conn *dc)
 		return;
 	default:
 		/* The address may have moved: resolve again next time. */
-		addr_ready = 0;
+		dbinfo_forget();
 		db_conn_drop(dc, PQerrorMessage(dc->pg), NULL);
 		return;
 	}
