@@ -97,6 +97,9 @@ facts_put(json_t *arr, const struct cache_mark *mark)
 		memset(f, 0, sizeof(*f));
 		f->id = id;
 		f->listed = json_is_true(json_object_get(o, "listed"));
+		f->service = json_is_string(json_object_get(o, "kind")) &&
+		    strcmp(json_string_value(json_object_get(o, "kind")),
+			"service") == 0;
 		f->stock = json_integer_value(json_object_get(o, "stock"));
 		f->price_fen =
 		    json_integer_value(json_object_get(o, "list_price_fen"));

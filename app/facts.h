@@ -14,6 +14,7 @@ struct cache_mark;
 struct product_fact {
 	int64_t id;
 	int	listed;
+	int	service; /* kind service: sold by the date, never carted */
 	int64_t stock;
 	int64_t price_fen;
 	int64_t vendor_id;

@@ -471,7 +471,10 @@ cart_put_check(struct http_request *req)
 	return (call_next(&k->c, PUT_FACTS));
 }
 
-/* The catalog decides before the cart changes: 404 or 409, nothing written. */
+/*
+ * The catalog decides before the cart changes: 404, 422 (a service) or
+ * 409, nothing written.
+ */
 static int
 cart_put_target(struct http_request *req)
 {
@@ -483,6 +486,9 @@ cart_put_target(struct http_request *req)
 		if (f == NULL || !f->listed)
 			return (problem(&k->c, 404, "not_found",
 			    "no such product on sale"));
+		if (f->service)
+			return (problem(&k->c, 422, "not_a_good",
+			    "a service is booked by the date, not carted"));
 		if (k->qty > f->stock)
 			return (problem(&k->c, 409, "insufficient_stock",
 			    "not enough stock for this quantity"));

@@ -682,14 +682,15 @@ checkout_answer(struct checkout_ctx *k, const char *placed)
 			waived, "shipped_at", "shipments", "items", items));
 	}
 	out = json_pack("{s:O, s:O, s:s, s:O, s:O, s:O, s:O, s:n, s:O, s:n, "
-			"s:o}",
+			"s:n, s:o}",
 	    "id", json_object_get(pl, "id"), "order_no",
 	    json_object_get(pl, "order_no"), "status", "pending_payment",
 	    "total_fen", json_object_get(k->order, "total_fen"), "address",
 	    json_object_get(k->order, "address"), "note",
 	    json_object_get(k->order, "note"), "pay_before",
 	    json_object_get(pl, "pay_before"), "paid_at", "created_at",
-	    json_object_get(pl, "created_at"), "bulk_order_id", "parts", parts);
+	    json_object_get(pl, "created_at"), "bulk_order_id", "booking_id",
+	    "parts", parts);
 	json_decref(pl);
 	if (out == NULL)
 		return (NULL);

@@ -3,7 +3,9 @@
 # instance (INSTANCE, run by default), in one snapshot:
 #   1. per order line, the sum of its ledger amounts is its line_total_fen
 #      when its part is paid or shipped (and the order was not cancelled or
-#      refunded), else 0: pending, cancelled and refunded lines net to 0;
+#      refunded), what was kept of it when a booking's cancellation refunded
+#      only a share (line_kept_fen, 016_services_shop.sql), else 0: pending,
+#      cancelled and refunded lines net to 0;
 #   2. no line has more than one sale or one reversal;
 #   3. the summaries ledger_daily and ledger_monthly equal the entries
 #      summed again.
@@ -24,7 +26,10 @@ WITH e AS (
            o.status AS order_status,
            CASE WHEN p.status IN ('paid', 'shipped')
                  AND o.status NOT IN ('cancelled', 'refunded')
-                THEN l.line_total_fen ELSE 0 END AS expected,
+                THEN l.line_total_fen
+                WHEN o.status = 'refunded'
+                THEN line_kept_fen(o.id, l.line_total_fen)
+                ELSE 0 END AS expected,
            coalesce(e.recorded, 0) AS recorded,
            coalesce(e.sales, 0) AS sales, coalesce(e.refunds, 0) AS refunds
     FROM order_lines l
@@ -40,7 +45,7 @@ ORDER BY id;
 WITH e AS (
     SELECT day, region_id, county_id, vendor_id, category_id,
            coalesce(org_id::text, 'none') AS org, synthetic,
-           CASE WHEN kind = 'sale' THEN 1 ELSE -1 END AS line, amount_fen,
+           CASE WHEN qty > 0 THEN 1 WHEN qty < 0 THEN -1 ELSE 0 END AS line, amount_fen,
            poverty_county, vendor_qualified, bxbp, orders_delta,
            region_orders_delta, county_orders_delta, vendor_orders_delta,
            category_orders_delta, households_linked

@@ -69,6 +69,10 @@ export type Payment = Ok<'orderPay'>
 export type Booking = S['Booking']
 export type Voucher = S['Voucher']
 export type BookingPage = Ok<'myBookings'>
+export type Sessions = Ok<'productSessions'>
+export type PublicSession = S['PublicSession']
+type BookBody = Body<'bookingCreate'>
+export type Guest = BookBody['guests'][number]
 
 export type Me = Ok<'me'>
 export type User = Ok<'register'>
@@ -323,6 +327,10 @@ export const api = {
 
   // services: the bookings (each one an order) and their vouchers
   bookings: (page = 1, perPage = 100) => call<BookingPage>('/me/bookings', { query: { page, per_page: perPage } }),
+  booking: (id: number) => call<Booking>('/bookings/' + id),
+  sessions: (productId: number) => call<Sessions>('/products/' + productId + '/sessions'),
+  book: (sessionId: number, guests: Guest[], key: string) =>
+    call<Booking>('/bookings', { method: 'POST', body: { session_id: sessionId, guests } satisfies BookBody, idem: key }),
 }
 
 /** The transport, for the workspaces' calls (src/workspace/api.ts). */

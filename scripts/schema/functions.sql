@@ -904,27 +904,29 @@ BEGIN
                 AND v.status = 'redeemed') THEN
         RETURN NULL;
     END IF;
-    was := order_move(oid, 'cancel', p_omap, p_pmap, p_actor);
-    IF was IS NULL THEN
-        RETURN NULL;
-    END IF;
-    IF was = 'paid' THEN
+    IF (SELECT o.status FROM orders o WHERE o.id = oid) = 'paid' THEN
         SELECT * INTO pay FROM payments WHERE order_id = oid AND status = 'succeeded'
          ORDER BY id LIMIT 1 FOR UPDATE;
         IF FOUND THEN
             refund := pay.amount_fen * cancellation_refund_bps(s.product_id, s.date, now())
                       / 10000;
-            UPDATE payments SET status = 'refunded' WHERE id = pay.id;
-            UPDATE products SET sales = greatest(sales - b.places, 0)
-             WHERE id = s.product_id;
-            IF refund > 0 THEN
-                INSERT INTO refunds (payment_id, order_id, amount_fen, status, reason)
-                VALUES (pay.id, oid, refund, 'succeeded',
-                        'booking cancelled by buyer');
-            END IF;
         END IF;
     END IF;
     UPDATE bookings SET refund_fen = refund WHERE id = b.id;
+    was := order_move(oid, 'cancel', p_omap, p_pmap, p_actor);
+    IF was IS NULL THEN
+        UPDATE bookings SET refund_fen = b.refund_fen WHERE id = b.id;
+        RETURN NULL;
+    END IF;
+    IF was = 'paid' AND pay.id IS NOT NULL THEN
+        UPDATE payments SET status = 'refunded' WHERE id = pay.id;
+        UPDATE products SET sales = greatest(sales - b.places, 0)
+         WHERE id = s.product_id;
+        IF refund > 0 THEN
+            INSERT INTO refunds (payment_id, order_id, amount_fen, status, reason)
+            VALUES (pay.id, oid, refund, 'succeeded', 'booking cancelled by buyer');
+        END IF;
+    END IF;
     RETURN was;
 END $function$
 ;
@@ -2058,7 +2060,7 @@ DECLARE
 BEGIN
     RETURN (SELECT coalesce(json_agg(json_build_object('product_id', p.id,
         'title', p.title, 'vendor_id', p.vendor_id, 'listed', p.status = 'listed',
-        'stock', p.stock, 'list_price_fen', p.price_fen,
+        'kind', p.kind, 'stock', p.stock, 'list_price_fen', p.price_fen,
         'vendor_name', v.name, 'vendor_kind', v.kind,
         'qualified', v.status = 'approved' AND v.qualified_until IS NOT NULL
                      AND v.qualified_until >= today AND v.credit_score >= th,
@@ -2493,7 +2495,7 @@ BEGIN
     INSERT INTO ledger_daily AS d
     SELECT a.day, a.region_id, a.county_id, a.vendor_id, a.category_id,
            a.org_id, a.synthetic,
-           sum(CASE WHEN a.kind = 'sale' THEN 1 ELSE -1 END), sum(a.amount_fen),
+           sum(CASE WHEN a.qty > 0 THEN 1 WHEN a.qty < 0 THEN -1 ELSE 0 END), sum(a.amount_fen),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.poverty_county), 0),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.vendor_qualified), 0),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.bxbp), 0),
@@ -2520,7 +2522,7 @@ BEGIN
     INSERT INTO ledger_monthly AS m
     SELECT date_trunc('month', a.day)::date, a.region_id, a.county_id,
            a.vendor_id, a.category_id, a.org_id, a.synthetic,
-           sum(CASE WHEN a.kind = 'sale' THEN 1 ELSE -1 END), sum(a.amount_fen),
+           sum(CASE WHEN a.qty > 0 THEN 1 WHEN a.qty < 0 THEN -1 ELSE 0 END), sum(a.amount_fen),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.poverty_county), 0),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.vendor_qualified), 0),
            coalesce(sum(a.amount_fen) FILTER (WHERE a.bxbp), 0),
@@ -2561,7 +2563,7 @@ BEGIN
         EXECUTE format($q$
             INSERT INTO %I
             SELECT %s, region_id, county_id, vendor_id, category_id, org_id,
-                   synthetic, sum(CASE WHEN kind = 'sale' THEN 1 ELSE -1 END),
+                   synthetic, sum(CASE WHEN qty > 0 THEN 1 WHEN qty < 0 THEN -1 ELSE 0 END),
                    sum(amount_fen),
                    coalesce(sum(amount_fen) FILTER (WHERE poverty_county), 0),
                    coalesce(sum(amount_fen) FILTER (WHERE vendor_qualified), 0),
@@ -2580,8 +2582,12 @@ AS $function$
 DECLARE
     oid bigint;
     n integer;
+    part_refund bigint;
 BEGIN
     SELECT order_id INTO oid FROM order_parts WHERE id = p_part;
+    IF p_kind = 'refund' THEN
+        part_refund := order_partial_refund(oid);
+    END IF;
     WITH fresh AS (
         SELECT l.id AS line_id, l.order_id, l.part_id, l.product_id, l.qty,
                l.line_total_fen AS amount, c.region_id, c.id AS county_id,
@@ -2603,13 +2609,17 @@ BEGIN
           AND NOT EXISTS (SELECT 1 FROM ledger_entries e
                           WHERE e.order_line_id = l.id AND e.kind = 'sale')
         UNION ALL
-        SELECT e.order_line_id, e.order_id, e.part_id, e.product_id, -e.qty,
-               -e.amount_fen, e.region_id, e.county_id, e.poverty_county,
+        SELECT e.order_line_id, e.order_id, e.part_id, e.product_id,
+               CASE WHEN part_refund IS NULL OR part_refund >= e.amount_fen
+                    THEN -e.qty ELSE 0 END,
+               -least(coalesce(part_refund, e.amount_fen), e.amount_fen),
+               e.region_id, e.county_id, e.poverty_county,
                e.vendor_id, e.vendor_qualified, e.bxbp, e.category_id,
                e.user_id, e.org_id, e.households_linked
         FROM ledger_entries e
         WHERE p_kind = 'refund' AND e.order_id = oid AND e.part_id = p_part
           AND e.kind = 'sale'
+          AND coalesce(part_refund, 1) <> 0
           AND NOT EXISTS (SELECT 1 FROM ledger_entries r
                           WHERE r.order_line_id = e.order_line_id
                             AND r.kind = 'refund')
@@ -2668,6 +2678,14 @@ CREATE OR REPLACE FUNCTION public.line_booked(oid bigint, pid bigint)
 AS $function$
     SELECT EXISTS (SELECT 1 FROM bookings b JOIN service_sessions s ON s.id = b.session_id
                     WHERE b.order_id = oid AND s.product_id = pid)
+$function$
+;
+CREATE OR REPLACE FUNCTION public.line_kept_fen(oid bigint, p_total bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT coalesce(greatest(p_total - order_partial_refund(oid), 0), 0)
 $function$
 ;
 CREATE OR REPLACE FUNCTION public.my_invitations(p_user bigint)
@@ -2732,6 +2750,14 @@ BEGIN
     body := order_json(oid);
 END $function$
 ;
+CREATE OR REPLACE FUNCTION public.order_booking_id(oid bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT min(b.id) FROM bookings b WHERE b.order_id = oid
+$function$
+;
 CREATE OR REPLACE FUNCTION public.order_json(oid bigint)
  RETURNS json
  LANGUAGE plpgsql
@@ -2744,6 +2770,7 @@ BEGIN
         'address', o.address, 'note', o.note,
         'pay_before', o.pay_before, 'paid_at', o.paid_at,
         'created_at', o.created_at, 'bulk_order_id', o.bulk_order_id,
+        'booking_id', order_booking_id(o.id),
         'parts', coalesce((SELECT json_agg(json_build_object(
             'id', p.id, 'vendor_id', p.vendor_id,
             'vendor_name', (SELECT v.name FROM vendors v WHERE v.id = p.vendor_id),
@@ -2797,6 +2824,17 @@ BEGIN
     VALUES (oid, p_event, o.status, nxt, p_actor);
     RETURN o.status;
 END $function$
+;
+CREATE OR REPLACE FUNCTION public.order_partial_refund(oid bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+AS $function$
+    SELECT b.refund_fen FROM bookings b JOIN orders o ON o.id = b.order_id
+     WHERE b.order_id = oid AND o.bulk_order_id IS NULL
+       AND b.refund_fen IS NOT NULL AND NOT b.ledger_full_reversal
+     ORDER BY b.id LIMIT 1
+$function$
 ;
 CREATE OR REPLACE FUNCTION public.order_refund(oid bigint, p_reason text)
  RETURNS void
@@ -3131,10 +3169,10 @@ DECLARE
     lprice bigint[];
     l order_line_in;
     pid bigint[]; rem bigint[]; stock0 bigint[]; listed boolean[]; pvendor bigint[];
-    pcat text[]; ptitle text[];
+    pcat text[]; ptitle text[]; pgood boolean[];
     vid bigint[]; vq boolean[]; vname text[]; vkind text[]; vpoor boolean[]; vregion text[];
     o jsonb; c jsonb; k integer; j integer; j0 integer; p integer; v integer;
-    s integer; b json; short jsonb; stale boolean; taken jsonb; cnt integer;
+    s integer; b json; short jsonb; svc jsonb; stale boolean; taken jsonb; cnt integer;
     t timestamptz := now();
     uids bigint[]; unpaid integer[]; u integer; lim integer;
     route constant text := 'POST /orders';
@@ -3180,11 +3218,12 @@ BEGIN
     -- Every product of the batch, locked in id order.
     SELECT array_agg(q.id ORDER BY q.id), array_agg(q.stock ORDER BY q.id),
            array_agg(q.listed ORDER BY q.id), array_agg(q.vendor_id ORDER BY q.id),
-           array_agg(q.category ORDER BY q.id), array_agg(q.title ORDER BY q.id)
-      INTO pid, rem, listed, pvendor, pcat, ptitle
+           array_agg(q.category ORDER BY q.id), array_agg(q.title ORDER BY q.id),
+           array_agg(q.good ORDER BY q.id)
+      INTO pid, rem, listed, pvendor, pcat, ptitle, pgood
       FROM (SELECT pr.id, pr.stock::bigint, pr.status = 'listed' AS listed, pr.vendor_id,
                    (SELECT c.code FROM categories c WHERE c.id = pr.category_id) AS category,
-                   pr.title
+                   pr.title, pr.kind = 'goods' AS good
               FROM products pr
              WHERE pr.id = ANY (ARRAY(SELECT (x).product_id FROM unnest(ls) x))
              ORDER BY pr.id FOR UPDATE) q;
@@ -3232,6 +3271,7 @@ BEGIN
         k := ls[j].oi;
         j0 := j;
         short := '[]';
+        svc := '[]';
         stale := false;
         -- A buyer at the limit of unpaid orders places nothing more.
         u := array_position(uids, (p_batch->(k - 1)->>'user')::bigint);
@@ -3256,6 +3296,12 @@ BEGIN
             v := array_position(vid, l.vendor_id);
             IF p IS NULL OR v IS NULL OR (j > j0 AND ls[j - 1].product_id = l.product_id) THEN
                 stale := true;
+            ELSIF NOT pgood[p] THEN
+                -- A service is booked by the date (POST /bookings), never
+                -- placed from a cart.
+                svc := svc || jsonb_build_object('field', 'items.' || l.product_id,
+                    'product_id', l.product_id,
+                    'message', 'a service is booked by the date, not bought from the cart');
             ELSIF NOT listed[p] OR rem[p] < l.qty THEN
                 short := short || jsonb_build_object('field', 'items.' || l.product_id,
                     'product_id', l.product_id, 'requested', l.qty,
@@ -3274,7 +3320,8 @@ BEGIN
         END LOOP;
 
         -- Waiver caps: taken only if they all still hold.
-        IF jsonb_array_length(short) = 0 AND NOT stale THEN
+        IF jsonb_array_length(short) = 0 AND jsonb_array_length(svc) = 0
+           AND NOT stale THEN
             taken := '[]';
             FOR c IN SELECT x FROM jsonb_array_elements(p_batch->(k - 1)->'order'->'caps') x
                 ORDER BY (x->>'rule_id')::bigint, (x->>'vendor_id')::bigint
@@ -3301,7 +3348,16 @@ BEGIN
             END IF;
         END IF;
 
-        IF jsonb_array_length(short) > 0 OR stale THEN
+        IF jsonb_array_length(svc) > 0 THEN
+            st[k] := 422;
+            bd[k] := json_build_object('code', 'not_a_good',
+                'detail', 'a service is booked by the date, not bought from the cart',
+                'errors', svc);
+            o := p_batch->(k - 1);
+            IF o->>'key' IS NOT NULL THEN
+                PERFORM idem_release((o->>'user')::bigint, route, o->>'key');
+            END IF;
+        ELSIF jsonb_array_length(short) > 0 OR stale THEN
             st[k] := 409;
             bd[k] := CASE WHEN jsonb_array_length(short) > 0
                 THEN json_build_object('code', 'insufficient_stock', 'errors', short)

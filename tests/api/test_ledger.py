@@ -428,7 +428,7 @@ def test_periods_equal_the_entries_summed(shop_products, back, length):
             "qualified_vendor_gmv_fen", "bxbp_gmv_fen")
     want = {r["code"]: r for r in rows(
         "SELECT r.code, sum(e.amount_fen) AS gmv_fen, "
-        "sum(CASE WHEN e.kind = 'sale' THEN 1 ELSE -1 END) AS lines, "
+        "sum(sign(e.qty))::bigint AS lines, "
         "sum(e.region_orders_delta) AS orders, "
         "coalesce(sum(e.amount_fen) FILTER (WHERE e.poverty_county), 0) "
         "AS poverty_county_gmv_fen, "

@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 import shop
-from shop import (ADMIN, get, ok, patch, post, problem, put, psql, row, val,
-                  wait_until)
+from shop import (ADMIN, get, ok, patch, post, problem, put, psql, row, rows,
+                  shop_products, val, wait_until)  # noqa: F401
 
 SH = datetime.timezone(datetime.timedelta(hours=8))
 GUEST = {"name": "游客", "phone": "13800138000"}
@@ -505,13 +505,124 @@ def test_ledger_and_statement_count_service_sales_like_goods(vendor):
     assert after["orders"] - before["orders"] == 1
     assert val("SELECT count(*) FROM ledger_entries WHERE order_id = %d "
                "AND kind = 'sale'" % b["order"]["id"]) == 1
-    # A cancellation reverses it, as a goods refund does.
-    ok(post("/bookings/%d/cancel" % b["id"], token=u.token))
-    assert wellness()["gmv_fen"] == before["gmv_fen"]
+    # A cancellation that refunds it all reverses it, as a goods refund
+    # does (test_a_partial_refund_reverses_only_what_was_refunded: less).
+    ok(put("/vendor/products/%d/cancellation" % pid, token=vendor.token,
+           json={"rules": [{"days_before": 0, "refund_bps": 10000}]}))
+    c = ok(post("/bookings/%d/cancel" % b["id"], token=u.token))
+    assert c["refund_fen"] == 140000
+    gone = wellness()
+    assert gone["gmv_fen"] == before["gmv_fen"]
+    assert gone["orders"] == before["orders"]
+    assert gone["lines"] == before["lines"]
     # The vendor's statement shows the sale as any order line.
     st = ok(get("/vendor/statement", token=vendor.token,
                 params={"from": today, "to": today}))
     assert st["gross_fen"] >= 0
+
+
+def ledger_check():
+    import os
+    import subprocess
+    env = dict(os.environ)
+    out = subprocess.run(
+        [os.path.join(os.environ["BANGFU_ROOT"], "scripts", "ledger_check.sh")],
+        env=env, capture_output=True, text=True, timeout=120)
+    text = out.stdout + out.stderr
+    return out.returncode, text
+
+
+@pytest.mark.parametrize("bps,refund,kept", [
+    (5000, 40000, 40000),   # half back: the other half stays a sale
+    (0, 0, 80000),          # nothing back: the whole sale stands
+    (10000, 80000, 0),      # all back: reversed in full
+])
+def test_a_partial_refund_reverses_only_what_was_refunded(
+        vendor, bps, refund, kept):
+    """A paid booking cancelled under rules that refund a share: the ledger
+    reverses the refunded amount only; the line and the order still count
+    while something was kept; make ledger-check holds."""
+    admin = shop.login_token(*ADMIN)
+    pid = new_service(vendor, price=40000, category="wellness")
+    ok(put("/vendor/products/%d/cancellation" % pid, token=vendor.token,
+           json={"rules": [{"days_before": 0, "refund_bps": bps}]}))
+    s = open_session(vendor, pid, days=3, capacity=4)
+    today = str(sh_today())
+
+    def mine():
+        rows = ok(get("/admin/ledger", token=admin, params={
+            "from": today, "to": today, "group_by": "vendor"}))["rows"]
+        r = [x for x in rows if str(x["key"]) == str(vendor.id)]
+        return r[0] if r else {"gmv_fen": 0, "orders": 0, "lines": 0}
+    u = shop.make_user()
+    before = mine()
+    b = paid_booking(u, s["id"], 2)
+    oid = b["order"]["id"]
+    c = ok(post("/bookings/%d/cancel" % b["id"], token=u.token))
+    assert c["status"] == "refunded" and c["refund_fen"] == refund, c
+    after = mine()
+    assert after["gmv_fen"] - before["gmv_fen"] == kept, (before, after)
+    assert after["orders"] - before["orders"] == (1 if kept else 0)
+    assert after["lines"] - before["lines"] == (1 if kept else 0)
+    entries = rows("SELECT kind, qty, amount_fen FROM ledger_entries "
+                   "WHERE order_id = %d ORDER BY id" % oid)
+    want = [{"kind": "sale", "qty": 2, "amount_fen": 80000}]
+    if refund:
+        want.append({"kind": "refund", "qty": -2 if kept == 0 else 0,
+                     "amount_fen": -refund})
+    assert entries == want
+    assert val("SELECT coalesce(sum(amount_fen), 0) FROM refunds "
+               "WHERE order_id = %d" % oid) == refund
+    rc, text = ledger_check()
+    assert rc == 0 and "ledger-check: OK" in text, text
+
+
+# ------------------------------------------------------------ the shop
+
+
+def test_the_cart_refuses_a_service(vendor):
+    """A service is booked by the date: PUT /cart/items/{id} answers 422
+    not_a_good, for a buyer and a guest, and the cart keeps nothing."""
+    pid = new_service(vendor)
+    u = shop.make_user()
+    problem(put("/cart/items/%d" % pid, token=u.token, json={"qty": 1}),
+            422, "not_a_good")
+    assert ok(get("/cart", token=u.token))["items"] == []
+    problem(put("/cart/items/%d" % pid, json={"qty": 2}), 422, "not_a_good")
+    # Taking one out is never refused.
+    ok(put("/cart/items/%d" % pid, token=u.token, json={"qty": 0}))
+
+
+def test_checkout_never_places_a_service_line(vendor):
+    """A cart line that is (or became) a service: checkout answers 422
+    not_a_good with the line in errors[], and places nothing."""
+    pid = new_service(vendor)
+    psql("UPDATE products SET kind = 'goods', stock = 10 WHERE id = %d" % pid)
+    u = shop.make_user()
+    shop.cart_put(u.token, pid, 1)
+    psql("UPDATE products SET kind = 'service' WHERE id = %d" % pid)
+    for key in (None, str(uuid.uuid4())):
+        r = problem(shop.checkout(u.token, key=key), 422, "not_a_good")
+        assert [e["field"] for e in r["errors"]] == ["items.%d" % pid], r
+    assert val("SELECT count(*) FROM orders WHERE user_id = %d" % u.id) == 0
+    assert val("SELECT stock FROM products WHERE id = %d" % pid) == 10
+
+
+def test_a_service_order_carries_its_booking(vendor, shop_products):
+    pid = new_service(vendor)
+    s = open_session(vendor, pid)
+    u = shop.make_user()
+    b = book(u, s["id"], 2)
+    oid = b["order"]["id"]
+    assert b["order"]["booking_id"] == b["id"]
+    assert ok(get("/orders/%d" % oid, token=u.token))["booking_id"] == b["id"]
+    listed = ok(get("/orders", token=u.token))["items"]
+    assert [o["booking_id"] for o in listed if o["id"] == oid] == [b["id"]]
+    # An order of goods has none, as placed and as read.
+    g = shop_products.one(stock=20)
+    o = shop.buy(u, [(g, 1)])
+    assert o["booking_id"] is None
+    assert ok(get("/orders/%d" % o["id"], token=u.token))["booking_id"] is None
 
 
 # ------------------------------------------------------------ BOLA
