@@ -16,14 +16,15 @@
 #include "order_fsm.h"
 #include "orders.h"
 #include "placer.h"
+#include "settler.h"
 #include "validate.h"
 
 #define MAX_ATTEMPTS 3
 
-/* The provider's notification: its signature is checked once. */
+/* The provider's notification, settled in a batch (app/settler.c). */
 struct notify_ctx {
-	struct call c;
-	int	    verified;
+	struct call	   c;
+	struct settle_wait sw;
 };
 
 struct checkout_ctx {
@@ -59,6 +60,7 @@ static void  checkout_forget(json_t *);
 static char *checkout_item(struct checkout_ctx *);
 static int   checkout_outcome(struct checkout_ctx *, int, const char *);
 static void  checkout_cleanup(struct call *);
+static void  notify_cleanup(struct call *);
 static int   orders_list(struct http_request *);
 static int   order_get(struct http_request *);
 static int   order_pay(struct http_request *);
@@ -112,7 +114,7 @@ struct api_route routes_orders[] = {
 	{ HTTP_METHOD_POST, "/orders/{#id}/confirm", "order_confirm", AUTH_USER,
 	    STATES(confirm_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/payments/sandbox/notify", "payment_notify", 0,
-	    STATES(notify_states), sizeof(struct notify_ctx), NULL },
+	    STATES(notify_states), sizeof(struct notify_ctx), notify_cleanup },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
 
@@ -911,79 +913,20 @@ payment_notify(struct http_request *req)
 		return (problem(c, 404, "not_found", "no such route"));
 	if (!http_request_header(req, "x-sandbox-signature", &sig))
 		sig = NULL;
-	rc = payment_settle(c, req->http_body ? req->http_body->data : NULL,
-	    req->http_body ? req->http_body_length : 0, sig, &n->verified);
+	rc = payment_settle(c, &n->sw,
+	    req->http_body ? req->http_body->data : NULL,
+	    req->http_body ? req->http_body_length : 0, sig);
 	if (rc == DB_PENDING)
 		return (HTTP_STATE_RETRY);
 	if (rc == DB_ERROR)
 		return (HTTP_STATE_COMPLETE);
-	return (db_status_reply(c, "notification refused"));
+	return (db_answer(c, n->sw.status, n->sw.body, "notification refused"));
 }
 
-/*
- * A signed notification of the sandbox (raw, len, its signature): DB_OK
- * with payment_notify()'s (status, body) in c's result, DB_PENDING, or
- * DB_ERROR once the request was answered.  The notify route and the
- * sandbox's own cashier page both settle payments through here.
- */
-int
-payment_settle(
-    struct call *c, const void *raw, size_t len, const char *sig, int *verified)
+static void
+notify_cleanup(struct call *c)
 {
-	json_t	    *body, *errs = NULL;
-	json_error_t err;
-	const char  *status, *v[5];
-	char	     pid[24], amt[24], *om, *pm;
-	int	     rc;
-
-	if (!*verified) {
-		if (raw == NULL || sig == NULL ||
-		    !payment_provider("sandbox")->verify(raw, len, sig)) {
-			(void)problem(c, 401, "invalid_signature",
-			    "the notification's signature does not hold");
-			return (DB_ERROR);
-		}
-		*verified = 1;
-	}
-	if ((body = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &err)) ==
-	    NULL) {
-		(void)problem(c, 400, "invalid_json", "malformed JSON");
-		return (DB_ERROR);
-	}
-	status = json_field_str(body, "status");
-	if (!json_is_integer(json_object_get(body, "payment_id")))
-		problem_field_add(&errs, "payment_id", "an integer");
-	if (status == NULL ||
-	    (strcmp(status, "succeeded") != 0 && strcmp(status, "failed") != 0))
-		problem_field_add(&errs, "status", "succeeded or failed");
-	if (!json_is_integer(json_object_get(body, "amount_fen")))
-		problem_field_add(&errs, "amount_fen", "an integer");
-	if (errs != NULL) {
-		json_decref(body);
-		(void)problem_validation(c, errs);
-		return (DB_ERROR);
-	}
-	(void)snprintf(pid, sizeof(pid), "%lld",
-	    (long long)json_integer_value(json_object_get(body, "payment_id")));
-	(void)snprintf(amt, sizeof(amt), "%lld",
-	    (long long)json_integer_value(json_object_get(body, "amount_fen")));
-	om = fsm_map(0, EV_PAY);
-	pm = fsm_map(1, EV_PAY);
-	v[0] = pid;
-	v[1] = status;
-	v[2] = amt;
-	v[3] = om;
-	v[4] = pm;
-	rc = db_poll(c,
-	    "SELECT status, body FROM payment_notify($1::bigint, "
-	    "$2, $3::bigint, $4::jsonb, $5::jsonb)",
-	    5, v);
-	free(om);
-	free(pm);
-	json_decref(body);
-	if (rc == DB_ERROR)
-		(void)problem_internal(c, "payment: database error");
-	return (rc);
+	settle_forget(&((struct notify_ctx *)c)->sw);
 }
 
 /* Expired orders gave stock back: [{"product_id": n}, ...], as lines. */

@@ -14,7 +14,7 @@
 
 #define METRICS_WORKERS	 64
 #define METRICS_ROUTES	 192
-#define METRICS_COUNTERS 12
+#define METRICS_COUNTERS 14
 
 static const int metrics_codes[] = { 200, 201, 204, 400, 401, 403, 404, 405,
 	409, 413, 422, 429, 500, 503, 0 };
@@ -23,7 +23,8 @@ static const int metrics_codes[] = { 200, 201, 204, 400, 401, 403, 404, 405,
 static const char *metrics_counter_names[METRICS_COUNTERS] = { "cache_hits",
 	"cache_misses", "db_errors", "redis_errors", "auth_failures",
 	"rate_limited", "checkout_batches", "checkout_batched_orders",
-	"cache_flushes", "db_connects", "db_timeouts", "cache_evictions" };
+	"cache_flushes", "db_connects", "db_timeouts", "cache_evictions",
+	"payment_batches", "payment_batched" };
 
 struct metrics_route {
 	struct histogram h;

@@ -25,7 +25,6 @@ struct payment_provider {
 const struct payment_provider *payment_provider(const char *);
 int			       payment_provider_state(const char *);
 int			       payment_unavailable(struct call *);
-int payment_settle(struct call *, const void *, size_t, const char *, int *);
 
 json_t *orders_price(json_t *, json_t *, json_t **);
 json_t *pricing_rules_cached(void);

@@ -13,16 +13,18 @@
 
 #include "bangfu.h"
 #include "orders.h"
+#include "settler.h"
 
 #define SANDBOX_FORM_MAX 256
 
 int ops_notfound(struct http_request *);
 
-static int sandbox_enabled(void);
-static int sandbox_verify(const void *, size_t, const char *);
-static int sandbox_page(struct http_request *);
-static int sandbox_load(struct http_request *);
-static int sandbox_settle(struct http_request *);
+static int  sandbox_enabled(void);
+static int  sandbox_verify(const void *, size_t, const char *);
+static int  sandbox_page(struct http_request *);
+static int  sandbox_load(struct http_request *);
+static int  sandbox_settle(struct http_request *);
+static void sandbox_cleanup(struct call *);
 
 static const struct payment_provider providers[] = {
 	{ "sandbox", sandbox_enabled, sandbox_verify },
@@ -30,12 +32,12 @@ static const struct payment_provider providers[] = {
 
 /* The cashier page's POST: the payment read, then settled as notified. */
 struct sandbox_ctx {
-	struct call c;
-	char	    raw[160]; /* the notification, signed */
-	size_t	    rawlen;
-	char	    sig[2 * crypto_auth_hmacsha256_BYTES + 1];
-	char	    back[ORDERS_RETURN_URL_MAX + 1];
-	int	    verified;
+	struct call	   c;
+	char		   raw[160]; /* the notification, signed */
+	size_t		   rawlen;
+	char		   sig[2 * crypto_auth_hmacsha256_BYTES + 1];
+	char		   back[ORDERS_RETURN_URL_MAX + 1];
+	struct settle_wait sw; /* app/settler.c */
 };
 
 enum sandbox_state {
@@ -56,7 +58,8 @@ struct api_route routes_sandbox[] = {
 	{ HTTP_METHOD_GET, "/sandbox/pay/{#payment_id}", "sandbox_page", 0,
 	    STATES(sandbox_page_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/sandbox/pay/{#payment_id}", "sandbox_pay", 0,
-	    STATES(sandbox_pay_states), sizeof(struct sandbox_ctx), NULL },
+	    STATES(sandbox_pay_states), sizeof(struct sandbox_ctx),
+	    sandbox_cleanup },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
 
@@ -320,17 +323,23 @@ static int
 sandbox_settle(struct http_request *req)
 {
 	struct sandbox_ctx *k = http_state_get(req);
-	const char	   *st;
 	int		    rc;
 
-	rc = payment_settle(&k->c, k->raw, k->rawlen, k->sig, &k->verified);
+	rc = payment_settle(&k->c, &k->sw, k->raw, k->rawlen, k->sig);
 	if (rc == DB_PENDING)
 		return (HTTP_STATE_RETRY);
 	if (rc == DB_ERROR)
 		return (HTTP_STATE_COMPLETE);
-	if ((st = db_value(&k->c, 0, 0)) == NULL || atoi(st) != 200)
-		return (db_status_reply(&k->c, "notification refused"));
+	if (k->sw.status != 200)
+		return (db_answer(
+		    &k->c, k->sw.status, k->sw.body, "notification refused"));
 	http_response_header(req, "location", k->back);
 	json_reply_typed(&k->c, 303, "text/html; charset=utf-8", NULL, 0);
 	return (HTTP_STATE_COMPLETE);
+}
+
+static void
+sandbox_cleanup(struct call *c)
+{
+	settle_forget(&((struct sandbox_ctx *)c)->sw);
 }

@@ -194,7 +194,7 @@ BEGIN
         WHERE cp.campaign_id IN (SELECT (l.r).id FROM live l)
         GROUP BY cp.product_id
     ), m AS MATERIALIZED (
-        SELECT f AS fact, f.id, f.sales, f.bxbp, f.region_code,
+        SELECT f.id, f.sales, f.bxbp, f.region_code,
                ROW(f.id, f.qualified, f.vendor_kind, f.region_code,
                    f.is_poverty_county, f.category_code, f.vendor_id,
                    f.bxbp)::rank_fact AS rf,
@@ -202,7 +202,7 @@ BEGIN
         FROM product_facts f LEFT JOIN named n ON n.product_id = f.id
         WHERE f.status = 'listed' AND f.qualified
     ), b AS MATERIALIZED (
-        SELECT m.fact, m.id, m.sales, m.bxbp, m.region_code,
+        SELECT m.id, m.sales, m.bxbp, m.region_code,
                coalesce(r.boost, 0) + coalesce((SELECT sum((c.r).weight) FROM live c
                      WHERE (c.r).id = ANY (m.named)
                         OR ((c.r).has_any AND rank_cond(c.r, m.rf))), 0) AS boost,
@@ -220,13 +220,29 @@ BEGIN
         UNION ALL SELECT 2 + r.sort, 'region:' || r.code, r.name, 8, r.code, false
         FROM regions r
     ), k AS MATERIALIZED (
-        SELECT x.ord, x.key, x.lim, s.fact, s.id, s.sales, s.boost, s.pin,
+        SELECT x.ord, x.key, x.lim, s.id, s.sales, s.boost, s.pin,
                row_number() OVER (PARTITION BY x.ord, x.key
                                   ORDER BY s.score DESC, s.id) AS rk,
                row_number() OVER (PARTITION BY x.ord, x.key, s.pin
                                   ORDER BY s.score DESC, s.id) AS rk_pin
         FROM secs x JOIN s ON (x.region IS NULL OR s.region_code = x.region)
                           AND (NOT x.bxbp_only OR s.bxbp)
+    ), shown AS MATERIALIZED (
+        SELECT k.* FROM k
+        WHERE k.rk <= k.lim OR (k.pin > 0 AND k.rk_pin <= k.lim)
+    ), cprod AS MATERIALIZED (
+        -- Each live campaign's first 8 products by sales.
+        SELECT (l.cm).id AS cid, y.id, y.sales
+        FROM live l CROSS JOIN LATERAL (
+            SELECT m.id, m.sales FROM m
+            WHERE (l.r).id = ANY (m.named)
+               OR ((l.r).has_any AND rank_cond(l.r, m.rf))
+            ORDER BY m.sales DESC, m.id LIMIT 8) y
+    ), items AS MATERIALIZED (
+        -- The item of each product shown, once however often it is.
+        SELECT f.id, product_item_json(f) AS item
+        FROM product_facts f
+        WHERE f.id IN (SELECT h.id FROM shown h UNION SELECT c.id FROM cprod c)
     )
     SELECT json_build_object(
         -- campaign_json(cm, true, 8, false), from the products at hand.
@@ -236,20 +252,18 @@ BEGIN
                 'ends_at', (l.cm).ends_at,
                 'active', now() BETWEEN (l.cm).starts_at AND (l.cm).ends_at,
                 'boost_weight', (l.cm).boost_weight, 'match', (l.cm).match,
-                'products', coalesce((SELECT json_agg(product_item_json(y.fact)
-                        ORDER BY y.sales DESC, y.id)
-                    FROM (SELECT m.fact, m.sales, m.id FROM m
-                          WHERE (l.r).id = ANY (m.named)
-                             OR ((l.r).has_any AND rank_cond(l.r, m.rf))
-                          ORDER BY m.sales DESC, m.id LIMIT 8) y), '[]'))
+                'products', coalesce((SELECT json_agg(i.item
+                        ORDER BY c.sales DESC, c.id)
+                    FROM cprod c JOIN items i ON i.id = c.id
+                    WHERE c.cid = (l.cm).id), '[]'))
                 ORDER BY (l.cm).starts_at, (l.cm).id) FROM live l), '[]'),
         'sections', (SELECT json_agg(json_build_object('key', x.key,
                 'title', x.title, 'limit', x.lim,
                 'candidates', coalesce((SELECT json_agg(json_build_object(
                     'id', k.id, 'text', 0, 'sales', k.sales, 'boost', k.boost,
-                    'pin', k.pin, 'item', product_item_json(k.fact)) ORDER BY k.rk)
-                    FROM k WHERE k.ord = x.ord AND k.key = x.key
-                      AND (k.rk <= k.lim OR (k.pin > 0 AND k.rk_pin <= k.lim))), '[]'))
+                    'pin', k.pin, 'item', i.item) ORDER BY k.rk)
+                    FROM shown k JOIN items i ON i.id = k.id
+                    WHERE k.ord = x.ord AND k.key = x.key), '[]'))
             ORDER BY x.ord, x.key) FROM secs x)));
 END $function$
 ;
@@ -3080,11 +3094,40 @@ CREATE OR REPLACE FUNCTION public.payment_notify(p_payment bigint, p_result text
  LANGUAGE plpgsql
 AS $function$
 DECLARE
-    pay payments;
-    was text;
-    oid bigint;
-    paid bigint[] := '{}';
+    paid bigint[];
 BEGIN
+    SELECT s.status, s.body, s.paid INTO status, body, paid
+      FROM payment_settle_one(p_payment, p_result, p_amount, p_omap, p_pmap) s;
+    PERFORM payment_sales(paid);
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.payment_sales(p_paid bigint[])
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    IF cardinality(p_paid) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM products
+      WHERE id IN (SELECT product_id FROM order_lines
+                   WHERE order_id = ANY (p_paid))
+      ORDER BY id FOR UPDATE;
+    UPDATE products p SET sales = p.sales + l.qty
+      FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
+            WHERE order_id = ANY (p_paid) GROUP BY product_id) l
+     WHERE p.id = l.product_id;
+END $function$
+;
+CREATE OR REPLACE FUNCTION public.payment_settle_one(p_payment bigint, p_result text, p_amount bigint, p_omap jsonb, p_pmap jsonb, OUT status integer, OUT body json, OUT paid bigint[])
+ RETURNS record
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    pay payments;
+    oid bigint;
+BEGIN
+    paid := '{}';
     SELECT * INTO pay FROM payments WHERE id = p_payment FOR UPDATE;
     IF NOT FOUND THEN
         status := 404;
@@ -3136,15 +3179,6 @@ BEGIN
                 PERFORM order_move(oid, 'pay', p_omap, p_pmap, NULL);
                 paid := paid || oid;
             END LOOP;
-            -- Sales counts, products locked in id order as checkout does.
-            PERFORM 1 FROM products
-              WHERE id IN (SELECT product_id FROM order_lines
-                           WHERE order_id = ANY (paid))
-              ORDER BY id FOR UPDATE;
-            UPDATE products p SET sales = p.sales + l.qty
-              FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
-                    WHERE order_id = ANY (paid) GROUP BY product_id) l
-             WHERE p.id = l.product_id;
         END IF;
     END IF;
     status := 200;
@@ -3811,6 +3845,43 @@ AS $function$
     SELECT coalesce(s.price_fen, (SELECT p.price_fen FROM products p
                                    WHERE p.id = s.product_id))
 $function$
+;
+CREATE OR REPLACE FUNCTION public.settle_payments(p_batch jsonb, p_omap jsonb, p_pmap jsonb)
+ RETURNS TABLE(i integer, status integer, body json)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+DECLARE
+    ids bigint[];
+    paid bigint[] := '{}';
+    e jsonb;
+    st integer;
+    bd json;
+    pd bigint[];
+BEGIN
+    SELECT array_agg(DISTINCT (x->>'payment_id')::bigint) INTO ids
+      FROM jsonb_array_elements(p_batch) x;
+    PERFORM 1 FROM payments p WHERE p.id = ANY (ids) ORDER BY p.id FOR UPDATE;
+    PERFORM 1 FROM orders o
+      WHERE o.id IN (SELECT o2.id FROM payments p
+                       JOIN orders o2 ON o2.id = p.order_id
+                         OR (p.bulk_order_id IS NOT NULL
+                             AND o2.bulk_order_id = p.bulk_order_id)
+                      WHERE p.id = ANY (ids) AND p.status = 'pending')
+      ORDER BY o.id FOR UPDATE;
+    FOR k IN 1 .. jsonb_array_length(p_batch) LOOP
+        e := p_batch -> (k - 1);
+        SELECT s.status, s.body, s.paid INTO st, bd, pd
+          FROM payment_settle_one((e->>'payment_id')::bigint, e->>'status',
+                                  (e->>'amount_fen')::bigint, p_omap, p_pmap) s;
+        paid := paid || pd;
+        i := k;
+        status := st;
+        body := bd;
+        RETURN NEXT;
+    END LOOP;
+    PERFORM payment_sales(paid);
+END $function$
 ;
 CREATE OR REPLACE FUNCTION public.shanghai_month(t timestamp with time zone)
  RETURNS date

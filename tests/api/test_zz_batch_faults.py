@@ -9,8 +9,9 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from shop import (  # noqa: E402,F401
-    cart_get, cart_lines, cart_put, checkout, get, make_users, ok, problem,
-    psql, run_parallel, shop_products, stock_of, val)
+    cart_get, cart_lines, cart_put, checkout, create_payment, get,
+    make_users, notify, ok, order_row, problem, psql, run_parallel,
+    shop_products, stock_of, val)
 
 
 def batch_counters():
@@ -68,3 +69,70 @@ def test_a_failed_batch_places_its_other_orders_alone(shop_products):
     after = batch_counters()
     assert after["checkout_batched_orders_total"] - \
         before["checkout_batched_orders_total"] >= len(users)
+
+
+def payment_counters():
+    text = get("", url=os.environ["BANGFU_URL"] + "/metrics").text
+    got = {}
+    for line in text.splitlines():
+        for name in ("payment_batches_total", "payment_batched_total"):
+            if line.startswith("bangfu_" + name + " "):
+                got[name] = int(line.split()[1])
+    return got
+
+
+def test_a_failed_settlement_batch_settles_its_other_payments_alone(
+        shop_products):
+    """Payments settle in batches (app/settler.c): a notification whose
+    settlement fails on an error of SQL rolls its batch back, and every
+    other one of the batch is then settled alone; each pays once."""
+    pid = shop_products.one(stock=100)
+    users = make_users(16, tag="settlefault")
+    sales0 = val("SELECT sales FROM products WHERE id = %d" % pid)
+
+    def one(u):
+        cart_put(u.token, pid, 1)
+        o = ok(checkout(u.token), 201)
+        return u, o, ok(create_payment(u, o["id"]), 201)
+    paid = run_parallel(one, users)
+    bad = paid[len(paid) // 2][2]["payment_id"]
+    before = payment_counters()
+
+    psql("CREATE FUNCTION test_refuse_payment() RETURNS trigger "
+         "LANGUAGE plpgsql AS $$ BEGIN IF NEW.id = %d AND "
+         "NEW.status = 'succeeded' THEN RAISE EXCEPTION "
+         "'refused by the test'; END IF; RETURN NEW; END $$" % bad)
+    psql("CREATE TRIGGER test_refuse BEFORE UPDATE ON payments FOR EACH ROW "
+         "EXECUTE FUNCTION test_refuse_payment()")
+    barrier = threading.Barrier(len(paid))
+
+    def go(t):
+        u, o, p = t
+        barrier.wait()
+        return o, p, notify(p["payment_id"], "succeeded", p["amount_fen"])
+
+    try:
+        res = run_parallel(go, paid, workers=len(paid))
+    finally:
+        psql("DROP TRIGGER test_refuse ON payments")
+        psql("DROP FUNCTION test_refuse_payment()")
+
+    for o, p, r in res:
+        if p["payment_id"] == bad:
+            problem(r, 500, "internal")
+            assert order_row(o["id"])["status"] == "pending_payment"
+        else:
+            assert ok(r)["changed"] is True
+            assert order_row(o["id"])["status"] == "paid"
+    assert val("SELECT sales FROM products WHERE id = %d" % pid) == \
+        sales0 + len(paid) - 1
+    assert val("SELECT count(*) FROM ledger_entries WHERE kind = 'sale' AND "
+               "order_id IN (%s)" % ",".join(str(o["id"]) for _, o, _ in paid)
+               ) == len(paid) - 1
+    # The refused one settles once the fault is gone.
+    o, p = [(o, p) for _, o, p in paid if p["payment_id"] == bad][0]
+    assert ok(notify(p["payment_id"], "succeeded", p["amount_fen"]))["changed"]
+    assert order_row(o["id"])["status"] == "paid"
+    after = payment_counters()
+    assert after["payment_batched_total"] - \
+        before["payment_batched_total"] >= len(paid) + 1
