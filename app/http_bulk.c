@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "bangfu.h"
+#include "idem.h"
 #include "cart.h"
 #include "csv.h"
 #include "http_orgs.h"
@@ -770,7 +771,7 @@ bulk_place_check(struct http_request *req)
 	json_t		*errs = NULL;
 	int		 rc;
 
-	rc = orders_idem_key(&k->c, k->key, sizeof(k->key), k->hash);
+	rc = idem_key(&k->c, k->key, sizeof(k->key), k->hash);
 	if (rc < 0) {
 		problem_field_add(
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
@@ -790,7 +791,8 @@ bulk_place_idem(struct http_request *req)
 {
 	struct bulk_ctx *k = http_state_get(req);
 
-	return (orders_idem_replay(&k->c, k->route, k->key, k->hash, 2));
+	return (
+	    idem_replay(&k->c, k->route, k->key, k->hash, BULK_PLACE_QUOTE));
 }
 
 /*
@@ -940,7 +942,7 @@ bulk_pay(struct http_request *req)
 	prov = json_field_str(c->body, "provider");
 	if ((ps = payment_provider_state(prov)) == PROVIDER_UNKNOWN)
 		problem_field_add(&errs, "provider", "sandbox");
-	if ((has = orders_idem_key(c, key, sizeof(key), hash)) < 0)
+	if ((has = idem_key(c, key, sizeof(key), hash)) < 0)
 		problem_field_add(
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
 	if (errs != NULL)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bangfu.h"
+#include "idem.h"
 #include "order_fsm.h"
 #include "orders.h"
 #include "timefmt.h"
@@ -423,7 +424,7 @@ booking_check(struct http_request *req)
 		}
 		services_unknown(g, gkeys, &errs);
 	}
-	rc = orders_idem_key(&k->c, k->key, sizeof(k->key), k->hash);
+	rc = idem_key(&k->c, k->key, sizeof(k->key), k->hash);
 	if (rc < 0)
 		problem_field_add(
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
@@ -452,8 +453,7 @@ booking_idem(struct http_request *req)
 {
 	struct booking_ctx *k = http_state_get(req);
 
-	return (orders_idem_replay(
-	    &k->c, "POST /bookings", k->key, k->hash, B_QUOTE));
+	return (idem_replay(&k->c, "POST /bookings", k->key, k->hash, B_QUOTE));
 }
 
 /* The session's terms, priced with the fee rules as a cart would be. */
