@@ -539,6 +539,9 @@ class Products:
         excl += (" AND NOT EXISTS (SELECT 1 FROM order_lines l JOIN orders o "
                  "ON o.id = l.order_id WHERE l.product_id = p.id AND "
                  "o.status = 'pending_payment')")
+        if "p.kind" not in where:
+            # A service is booked by the date, never carted (not_a_good).
+            excl += " AND p.kind = 'goods'"
         if "p.vendor_id =" not in where:
             # The vendors the tests sign in as have few products: they are
             # kept for the tests that name them.
@@ -577,14 +580,15 @@ class Products:
 
 
 def free_products(n):
-    """n listed products with stock that no test of this run has taken, for
+    """n listed goods with stock that no test of this run has taken, for
     reading only (they are not taken, so change nothing about them): the
     highest ids, as far as possible from those Products hands out."""
     with _taken_lock:
         taken = ",".join(str(i) for i in _taken) or "0"
     got = [r["id"] for r in rows(
         "SELECT id FROM products WHERE status = 'listed' AND stock >= 10 "
-        "AND id NOT IN (%s) ORDER BY id DESC LIMIT %d" % (taken, n))]
+        "AND kind = 'goods' AND id NOT IN (%s) ORDER BY id DESC LIMIT %d"
+        % (taken, n))]
     assert len(got) == n, ("not enough products", n)
     return got
 

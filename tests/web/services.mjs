@@ -134,7 +134,8 @@ const cnDay = (d) => `${Number(d.slice(5, 7))}月${Number(d.slice(8, 10))}日`
 async function shopService(sessions) {
   const vt = await login('vendor@demo.bangfu.cn', 'bangfu-demo-vendor')
   const t = vt.access_token
-  const title = '茶园一日游 测试' + Math.trunc(Math.random() * 1e6)
+  // '测试服务' like the API tests' own, which the demo-data check leaves out.
+  const title = '测试服务 茶园一日游 ' + Math.trunc(Math.random() * 1e6)
   const p = await api('/vendor/products', { method: 'POST', token: t, body: { title, category: 'tourism', kind: 'service', unit: '人', price_fen: 26800, description: '景迈山古茶园一日游：采茶、制茶、午餐。' } })
   assert.equal(p.status, 201, JSON.stringify(p.body))
   const pub = await api(`/vendor/products/${p.body.id}/publish`, { method: 'POST', token: t })
