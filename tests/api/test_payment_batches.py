@@ -73,9 +73,10 @@ def signed_post(session, payment_id, status, amount):
                          "X-Sandbox-Signature": sign(raw)})
 
 
-def sessions_round(per):
-    """per kept-alive sessions on every worker, flattened."""
-    pools = worker_pools(per=per)
+def sessions_round(n):
+    """At least n kept-alive sessions, as many on every worker, flattened:
+    one per concurrent request (a requests.Session is not for threads)."""
+    pools = worker_pools(per=n)
     return [s for p in pools.values() for s in p]
 
 
@@ -133,14 +134,14 @@ def test_concurrent_notifications_for_one_order_settle_once(shop_products):
     [(u, o, p)] = pending_orders(pid, 1, qty=3)
     before = sales_of(pid)
     c0 = counters()
-    ss = sessions_round(per=6)
+    n = 24
+    ss = sessions_round(n // 2)
     try:
-        n = 24
         gate = threading.Barrier(n)
 
         def go(k):
             gate.wait()
-            return signed_post(ss[k % len(ss)], p["payment_id"], "succeeded",
+            return signed_post(ss[k], p["payment_id"], "succeeded",
                                p["amount_fen"])
         res = run_parallel(go, list(range(n)), workers=n)
     finally:
@@ -179,14 +180,14 @@ def test_a_burst_with_bad_notifications_pays_the_good_ones(shop_products):
         jobs.append(("failed", o, p, "failed", p["amount_fen"]))
     jobs.append(("missing", None, {"payment_id": missing}, "succeeded", 1))
     c0 = counters()
-    ss = sessions_round(per=6)
+    ss = sessions_round((len(jobs) + 1) // 2)
     try:
         gate = threading.Barrier(len(jobs))
 
         def go(k):
             kind, o, p, st, amt = jobs[k]
             gate.wait()
-            return kind, o, p, signed_post(ss[k % len(ss)], p["payment_id"],
+            return kind, o, p, signed_post(ss[k], p["payment_id"],
                                            st, amt)
         res = run_parallel(go, list(range(len(jobs))), workers=len(jobs))
     finally:
@@ -236,14 +237,14 @@ def test_replays_after_settling_change_nothing(shop_products):
     entries = sale_entries([o["id"] for _, o, _ in old])
     assert entries == len(old)
     jobs = [(o, p) for _, o, p in old] * 2 + [(new[1], new[2])]
-    ss = sessions_round(per=4)
+    ss = sessions_round((len(jobs) + 1) // 2)
     try:
         gate = threading.Barrier(len(jobs))
 
         def go(k):
             o, p = jobs[k]
             gate.wait()
-            return o, signed_post(ss[k % len(ss)], p["payment_id"],
+            return o, signed_post(ss[k], p["payment_id"],
                                   "succeeded", p["amount_fen"])
         res = run_parallel(go, list(range(len(jobs))), workers=len(jobs))
     finally:
