@@ -19,10 +19,6 @@
 #define PHASE_CACHE   2
 #define PHASE_ROUTE   3
 
-static struct api_route *api_tables[] = { routes_auth, routes_catalog,
-	routes_cart, routes_orders, routes_vendor, routes_admin, routes_ledger,
-	routes_orgs, routes_bulk, routes_services, routes_docs, NULL };
-
 static int	 api_prepare(struct call *);
 static int	 api_authenticate(struct call *);
 static void	 api_free(struct http_request *);
@@ -36,8 +32,10 @@ api_lookup(struct http_request *req, const char *path, struct route_match *m,
 	int		  i;
 
 	*allow = 0;
-	for (i = 0; api_tables[i] != NULL; i++) {
-		for (r = api_tables[i]; r->pattern != NULL; r++) {
+	for (i = 0; route_tables[i].routes != NULL; i++) {
+		if (!route_tables[i].api)
+			continue;
+		for (r = route_tables[i].routes; r->pattern != NULL; r++) {
 			if (!router_match(r->pattern, path, m))
 				continue;
 			/* HEAD is a GET whose body Kore does not send. */
@@ -251,7 +249,7 @@ api_authenticate(struct call *c)
 	if (rc == DB_ERROR)
 		return (problem(
 		    c, 503, "unavailable", "the session store is unavailable"));
-	if (c->rv->type != 2 /* REDIS_REPLY_ARRAY */ || c->rv->elements != 2 ||
+	if (c->rv->type != RV_ARRAY || c->rv->elements != 2 ||
 	    c->rv->element[0]->str == NULL || c->rv->element[1]->str == NULL ||
 	    strtoll(c->rv->element[0]->str, NULL, 10) != c->who.uid) {
 		metrics_count("auth_failures");

@@ -54,6 +54,10 @@ struct api_route {
 	void (*cleanup)(struct call *);
 };
 
+/* A route's state table, and a table of one state, for struct api_route. */
+#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
+#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
+
 /* The signed-in caller, once the session was found in Redis. */
 struct who {
 	int64_t uid;
@@ -94,8 +98,17 @@ struct db_query {
 
 /* One Redis command in flight for a request (app/redis.c). */
 struct redis_wait;
+/* A reply's type: hiredis's REDIS_REPLY_* (checked in app/redis.c). */
+enum redis_type {
+	RV_STRING = 1,
+	RV_ARRAY = 2,
+	RV_INTEGER = 3,
+	RV_NIL = 4,
+	RV_STATUS = 5,
+	RV_ERROR = 6,
+};
 struct redis_value {
-	int		     type; /* REDIS_REPLY_* */
+	enum redis_type	     type;
 	long long	     integer;
 	char		    *str;
 	size_t		     len;
@@ -160,6 +173,9 @@ int  call_paging(struct call *, json_t **, char *, char *, size_t);
 #define DB_ERROR   2
 int	    db_init(void);
 int	    db_poll(struct call *, const char *, int, const char **);
+int	    db_started(struct call *);
+int	    db_lost(struct call *);
+size_t	    db_length(struct call *, int, int);
 void	    db_reset(struct db_query *);
 const char *db_value(struct call *, int, int);
 json_t	   *db_json(struct call *, int, int);
@@ -170,20 +186,14 @@ int	    db_json_reply(struct call *, int);
 int	    db_json_call(struct call *, const char *, int, const char **);
 int	    db_answer(struct call *, int, const char *, const char *);
 int	    db_status_reply(struct call *, const char *);
-int	    db_status_call(
-	    struct call *, const char *, int, const char **, int, const char *);
+int	    db_status_call(struct call *, const char *, int, const char **,
+	    void (*)(void), const char *);
 void db_background(const char *, int, const char **, void (*)(const char *));
 int  db_submit(struct db_job *, const char *, int, const char **);
 void db_job_forget(struct db_job *);
 int  db_job_done(struct db_job *);
 void db_pool_stats(int *, int *, u_int32_t *);
 void db_shutdown(void);
-struct db_resolve;
-void db_resolve_start(const char *, void (*)(struct db_resolve *), void *);
-int  db_resolve_count(struct db_resolve *);
-const char *db_resolve_addr(struct db_resolve *, int);
-const char *db_resolve_error(struct db_resolve *);
-void	   *db_resolve_arg(struct db_resolve *);
 
 /* app/redis.c */
 int  redis_init(const char *);
@@ -192,6 +202,11 @@ int  redis_ready(void);
 int  redis_subscribed(void);
 void redis_value_free(struct redis_value *);
 void redis_publish(const char *, const char *);
+/* What the subscriber link tells its callback (redis_subscribe()). */
+#define REDIS_SUB_READY	  0 /* subscribed: messages may have been missed */
+#define REDIS_SUB_LOST	  1 /* the link dropped: messages will be missed */
+#define REDIS_SUB_MESSAGE 2 /* a message (NULL when not a string) */
+void redis_subscribe(const char *, void (*)(int, const char *));
 void redis_wait_orphan(struct call *);
 
 /* app/auth.c */
@@ -203,10 +218,13 @@ void auth_body_digest(const void *, size_t, char *);
 int  auth_cert_issue(const char *, char **);
 int  auth_cert_verify(const char *, char **, long *);
 
-/* app/json.c */
-void json_reply(struct call *, int, json_t *);
+/* app/answer.c: the one writer of answers. */
 void json_reply_empty(struct call *, int);
 void json_reply_raw(struct call *, int, const char *, size_t);
+void json_reply_typed(struct call *, int, const char *, const char *, size_t);
+
+/* app/json.c */
+void json_reply(struct call *, int, json_t *);
 #define INT_TEXT_LEN 24
 /* A macro's value as a string literal: TEXT(CART_MAX_LINES) is "100". */
 #define TEXT_(x) #x
@@ -215,7 +233,6 @@ const char *int_text(char[INT_TEXT_LEN], int64_t);
 void	    json_buf_int(struct kore_buf *, int64_t);
 void	    json_buf_lit(struct kore_buf *, const char *);
 int	    json_encode_str(char *, size_t, const char *);
-void json_reply_typed(struct call *, int, const char *, const char *, size_t);
 const char *json_field_str(json_t *, const char *);
 
 /* app/problem.c */
@@ -237,20 +254,30 @@ void cache_flush(void);
 int		  cache_lookup(struct call *);
 void		  cache_flight_done(struct call *);
 void		  cache_store(struct call *, int, const char *, size_t);
-void		  cache_invalidate(void);
 uint64_t	  cache_generation(void);
 struct cache_mark cache_mark(void);
 int		  cache_moved(int64_t, const struct cache_mark *);
 void		  cache_drop_product(int64_t);
-void		  cache_stock_moved(const int64_t *, size_t);
-/* The query parameters a cacheable route reads (NULL: none); http_catalog.c. */
-const char *const *catalog_cache_params(const struct api_route *);
+/* The query parameters a cacheable route reads, told by http_catalog.c. */
+void cache_key_params(const char *, const char *const *);
+void catalog_init(void);
+
+/* app/invalidate.c: the catalog's invalidation, to every worker and node. */
+void invalidate_init(void);
+void invalidate_catalog(void);
+void invalidate_stock(const int64_t *, size_t);
 
 /* app/metrics.c */
 void metrics_observe(const char *, int, uint64_t);
 void metrics_count(const char *);
 void metrics_cache_bytes(uint64_t, uint64_t);
-void metrics_render(struct kore_buf *);
+/* The PostgreSQL pool's gauges, as db_pool_stats() reads them. */
+struct metrics_pool {
+	int	  up;
+	int	  busy;
+	u_int32_t queued;
+};
+void metrics_render(struct kore_buf *, const struct metrics_pool *);
 
 /* app/http_orders.c: the unpaid-order timer. */
 void orders_expire_tick(void *, u_int64_t);
@@ -283,6 +310,8 @@ struct bangfu_config {
 	int   invites_limit; /* invitations per admin and window */
 };
 extern struct bangfu_config cfg;
+void			    config_load(void);
+void			    config_check(void);
 
 /* The routes, one table per resource file. */
 extern struct api_route routes_auth[];
@@ -298,5 +327,12 @@ extern struct api_route routes_ledger[];
 extern struct api_route routes_docs[];
 void			docs_init(void);
 extern struct api_route routes_sandbox[]; /* outside /api/v1 */
+
+/* app/routes.c: every table, once; api is 0 outside /api/v1. */
+struct route_table {
+	struct api_route *routes;
+	int		  api;
+};
+extern const struct route_table route_tables[];
 
 #endif

@@ -3,15 +3,13 @@
  *
  * What: the exact body of a 200 answer, keyed by the whole request as the
  * route reads it: its name, its path parameters and the query parameters
- * it knows (catalog_cache_params()), each length-prefixed, hashed and
+ * it was told of (cache_key_params()), each length-prefixed, hashed and
  * compared in full.  Memory: at most CACHE_MAX_BYTES per worker (keys and
  * bodies), the oldest entries evicted first to stay under it.
- * Invalidation: any write that can change a catalog answer calls
- * cache_invalidate() after its commit, which empties this worker's cache and
- * publishes on Redis so every other worker and node empties its own.  The
- * cache answers only while this worker's subscription is live; a lost link
- * empties it.  An order or a cancel moves stock: it publishes
- * "product:<id>", which drops that product's detail and cart facts only.
+ * Invalidation (app/invalidate.c): a write that can change a catalog
+ * answer empties every worker's cache after its commit; a stock move drops
+ * that product's detail and cart facts only.  The cache answers only while
+ * this worker's subscription is live; a lost link empties it.
  * Sales counts (in lists) do not invalidate and may lag by CACHE_TTL_MS.
  * Entries expire after CACHE_TTL_MS and never outlive the Shanghai day they
  * were made in, since qualification and certification validity are dates.
@@ -27,6 +25,7 @@
 #include <time.h>
 
 #include "bangfu.h"
+#include "inval.h"
 #include "facts.h"
 
 #define CACHE_SLOTS	  4096 /* power of two */
@@ -86,20 +85,16 @@ static void	cache_keyw_cmp(struct cache_keyw *, const char *, size_t);
 static int	cache_keyw_same(const struct cache_keyw *);
 static void	cache_key_detail(struct cache_keyw *, const char *);
 
-/*
- * Stock moves heard, in order: moved_at[] holds, per product slot, the
- * number of the last one.  An answer or facts fetched while a move of
- * their product was heard may predate it: they are not kept as fresh.
- */
-#define MOVE_SLOTS 8192 /* power of two */
-
 static struct cache_entry  cache_slots[CACHE_SLOTS];
 static struct cache_flight cache_flights[CACHE_FLIGHTS];
-static uint64_t		   cache_gen = 1;
-static uint64_t		   move_seq;
-static uint64_t		   moved_at[MOVE_SLOTS];
-static uint64_t		   cache_bytes; /* held by entries */
-static uint64_t		   cache_budget = CACHE_BYTES_DEFAULT;
+/*
+ * The generation, and the stock moves heard in order (modules/inval.c): an
+ * answer or facts fetched while a move of their product was heard may
+ * predate it, and are not kept as fresh.
+ */
+static struct inval cache_inval;
+static uint64_t	    cache_bytes; /* held by entries */
+static uint64_t	    cache_budget = CACHE_BYTES_DEFAULT;
 static TAILQ_HEAD(, cache_entry) cache_order;
 
 /* CACHE_MAX_BYTES from the environment, within its bounds. */
@@ -127,7 +122,7 @@ cache_init(void)
 {
 	memset(cache_slots, 0, sizeof(cache_slots));
 	TAILQ_INIT(&cache_order);
-	cache_gen = 1;
+	inval_init(&cache_inval);
 	cache_bytes = 0;
 	cache_budget = cache_budget_env();
 	metrics_cache_bytes(cache_bytes, cache_budget);
@@ -162,7 +157,7 @@ cache_evict(struct cache_entry *e)
 void
 cache_flush(void)
 {
-	cache_gen++;
+	inval_flush(&cache_inval);
 	metrics_count("cache_flushes");
 }
 
@@ -180,8 +175,7 @@ cache_drop_product(int64_t id)
 	uint64_t	    h;
 	int		    i;
 
-	moved_at[(uint64_t)id & (MOVE_SLOTS - 1)] = ++move_seq;
-	facts_stock_moved(id);
+	inval_stock_moved(&cache_inval, id);
 	t = int_text(d, id);
 	cache_keyw_hash(&w);
 	cache_key_detail(&w, t);
@@ -197,26 +191,12 @@ cache_drop_product(int64_t id)
 	}
 }
 
-/* Tells every worker and node that these products' stock moved. */
-void
-cache_stock_moved(const int64_t *ids, size_t n)
-{
-	char   msg[40];
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		cache_drop_product(ids[i]);
-		(void)snprintf(
-		    msg, sizeof(msg), "product:%lld", (long long)ids[i]);
-		redis_publish(NULL, msg);
-	}
-}
-
 /* Where the caches stand now, for a fetch about to begin. */
 struct cache_mark
 cache_mark(void)
 {
-	struct cache_mark m = { cache_gen, move_seq };
+	struct inval_mark im = inval_mark(&cache_inval);
+	struct cache_mark m = { im.gen, im.moves };
 
 	return (m);
 }
@@ -225,21 +205,16 @@ cache_mark(void)
 int
 cache_moved(int64_t id, const struct cache_mark *m)
 {
-	return (moved_at[(uint64_t)id & (MOVE_SLOTS - 1)] > m->moves);
+	struct inval_mark im = { m->gen, m->moves };
+
+	return (inval_moved(&cache_inval, id, &im));
 }
 
 /* The generation entries of this worker's caches must carry to be live. */
 uint64_t
 cache_generation(void)
 {
-	return (cache_gen);
-}
-
-void
-cache_invalidate(void)
-{
-	cache_flush();
-	redis_publish(NULL, "catalog");
+	return (cache_inval.gen);
 }
 
 static uint64_t
@@ -337,6 +312,23 @@ cache_key_detail(struct cache_keyw *w, const char *id)
 	cache_keyw_str(w, id);
 }
 
+/* The query parameters a cacheable route reads, told by its file. */
+static struct {
+	const char	  *route;
+	const char *const *names;
+} cache_params[4];
+static int cache_nparams;
+
+void
+cache_key_params(const char *route, const char *const *names)
+{
+	if (cache_nparams ==
+	    (int)(sizeof(cache_params) / sizeof(cache_params[0])))
+		fatal("cache: too many routes with query parameters");
+	cache_params[cache_nparams].route = route;
+	cache_params[cache_nparams++].names = names;
+}
+
 static void
 cache_key_write(struct call *c, struct cache_keyw *w)
 {
@@ -353,9 +345,13 @@ cache_key_write(struct call *c, struct cache_keyw *w)
 		else
 			cache_keyw_str(w, c->match.params[i]);
 	}
-	if ((names = catalog_cache_params(c->route)) == NULL)
+	for (i = 0; i < cache_nparams; i++) {
+		if (strcmp(cache_params[i].route, c->route->name) == 0)
+			break;
+	}
+	if (i == cache_nparams)
 		return;
-	for (; *names != NULL; names++) {
+	for (names = cache_params[i].names; *names != NULL; names++) {
 		if ((v = query_get(&c->qs, *names)) == NULL)
 			continue;
 		cache_keyw_str(w, "&");
@@ -439,7 +435,7 @@ cache_lookup(struct call *c)
 	stale = NULL;
 	for (i = 0; i < CACHE_PROBES; i++) {
 		e = &cache_slots[(h + (uint64_t)i) & (CACHE_SLOTS - 1)];
-		if (e->key == NULL || e->gen != cache_gen ||
+		if (e->key == NULL || e->gen != cache_inval.gen ||
 		    !cache_key_is(c, e->hash, e->key, e->keylen))
 			continue;
 		if (e->expires > now) {
@@ -547,7 +543,7 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 	 * moved, while it was fetched: it may predate that write.
 	 */
 	if (!redis_subscribed() || len > CACHE_MAX_BODY ||
-	    c->cache_at.gen != cache_gen || cache_detail_moved(c)) {
+	    c->cache_at.gen != cache_inval.gen || cache_detail_moved(c)) {
 		cache_flight_done(c);
 		return;
 	}
@@ -564,7 +560,7 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 	victim = NULL;
 	for (i = 0; i < CACHE_PROBES; i++) {
 		e = &cache_slots[(h + (uint64_t)i) & (CACHE_SLOTS - 1)];
-		if (e->key == NULL || e->gen != cache_gen ||
+		if (e->key == NULL || e->gen != cache_inval.gen ||
 		    e->expires <= now ||
 		    cache_key_is(c, e->hash, e->key, e->keylen)) {
 			victim = e;
@@ -591,7 +587,7 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 	victim->body[len] = '\0';
 	victim->len = len;
 	victim->status = status;
-	victim->gen = cache_gen;
+	victim->gen = cache_inval.gen;
 	victim->expires = cache_expiry(now);
 	TAILQ_INSERT_TAIL(&cache_order, victim, order);
 	cache_bytes += cost;

@@ -30,11 +30,7 @@
 #include <string.h>
 
 #include "bangfu.h"
-#include "hostlist.h"
-
-#define PHASE_START 0
-#define PHASE_WAIT  2
-#define PHASE_DONE  3
+#include "dbinfo.h"
 
 /* A connection of the pool. */
 #define DBC_DOWN       0 /* none: made again at next_try */
@@ -52,7 +48,6 @@
 #define DB_TICK_MS	  100
 #define DB_BACKOFF_MIN_MS 100
 #define DB_BACKOFF_MAX_MS 2000
-#define DB_MAX_ADDRS	  HOSTLIST_MAX
 
 #define KORE_TYPE_DB 101
 
@@ -71,18 +66,6 @@ struct db_conn {
 	int		  backoff;
 };
 
-/* A host name resolved on a task thread. */
-struct db_resolve {
-	struct kore_task t;
-	char		 host[HOSTLIST_MAX * HOSTLIST_NAME];
-	char		 addrs[DB_MAX_ADDRS][INET6_ADDRSTRLEN];
-	int		 naddrs;
-	int		 gai;
-	int		 per_host; /* a list: the first address of each */
-	void (*done)(struct db_resolve *);
-	void *arg;
-};
-
 static TAILQ_HEAD(, db_job) waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static TAILQ_HEAD(, db_job) done_jobs = TAILQ_HEAD_INITIALIZER(done_jobs);
 static u_int32_t       nwaiting;
@@ -92,24 +75,6 @@ static int	       done_armed, start_armed;
 /* No connection up, and the last attempt to make one failed. */
 static int pool_down;
 
-/* The connection parameters, with room for host and hostaddr. */
-static const char **conn_kw;
-static const char **conn_val;
-static int	    host_i = -1, hostaddr_i = -1, port_i = -1;
-static char	    db_host[HOSTLIST_MAX * HOSTLIST_NAME];
-/* A multi-host conninfo (host=a,b,c port=1,2,3): its lists split. */
-static char db_hosts[HOSTLIST_MAX][HOSTLIST_NAME];
-static char db_ports[HOSTLIST_MAX][HOSTLIST_NAME];
-static int  ndb_hosts, ndb_ports;
-static int  need_resolve;
-static int  addr_ready, resolving;
-static char addr_hosts[DB_MAX_ADDRS * (HOSTLIST_NAME + 1)];
-static char addr_list[sizeof(addr_hosts)];
-static char addr_ports[sizeof(addr_hosts)];
-/* The configured lists, which the resolved ones replace in conn_val. */
-static const char *conf_host, *conf_port;
-
-static int connect_ms = 2000;
 static int statement_ms = 15000;
 static int queue_ms = 10000;
 
@@ -119,7 +84,7 @@ static void db_conn_start(struct db_conn *);
 static void db_conn_drop(struct db_conn *, const char *, const char *);
 static void db_dispatch(void);
 static void db_job_complete(struct db_job *);
-static void db_resolved(struct db_resolve *);
+static void db_resolved(int);
 static void db_start_due(void *, u_int64_t);
 static void db_attempt_now(void);
 static int  db_conns_up(void);
@@ -143,69 +108,10 @@ env_ms(const char *name, int def, int min, int max)
 int
 db_init(void)
 {
-	PQconninfoOption *opts, *o;
-	char		 *err = NULL;
-	int		  n, i, has_hostaddr = 0;
-	const char	 *ports = NULL;
+	int i;
 
-	if ((opts = PQconninfoParse(cfg.database_url, &err)) == NULL) {
-		kore_log(LOG_ERR, "db: DATABASE_URL: %s", err ? err : "?");
-		PQfreemem(err);
+	if (!dbinfo_load(cfg.database_url))
 		return (KORE_RESULT_ERROR);
-	}
-	for (n = 0, o = opts; o->keyword != NULL; o++)
-		n++;
-	conn_kw = kore_calloc(n + 3, sizeof(*conn_kw));
-	conn_val = kore_calloc(n + 3, sizeof(*conn_val));
-	for (i = 0, o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || o->val[0] == '\0')
-			continue;
-		if (strcmp(o->keyword, "connect_timeout") == 0 &&
-		    atoi(o->val) > 0)
-			connect_ms = atoi(o->val) * 1000;
-		if (strcmp(o->keyword, "hostaddr") == 0)
-			has_hostaddr = 1;
-		if (strcmp(o->keyword, "host") == 0) {
-			host_i = i;
-			(void)snprintf(db_host, sizeof(db_host), "%s", o->val);
-		}
-		if (strcmp(o->keyword, "port") == 0)
-			port_i = i;
-		conn_kw[i] = kore_strdup(o->keyword);
-		conn_val[i++] = kore_strdup(o->val);
-		if (port_i == i - 1)
-			ports = conn_val[port_i];
-	}
-	PQconninfoFree(opts);
-	conf_host = host_i >= 0 ? conn_val[host_i] : NULL;
-	conf_port = ports;
-	if ((ndb_hosts = hostlist_split(db_host, db_hosts, HOSTLIST_MAX)) < 0 ||
-	    (ndb_ports = hostlist_split(ports, db_ports, HOSTLIST_MAX)) < 0) {
-		kore_log(LOG_ERR, "db: DATABASE_URL: more than %d hosts",
-		    HOSTLIST_MAX);
-		return (KORE_RESULT_ERROR);
-	}
-	/*
-	 * Names (not socket directories, not addresses) are resolved on a
-	 * task thread; a list of addresses goes to libpq as it is.
-	 */
-	for (i = 0; i < ndb_hosts && !has_hostaddr; i++) {
-		if (hostlist_is_name(db_hosts[i]))
-			need_resolve = 1;
-	}
-	/* libpq's connect_timeout holds for each host: ours for them all. */
-	if (ndb_hosts > 1)
-		connect_ms *= ndb_hosts;
-	i = 0;
-	while (conn_kw[i] != NULL)
-		i++;
-	if (need_resolve) {
-		hostaddr_i = i;
-		conn_kw[i++] = "hostaddr";
-	}
-	conn_kw[i] = NULL;
-	conn_val[i] = NULL;
-
 	statement_ms = env_ms("DB_STATEMENT_DEADLINE_MS", 15000, 100, 3600000);
 	queue_ms = env_ms("DB_QUEUE_DEADLINE_MS", 10000, 100, 3600000);
 	nconns = pgsql_conn_max > 0 ? pgsql_conn_max : 2;
@@ -225,177 +131,23 @@ db_init(void)
 	return (KORE_RESULT_OK);
 }
 
-/* Up to max addresses of host, IPv4 first; 0 and *gai when it fails. */
-static int
-db_resolve_addrs(
-    const char *host, char (*addrs)[INET6_ADDRSTRLEN], int max, int *gai)
-{
-	struct addrinfo hints, *res, *ai;
-	int		pass, n = 0;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((*gai = getaddrinfo(host, NULL, &hints, &res)) != 0)
-		return (0);
-	/* IPv4 first: loopback services often listen on it only. */
-	for (pass = 0; pass < 2; pass++) {
-		for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
-			if (ai->ai_family != (pass == 0 ? AF_INET : AF_INET6))
-				continue;
-			if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addrs[n],
-				INET6_ADDRSTRLEN, NULL, 0, NI_NUMERICHOST) == 0)
-				n++;
-		}
-	}
-	freeaddrinfo(res);
-	return (n);
-}
-
-/*
- * Name resolution, off the event loop: every address of one host, or for
- * a list (libpq's host=a,b,c) the first address of each name in its
- * place, "" where there is none (a socket directory, or a name that did
- * not resolve).
- */
-static int
-db_resolve_run(struct kore_task *t)
-{
-	struct db_resolve *r = (struct db_resolve *)t;
-	char		   hosts[HOSTLIST_MAX][HOSTLIST_NAME];
-	int		   i, n, gai, found = 0;
-
-	if (!r->per_host) {
-		r->naddrs =
-		    db_resolve_addrs(r->host, r->addrs, DB_MAX_ADDRS, &r->gai);
-		return (r->naddrs ? KORE_RESULT_OK : KORE_RESULT_ERROR);
-	}
-	if ((n = hostlist_split(r->host, hosts, HOSTLIST_MAX)) <= 0)
-		return (KORE_RESULT_ERROR);
-	for (i = 0; i < n; i++) {
-		r->addrs[i][0] = '\0';
-		if (hostlist_numeric(hosts[i]))
-			memcpy(r->addrs[i], hosts[i], strlen(hosts[i]) + 1);
-		else if (hostlist_is_name(hosts[i]) &&
-		    db_resolve_addrs(hosts[i], &r->addrs[i], 1, &gai) == 0) {
-			r->gai = gai;
-			continue;
-		}
-		found++;
-	}
-	/* Every entry in its place; none found is a failure. */
-	r->naddrs = found ? n : 0;
-	return (found ? KORE_RESULT_OK : KORE_RESULT_ERROR);
-}
-
+/* The addresses came (ready), or did not. */
 static void
-db_resolve_cb(struct kore_task *t)
+db_resolved(int ready)
 {
-	struct db_resolve *r = (struct db_resolve *)t;
+	int i;
 
-	if (!kore_task_finished(t))
-		return;
-	r->done(r);
-	kore_task_destroy(t);
-	kore_free(r);
-}
-
-static void
-db_resolve_begin(const char *host, int	     per_host,
-    void (*done)(struct db_resolve *), void *arg)
-{
-	struct db_resolve *r;
-
-	r = kore_calloc(1, sizeof(*r));
-	(void)snprintf(r->host, sizeof(r->host), "%s", host);
-	r->per_host = per_host;
-	r->done = done;
-	r->arg = arg;
-	kore_task_create(&r->t, db_resolve_run);
-	kore_task_bind_callback(&r->t, db_resolve_cb);
-	kore_task_run(&r->t);
-}
-
-/*
- * Resolves host on a task thread, then calls done on the event loop with
- * the addresses (naddrs 0 when it failed).
- */
-void
-db_resolve_start(const char *host, void (*done)(struct db_resolve *), void *arg)
-{
-	db_resolve_begin(host, 0, done, arg);
-}
-
-int
-db_resolve_count(struct db_resolve *r)
-{
-	return (r->naddrs);
-}
-
-const char *
-db_resolve_addr(struct db_resolve *r, int i)
-{
-	return (i < r->naddrs ? r->addrs[i] : NULL);
-}
-
-void *
-db_resolve_arg(struct db_resolve *r)
-{
-	return (r->arg);
-}
-
-const char *
-db_resolve_error(struct db_resolve *r)
-{
-	return (r->gai ? gai_strerror(r->gai) : "no address");
-}
-
-static void
-db_resolved(struct db_resolve *r)
-{
-	size_t hl = 0, al = 0;
-	int    i;
-
-	resolving = 0;
-	if (r->naddrs == 0) {
-		kore_log(LOG_NOTICE, "db: cannot resolve %s: %s", db_host,
-		    db_resolve_error(r));
-	} else if (r->per_host) {
-		/* The hosts that resolved, each at its address and port. */
-		if (hostlist_conninfo(db_hosts, ndb_hosts, db_ports, ndb_ports,
-			r->addrs, addr_hosts, addr_list, addr_ports,
-			sizeof(addr_list)) > 0) {
-			conn_val[host_i] = addr_hosts;
-			conn_val[hostaddr_i] = addr_list;
-			if (ndb_ports > 0)
-				conn_val[port_i] = addr_ports;
-			addr_ready = 1;
-		}
-	} else {
-		addr_hosts[0] = addr_list[0] = '\0';
-		for (i = 0; i < r->naddrs; i++) {
-			hl += (size_t)snprintf(addr_hosts + hl,
-			    sizeof(addr_hosts) - hl, "%s%s", i ? "," : "",
-			    db_host);
-			al += (size_t)snprintf(addr_list + al,
-			    sizeof(addr_list) - al, "%s%s", i ? "," : "",
-			    r->addrs[i]);
-		}
-		conn_val[host_i] = addr_hosts;
-		conn_val[hostaddr_i] = addr_list;
-		addr_ready = 1;
-	}
 	for (i = 0; i < nconns; i++) {
 		if (conns[i].state != DBC_RESOLVING)
 			continue;
-		if (addr_ready) {
+		if (ready) {
 			db_conn_start(&conns[i]);
 		} else {
 			conns[i].state = DBC_DOWN;
 			conns[i].next_try = kore_time_ms() + conns[i].backoff;
 		}
 	}
-	if (!addr_ready && db_conns_up() == 0)
+	if (!ready && db_conns_up() == 0)
 		db_pool_down();
 }
 
@@ -411,17 +163,13 @@ static void
 db_conn_start(struct db_conn *dc)
 {
 	dc->used = 1;
-	if (need_resolve && !addr_ready) {
+	if (!dbinfo_ready()) {
 		dc->state = DBC_RESOLVING;
-		if (!resolving) {
-			resolving = 1;
-			db_resolve_begin(
-			    db_host, ndb_hosts > 1, db_resolved, NULL);
-		}
+		dbinfo_resolve(db_resolved);
 		return;
 	}
 	dc->state = DBC_CONNECTING;
-	dc->pg = PQconnectStartParams(conn_kw, conn_val, 0);
+	dc->pg = PQconnectStartParams(dbinfo_keywords(), dbinfo_values(), 0);
 	if (dc->pg == NULL || PQstatus(dc->pg) == CONNECTION_BAD ||
 	    PQsocket(dc->pg) < 0) {
 		db_conn_drop(
@@ -429,7 +177,7 @@ db_conn_start(struct db_conn *dc)
 		return;
 	}
 	dc->state = DBC_CONNECTING;
-	dc->deadline = kore_time_ms() + (u_int64_t)connect_ms;
+	dc->deadline = kore_time_ms() + (u_int64_t)dbinfo_connect_ms();
 	dc->fd = PQsocket(dc->pg);
 	db_conn_watch(dc, EPOLLOUT);
 }
@@ -458,7 +206,7 @@ db_conn_connecting(struct db_conn *dc)
 		return;
 	default:
 		/* The address may have moved: resolve again next time. */
-		addr_ready = 0;
+		dbinfo_forget();
 		db_conn_drop(dc, PQerrorMessage(dc->pg), NULL);
 		return;
 	}
@@ -980,304 +728,4 @@ db_pool_stats(int *up, int *busy, u_int32_t *queued)
 			(*busy)++;
 	}
 	*queued = nwaiting;
-}
-
-static int
-db_finish(struct db_query *q)
-{
-	if (q->res != NULL)
-		PQclear(q->res);
-	q->res = q->job.res;
-	q->job.res = NULL;
-	(void)snprintf(q->sqlstate, sizeof(q->sqlstate), "%s", q->job.sqlstate);
-	db_job_forget(&q->job);
-	q->phase = PHASE_DONE;
-	return (q->sqlstate[0] ? DB_ERROR : DB_OK);
-}
-
-/*
- * Drives sql with n text parameters (NULL is SQL NULL).  Returns DB_PENDING
- * while the request sleeps, then DB_OK with the result in c->db.res, or
- * DB_ERROR with the SQLSTATE in c->db.sqlstate.  The parameters need only
- * live until the first call returns: they are copied.
- */
-int
-db_poll(struct call *c, const char *sql, int n, const char **vals)
-{
-	struct db_query *q = &c->db;
-
-	/* A different statement after a finished one starts afresh. */
-	if (q->phase == PHASE_DONE && q->sql != sql)
-		db_reset(q);
-	/* Never another statement's answer: one at a time. */
-	if (q->phase == PHASE_WAIT && q->sql != sql) {
-		kore_log(LOG_ERR, "db: a statement is still pending");
-		return (DB_ERROR);
-	}
-
-	switch (q->phase) {
-	case PHASE_START:
-		q->sql = sql;
-		q->job.req = c->req;
-		q->job.cb = NULL;
-		if (!db_submit(&q->job, sql, n, vals))
-			return (db_finish(q));
-		q->phase = PHASE_WAIT;
-		http_request_sleep(c->req);
-		return (DB_PENDING);
-	case PHASE_WAIT:
-		if (!db_job_done(&q->job)) {
-			/* Woken by something else: sleep on. */
-			http_request_sleep(c->req);
-			return (DB_PENDING);
-		}
-		return (db_finish(q));
-	}
-	return (q->sqlstate[0] ? DB_ERROR : DB_OK);
-}
-
-/* Forgets the last statement so the request may run another. */
-void
-db_reset(struct db_query *q)
-{
-	db_job_forget(&q->job);
-	if (q->res != NULL)
-		PQclear(q->res);
-	memset(q, 0, sizeof(*q));
-}
-
-/*
- * A JSON array of integers as a PostgreSQL array literal, for a bigint[]
- * parameter: the same text once bracketed.  Free with free().
- */
-char *
-db_array(json_t *ints)
-{
-	char *s;
-
-	if ((s = json_dumps(ints, JSON_COMPACT)) == NULL)
-		fatal("db_array: out of memory");
-	s[0] = '{';
-	s[strlen(s) - 1] = '}';
-	return (s);
-}
-
-/* The value at (row, col) of the last result parsed as JSON, or NULL. */
-json_t *
-db_json(struct call *c, int row, int col)
-{
-	json_error_t err;
-	const char  *raw;
-
-	if ((raw = db_value(c, row, col)) == NULL)
-		return (NULL);
-	return (json_loads(raw, 0, &err));
-}
-
-int
-db_rows(struct call *c)
-{
-	return (c->db.res ? PQntuples(c->db.res) : 0);
-}
-
-const char *
-db_value(struct call *c, int row, int col)
-{
-	if (c->db.res == NULL || row >= PQntuples(c->db.res) ||
-	    col >= PQnfields(c->db.res))
-		return (NULL);
-	if (PQgetisnull(c->db.res, row, col))
-		return (NULL);
-	return (PQgetvalue(c->db.res, row, col));
-}
-
-int
-db_isnull(struct call *c, int row, int col)
-{
-	return (db_value(c, row, col) == NULL);
-}
-
-/*
- * Answers with the JSON text in the first column of the first row, which
- * the statement built; no row or NULL is 404.  Cacheable routes keep it.
- */
-int
-db_json_reply(struct call *c, int status)
-{
-	const char *v;
-	size_t	    len;
-
-	if ((v = db_value(c, 0, 0)) == NULL)
-		return (problem(c, 404, "not_found", "no such resource"));
-	len = (size_t)PQgetlength(c->db.res, 0, 0);
-	if (c->route != NULL && (c->route->flags & CACHEABLE) && status == 200)
-		cache_store(c, status, v, len);
-	json_reply_raw(c, status, v, len);
-	return (HTTP_STATE_COMPLETE);
-}
-
-/*
- * Runs a statement that builds the whole JSON answer (NULL is 404) and
- * answers with it: most read routes are this and nothing more.
- */
-int
-db_json_call(struct call *c, const char *sql, int n, const char **v)
-{
-	switch (db_poll(c, sql, n, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "database error"));
-	}
-	return (db_json_reply(c, 200));
-}
-
-/* What a (status, body) function's refusal means, for people. */
-static const char *
-db_code_detail(const char *code, const char *what)
-{
-	static const struct {
-		const char *code;
-		const char *detail;
-	} details[] = {
-		{ "idempotency_key_reused",
-		    "this Idempotency-Key was used with another body" },
-		{ "idempotency_in_progress",
-		    "a request with this Idempotency-Key is still in progress" },
-		{ "insufficient_stock",
-		    "some lines are short of stock; nothing was taken" },
-		{ "invalid_transition",
-		    "the order's status does not allow this" },
-		{ "amount_mismatch", "the amount does not match the payment" },
-		{ "vendor_exists",
-		    "this account has applied as a vendor already" },
-		{ "credit_code_taken",
-		    "a vendor with this credit code exists" },
-		{ "bxbp_taken",
-		    "this county has its 百县百品 product already" },
-		{ "not_poverty_county",
-		    "百县百品 are designated in poverty counties only" },
-		{ "vendor_not_approved",
-		    "the vendor is not approved: it cannot publish" },
-		{ "no_vendor",
-		    "no vendor profile: apply first (POST /vendors)" },
-		{ "batch_exists", "this product has a batch with this code" },
-		{ "slug_taken", "a campaign with this slug exists" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(details) / sizeof(details[0]); i++) {
-		if (strcmp(details[i].code, code) == 0)
-			return (details[i].detail);
-	}
-	return (what);
-}
-
-/*
- * The answer of a (status, body) function: the body itself below 300,
- * else a problem with the body's code, its detail (or the code's, or
- * what), and its errors; a validation failure that names one field gets
- * that field as its errors list.
- */
-int
-db_status_reply(struct call *c, const char *what)
-{
-	const char *st;
-
-	if ((st = db_value(c, 0, 0)) == NULL)
-		return (problem(c, 404, "not_found", "no such resource"));
-	return (db_answer(c, atoi(st), db_value(c, 0, 1), what));
-}
-
-/* The same for a (status, body) pair that came some other way. */
-int
-db_answer(struct call *c, int status, const char *raw, const char *what)
-{
-	const char  *code, *detail, *field;
-	json_t	    *b, *errs;
-	json_error_t err;
-	int	     r;
-
-	if (status < 300) {
-		json_reply_raw(
-		    c, status, raw ? raw : "{}", raw ? strlen(raw) : 2);
-		return (HTTP_STATE_COMPLETE);
-	}
-	b = raw ? json_loads(raw, 0, &err) : NULL;
-	if ((code = json_string_value(json_object_get(b, "code"))) == NULL)
-		code = status == 404 ? "not_found" : "conflict";
-	detail = json_string_value(json_object_get(b, "detail"));
-	if ((errs = json_object_get(b, "errors")) != NULL) {
-		json_incref(errs);
-	} else if (strcmp(code, "validation_failed") == 0) {
-		field = json_string_value(json_object_get(b, "field"));
-		problem_field_add(
-		    &errs, field ? field : "body", detail ? detail : "invalid");
-		detail = "some fields are invalid";
-	}
-	r = problem_fields(c, status, code,
-	    detail ? detail : db_code_detail(code, what), errs);
-	json_decref(b);
-	return (r);
-}
-
-/*
- * Runs a (status, body) function and answers with its result; on success
- * a catalog write empties the caches everywhere (see app/cache.c).
- */
-int
-db_status_call(struct call *c, const char *sql, int n, const char **v,
-    int invalidate, const char *what)
-{
-	const char *st;
-
-	switch (db_poll(c, sql, n, v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "database error"));
-	}
-	st = db_value(c, 0, 0);
-	if (invalidate && st != NULL && atoi(st) < 300)
-		cache_invalidate();
-	return (db_status_reply(c, what));
-}
-
-/*
- * Statements that no request waits for (timers): their errors logged;
- * done, if any, gets the first value of the first row.
- */
-struct db_bg {
-	struct db_job job; /* first */
-	char	     *sql;
-	void (*done)(const char *);
-};
-
-static void
-db_bg_cb(struct db_job *j)
-{
-	struct db_bg *bg = (struct db_bg *)j;
-
-	if (j->sqlstate[0] != '\0')
-		kore_log(LOG_ERR, "db: background: %s", j->sqlstate);
-	else if (bg->done != NULL && j->res != NULL && PQntuples(j->res) > 0 &&
-	    !PQgetisnull(j->res, 0, 0))
-		bg->done(PQgetvalue(j->res, 0, 0));
-	db_job_forget(j);
-	kore_free(bg->sql);
-	kore_free(bg);
-}
-
-void
-db_background(
-    const char *sql, int n, const char **vals, void (*done)(const char *))
-{
-	struct db_bg *bg;
-
-	bg = kore_calloc(1, sizeof(*bg));
-	bg->sql = kore_strdup(sql);
-	bg->done = done;
-	bg->job.cb = db_bg_cb;
-	if (!db_submit(&bg->job, bg->sql, n, vals)) {
-		kore_log(LOG_ERR, "db: background: %s", bg->job.sqlstate);
-		db_job_forget(&bg->job);
-		kore_free(bg->sql);
-		kore_free(bg);
-	}
 }

@@ -30,9 +30,6 @@ static int campaign_update(struct http_request *);
 static int bxbp_designate(struct http_request *);
 static int bxbp_revoke(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 ONE(fee_rules_states, fee_rules_list);
 ONE(fee_rule_create_states, fee_rule_create);
 ONE(fee_rule_update_states, fee_rule_update);
@@ -251,7 +248,7 @@ fee_rule_save(struct http_request *req, int create)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM fee_rule_save($1::bigint, "
 	    "$2::jsonb, $3::bigint)",
-	    3, v, 1, "no such rule");
+	    3, v, invalidate_catalog, "no such rule");
 	free(s);
 	return (rc);
 }
@@ -365,7 +362,7 @@ vendor_review(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM vendor_review("
 	    "$1::bigint, $2::bigint, $3, $4::date, $5)",
-	    5, v, 1, "no such vendor"));
+	    5, v, invalidate_catalog, "no such vendor"));
 }
 
 static int
@@ -399,7 +396,7 @@ vendor_credit(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM "
 	    "vendor_credit_event($1::bigint, $2::bigint, $3, $4::integer, $5)",
-	    5, v, 1, "no such vendor"));
+	    5, v, invalidate_catalog, "no such vendor"));
 }
 
 /* A vendor's credit events, newest first, a page of them. */
@@ -543,7 +540,7 @@ boost_rule_save(struct http_request *req, int create)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM boost_rule_save("
 	    "$1::bigint, $2::jsonb, $3::bigint)",
-	    3, args, 1, "no such rule");
+	    3, args, invalidate_catalog, "no such rule");
 	free(s);
 	return (rc);
 }
@@ -624,7 +621,7 @@ campaign_save(struct http_request *req, int create)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM campaign_save($1, "
 	    "$2::jsonb)",
-	    2, args, 1, "no such campaign");
+	    2, args, invalidate_catalog, "no such campaign");
 	free(s);
 	return (rc);
 }
@@ -655,7 +652,7 @@ bxbp_set(struct http_request *req, const char *on)
 	return (db_status_call(c,
 	    "SELECT status, body FROM bxbp_designate("
 	    "$1::bigint, $2::bigint, $3::boolean)",
-	    3, v, 1, "no such product"));
+	    3, v, invalidate_catalog, "no such product"));
 }
 
 static int

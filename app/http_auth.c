@@ -46,22 +46,35 @@ static int  login_merge_write(struct http_request *);
 static int  auth_tokens_reply(struct auth_ctx *, int);
 static void auth_cleanup(struct call *);
 
-#define STATES(s) s, (sizeof(s) / sizeof(s[0]))
-
+enum register_state {
+	REGISTER_LIMIT,
+	REGISTER_CHECK,
+	REGISTER_HASH,
+	REGISTER_INSERT,
+};
 static struct http_state register_states[] = {
-	{ "REGISTER_LIMIT", register_limit },
-	{ "REGISTER_CHECK", register_check },
-	{ "REGISTER_HASH", register_hash },
-	{ "REGISTER_INSERT", register_insert },
+	[REGISTER_LIMIT] = { "REGISTER_LIMIT", register_limit },
+	[REGISTER_CHECK] = { "REGISTER_CHECK", register_check },
+	[REGISTER_HASH] = { "REGISTER_HASH", register_hash },
+	[REGISTER_INSERT] = { "REGISTER_INSERT", register_insert },
+};
+enum login_state {
+	LOGIN_LIMIT,
+	LOGIN_LOOKUP,
+	LOGIN_VERIFY,
+	LOGIN_SESSION,
+	LOGIN_MERGE_READ,
+	LOGIN_MERGE_STOCK,
+	LOGIN_MERGE_WRITE,
 };
 static struct http_state login_states[] = {
-	{ "LOGIN_LIMIT", login_limit },
-	{ "LOGIN_LOOKUP", login_lookup },
-	{ "LOGIN_VERIFY", login_verify },
-	{ "LOGIN_SESSION", login_session },
-	{ "LOGIN_MERGE_READ", login_merge_read },
-	{ "LOGIN_MERGE_STOCK", login_merge_stock },
-	{ "LOGIN_MERGE_WRITE", login_merge_write },
+	[LOGIN_LIMIT] = { "LOGIN_LIMIT", login_limit },
+	[LOGIN_LOOKUP] = { "LOGIN_LOOKUP", login_lookup },
+	[LOGIN_VERIFY] = { "LOGIN_VERIFY", login_verify },
+	[LOGIN_SESSION] = { "LOGIN_SESSION", login_session },
+	[LOGIN_MERGE_READ] = { "LOGIN_MERGE_READ", login_merge_read },
+	[LOGIN_MERGE_STOCK] = { "LOGIN_MERGE_STOCK", login_merge_stock },
+	[LOGIN_MERGE_WRITE] = { "LOGIN_MERGE_WRITE", login_merge_write },
 };
 static struct http_state refresh_states[] = {
 	{ "REFRESH_ROTATE", refresh_rotate },
@@ -133,7 +146,7 @@ register_limit(struct http_request *req)
 	int	     rc;
 
 	rc = ratelimit_poll(c, "register", cfg.register_limit, cfg.rate_window);
-	return (rc == HTTP_STATE_CONTINUE ? call_next(c, 1) : rc);
+	return (rc == HTTP_STATE_CONTINUE ? call_next(c, REGISTER_CHECK) : rc);
 }
 
 static int
@@ -161,7 +174,7 @@ register_check(struct http_request *req)
 		return (problem_validation(&a->c, errs));
 
 	auth_pw_start(&a->c, &a->job, PW_HASH, pw, NULL);
-	return (call_next(&a->c, 2));
+	return (call_next(&a->c, REGISTER_HASH));
 }
 
 static int
@@ -178,7 +191,7 @@ register_hash(struct http_request *req)
 		kore_log(LOG_ERR, "argon2id: %s", strerror(a->job.err));
 		return (problem_internal(&a->c, "password hashing failed"));
 	}
-	return (call_next(&a->c, 3));
+	return (call_next(&a->c, REGISTER_INSERT));
 }
 
 static int
@@ -210,7 +223,7 @@ login_limit(struct http_request *req)
 	int	     rc;
 
 	rc = ratelimit_poll(c, "login", cfg.login_limit, cfg.rate_window);
-	return (rc == HTTP_STATE_CONTINUE ? call_next(c, 1) : rc);
+	return (rc == HTTP_STATE_CONTINUE ? call_next(c, LOGIN_LOOKUP) : rc);
 }
 
 static int
@@ -243,7 +256,7 @@ login_lookup(struct http_request *req)
 	/* Unknown accounts verify against a dummy: same time, same answer. */
 	auth_pw_start(&a->c, &a->job, PW_VERIFY, pw,
 	    db_rows(&a->c) == 1 ? db_value(&a->c, 0, 1) : NULL);
-	return (call_next(&a->c, 2));
+	return (call_next(&a->c, LOGIN_VERIFY));
 }
 
 static int
@@ -261,7 +274,7 @@ login_verify(struct http_request *req)
 		return (problem(&a->c, 401, "invalid_credentials",
 		    "wrong e-mail address or password"));
 	}
-	return (call_next(&a->c, 3));
+	return (call_next(&a->c, LOGIN_SESSION));
 }
 
 static int
@@ -296,7 +309,7 @@ login_session(struct http_request *req)
 		return (problem(&a->c, 503, "unavailable",
 		    "the session store is unavailable"));
 	}
-	return (call_next(&a->c, 4));
+	return (call_next(&a->c, LOGIN_MERGE_READ));
 }
 
 static void
@@ -343,7 +356,7 @@ login_merge_read(struct http_request *req)
 	a->user = cart_items_from_hash(a->c.rv->element[1]);
 	if (json_array_size(a->guest) == 0)
 		return (auth_tokens_reply(a, 200));
-	return (call_next(&a->c, 5));
+	return (call_next(&a->c, LOGIN_MERGE_STOCK));
 }
 
 static int64_t
@@ -394,7 +407,7 @@ login_merge_stock(struct http_request *req)
 			"qty", (json_int_t)q));
 	}
 	json_decref(facts);
-	return (call_next(&a->c, 6));
+	return (call_next(&a->c, LOGIN_MERGE_WRITE));
 }
 
 /* One script: the merged lines, the guest cart deleted, the TTL renewed. */

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "bangfu.h"
+#include "idem.h"
 #include "cart.h"
 #include "csv.h"
 #include "http_orgs.h"
@@ -55,22 +56,27 @@ static int  bulk_pay(struct http_request *);
 static int  bulk_vendor_recipients(struct http_request *);
 static void bulk_cleanup(struct call *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
+enum bulk_create_state { BULK_CREATE_CHECK, BULK_CREATE_SAVE };
 static struct http_state bulk_create_states[] = {
-	{ "BULK_CREATE_CHECK", bulk_create_check },
-	{ "BULK_CREATE_SAVE", bulk_create_save },
+	[BULK_CREATE_CHECK] = { "BULK_CREATE_CHECK", bulk_create_check },
+	[BULK_CREATE_SAVE] = { "BULK_CREATE_SAVE", bulk_create_save },
 };
+enum bulk_csv_state { BULK_CSV_CHECK, BULK_CSV_SAVE };
 static struct http_state bulk_csv_states[] = {
-	{ "BULK_CSV_CHECK", bulk_csv_check },
-	{ "BULK_CSV_SAVE", bulk_csv_save },
+	[BULK_CSV_CHECK] = { "BULK_CSV_CHECK", bulk_csv_check },
+	[BULK_CSV_SAVE] = { "BULK_CSV_SAVE", bulk_csv_save },
+};
+enum bulk_place_state {
+	BULK_PLACE_CHECK,
+	BULK_PLACE_IDEM,
+	BULK_PLACE_QUOTE,
+	BULK_PLACE_WRITE,
 };
 static struct http_state bulk_place_states[] = {
-	{ "BULK_PLACE_CHECK", bulk_place_check },
-	{ "BULK_PLACE_IDEM", bulk_place_idem },
-	{ "BULK_PLACE_QUOTE", bulk_place_quote },
-	{ "BULK_PLACE_WRITE", bulk_place_write },
+	[BULK_PLACE_CHECK] = { "BULK_PLACE_CHECK", bulk_place_check },
+	[BULK_PLACE_IDEM] = { "BULK_PLACE_IDEM", bulk_place_idem },
+	[BULK_PLACE_QUOTE] = { "BULK_PLACE_QUOTE", bulk_place_quote },
+	[BULK_PLACE_WRITE] = { "BULK_PLACE_WRITE", bulk_place_write },
 };
 ONE(bulk_list_states, bulk_list);
 ONE(bulk_get_states, bulk_get);
@@ -294,7 +300,7 @@ bulk_create_check(struct http_request *req)
 	json_decref(rows);
 	if (k->rows == NULL)
 		return (problem_internal(&k->c, "bulk: cannot encode rows"));
-	return (call_next(&k->c, 1));
+	return (call_next(&k->c, BULK_CREATE_SAVE));
 }
 
 static int
@@ -345,7 +351,7 @@ bulk_list(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM api_bulk_orders($1::bigint, "
 	    "$2::bigint, $3, $4::integer, $5::integer)",
-	    5, v, 0, "refused"));
+	    5, v, NULL, "refused"));
 }
 
 static int
@@ -362,7 +368,7 @@ bulk_get(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM api_bulk_order($1::bigint, "
 	    "$2::bigint, $3::bigint)",
-	    3, v, 0, "refused"));
+	    3, v, NULL, "refused"));
 }
 
 static int
@@ -384,7 +390,7 @@ bulk_recipients(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM api_bulk_recipients($1::bigint, "
 	    "$2::bigint, $3::bigint, $4::integer, $5::integer)",
-	    5, v, 0, "refused"));
+	    5, v, NULL, "refused"));
 }
 
 /* ------------------------------------------------------------ CSV */
@@ -675,7 +681,7 @@ bulk_csv_check(struct http_request *req)
 	json_decref(errs);
 	if (k->rows == NULL || k->errors == NULL)
 		return (problem_internal(&k->c, "bulk: cannot encode rows"));
-	return (call_next(&k->c, 1));
+	return (call_next(&k->c, BULK_CSV_SAVE));
 
 refuse:
 	json_decref(rows);
@@ -726,7 +732,7 @@ bulk_action(struct http_request *req, const char *action, const char *reason)
 	return (db_status_call(c,
 	    "SELECT status, body FROM bulk_action($1::bigint, "
 	    "$2::bigint, $3::bigint, $4, $5)",
-	    5, v, 0, "refused"));
+	    5, v, NULL, "refused"));
 }
 
 static int
@@ -765,7 +771,7 @@ bulk_place_check(struct http_request *req)
 	json_t		*errs = NULL;
 	int		 rc;
 
-	rc = orders_idem_key(&k->c, k->key, sizeof(k->key), k->hash);
+	rc = idem_key(&k->c, k->key, sizeof(k->key), k->hash);
 	if (rc < 0) {
 		problem_field_add(
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
@@ -775,7 +781,8 @@ bulk_place_check(struct http_request *req)
 	(void)snprintf(k->route, sizeof(k->route),
 	    "POST /orgs/%lld/bulk-orders/%lld/place",
 	    (long long)k->c.match.ids[0], (long long)k->c.match.ids[1]);
-	return (call_next(&k->c, k->has_key ? 1 : 2));
+	return (
+	    call_next(&k->c, k->has_key ? BULK_PLACE_IDEM : BULK_PLACE_QUOTE));
 }
 
 /* A key seen before answers at once. */
@@ -784,7 +791,8 @@ bulk_place_idem(struct http_request *req)
 {
 	struct bulk_ctx *k = http_state_get(req);
 
-	return (orders_idem_replay(&k->c, k->route, k->key, k->hash, 2));
+	return (
+	    idem_replay(&k->c, k->route, k->key, k->hash, BULK_PLACE_QUOTE));
 }
 
 /*
@@ -842,7 +850,7 @@ bulk_place_quote(struct http_request *req)
 	    k->order, "pay_timeout_s", json_integer(cfg.order_pay_timeout));
 	json_decref(in);
 	db_reset(&k->c.db);
-	return (call_next(&k->c, 3));
+	return (call_next(&k->c, BULK_PLACE_WRITE));
 }
 
 static int
@@ -874,7 +882,7 @@ bulk_stock_moved(json_t *lines)
 		if (ids[i] != ids[m - 1])
 			ids[m++] = ids[i];
 	}
-	cache_stock_moved(ids, m);
+	invalidate_stock(ids, m);
 	kore_free(ids);
 }
 
@@ -913,7 +921,7 @@ bulk_place_write(struct http_request *req)
 			return (problem(&k->c, 409, "conflict",
 			    "the catalog changed during placement; try again"));
 		db_reset(&k->c.db);
-		return (call_next(&k->c, 2));
+		return (call_next(&k->c, BULK_PLACE_QUOTE));
 	}
 	if (st != NULL && atoi(st) == 201)
 		bulk_stock_moved(json_object_get(k->order, "lines"));
@@ -934,7 +942,7 @@ bulk_pay(struct http_request *req)
 	prov = json_field_str(c->body, "provider");
 	if ((ps = payment_provider_state(prov)) == PROVIDER_UNKNOWN)
 		problem_field_add(&errs, "provider", "sandbox");
-	if ((has = orders_idem_key(c, key, sizeof(key), hash)) < 0)
+	if ((has = idem_key(c, key, sizeof(key), hash)) < 0)
 		problem_field_add(
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
 	if (errs != NULL)
@@ -955,7 +963,7 @@ bulk_pay(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM bulk_create_payment($1::bigint, "
 	    "$2::bigint, $3::bigint, $4, $5, $6, $7)",
-	    7, v, 0, "refused"));
+	    7, v, NULL, "refused"));
 }
 
 /* The vendor's delivery list for its part of a bulk order. */
@@ -972,5 +980,5 @@ bulk_vendor_recipients(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM api_vendor_part_recipients("
 	    "$1::bigint, $2::bigint)",
-	    2, v, 0, "refused"));
+	    2, v, NULL, "refused"));
 }

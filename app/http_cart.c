@@ -38,26 +38,34 @@ static int  cart_del_item(struct http_request *);
 static int  cart_del_all(struct http_request *);
 static void cart_cleanup(struct call *);
 
-#define STATES(s) s, (sizeof(s) / sizeof(s[0]))
-
 /* clang-format off */
+enum cart_get_state { GET_READ, GET_FACTS, GET_ANSWER };
 static struct http_state cart_get_states[] = {
-	{ "CART_READ",		cart_get_read },
-	{ "CART_FACTS",		cart_facts },
-	{ "CART_ANSWER",		cart_answer },
+	[GET_READ] = { "CART_READ", cart_get_read },
+	[GET_FACTS] = { "CART_FACTS", cart_facts },
+	[GET_ANSWER] = { "CART_ANSWER", cart_answer },
+};
+enum cart_put_state {
+	PUT_CHECK,
+	PUT_FACTS,
+	PUT_TARGET,
+	PUT_WRITE,
+	PUT_FACTS_AGAIN,
+	PUT_ANSWER,
 };
 static struct http_state cart_put_states[] = {
-	{ "CART_PUT_CHECK",	cart_put_check },
-	{ "CART_FACTS",		cart_facts },
-	{ "CART_PUT_TARGET",	cart_put_target },
-	{ "CART_PUT_WRITE",	cart_put_write },
-	{ "CART_FACTS",		cart_facts },
-	{ "CART_ANSWER",		cart_answer },
+	[PUT_CHECK] = { "CART_PUT_CHECK", cart_put_check },
+	[PUT_FACTS] = { "CART_FACTS", cart_facts },
+	[PUT_TARGET] = { "CART_PUT_TARGET", cart_put_target },
+	[PUT_WRITE] = { "CART_PUT_WRITE", cart_put_write },
+	[PUT_FACTS_AGAIN] = { "CART_FACTS", cart_facts },
+	[PUT_ANSWER] = { "CART_ANSWER", cart_answer },
 };
+enum cart_del_item_state { DEL_ITEM, DEL_FACTS, DEL_ANSWER };
 static struct http_state cart_del_item_states[] = {
-	{ "CART_DEL_ITEM",	cart_del_item },
-	{ "CART_FACTS",		cart_facts },
-	{ "CART_ANSWER",		cart_answer },
+	[DEL_ITEM] = { "CART_DEL_ITEM", cart_del_item },
+	[DEL_FACTS] = { "CART_FACTS", cart_facts },
+	[DEL_ANSWER] = { "CART_ANSWER", cart_answer },
 };
 static struct http_state cart_del_states[] = {
 	{ "CART_DEL",		cart_del_all },
@@ -183,7 +191,7 @@ cart_items_from_hash(const struct redis_value *v)
 	long long pid, qty;
 
 	items = json_array();
-	if (v == NULL || v->type != 2 /* ARRAY */)
+	if (v == NULL || v->type != RV_ARRAY)
 		return (items);
 	for (i = 0; i + 1 < v->elements; i += 2) {
 		if (v->element[i]->str == NULL ||
@@ -346,11 +354,11 @@ cart_facts(struct http_request *req)
 	}
 	if (k->c.match.nparams > 0 && facts_get(k->c.match.ids[0]) == NULL)
 		json_array_append_new(ids, json_integer(k->c.match.ids[0]));
-	if (json_array_size(ids) == 0 && k->c.db.phase == 0) {
+	if (json_array_size(ids) == 0 && !db_started(&k->c)) {
 		json_decref(ids);
 		return (call_next(&k->c, k->after_facts));
 	}
-	if (k->c.db.phase == 0)
+	if (!db_started(&k->c))
 		k->facts_at = cache_mark();
 	rc = cart_facts_poll(&k->c, ids);
 	json_decref(ids);
@@ -411,7 +419,7 @@ cart_eval(struct cart_ctx *k, const char *script, int nargs, const char **args)
 	for (i = 0; i < nargs && i < 6; i++)
 		argv[6 + i] = args[i];
 	rc = redis_poll(&k->c, 6 + i, argv, NULL);
-	if (rc == DB_OK && k->c.rv->type == 3 /* INTEGER */ &&
+	if (rc == DB_OK && k->c.rv->type == RV_INTEGER &&
 	    k->c.rv->integer == -2)
 		return (CART_NOSESSION);
 	return (rc);
@@ -442,8 +450,8 @@ cart_get_read(struct http_request *req)
 	k->items = cart_items_from_hash(k->c.rv);
 	if (json_array_size(k->items) == 0)
 		return (cart_empty_reply(k));
-	k->after_facts = 2;
-	return (call_next(&k->c, 1));
+	k->after_facts = GET_ANSWER;
+	return (call_next(&k->c, GET_FACTS));
 }
 
 static int
@@ -459,8 +467,8 @@ cart_put_check(struct http_request *req)
 	}
 	k->qty = json_integer_value(q);
 	(void)cart_identify(k, 1);
-	k->after_facts = 2;
-	return (call_next(&k->c, 1));
+	k->after_facts = PUT_TARGET;
+	return (call_next(&k->c, PUT_FACTS));
 }
 
 /*
@@ -485,7 +493,7 @@ cart_put_target(struct http_request *req)
 			return (problem(&k->c, 409, "insufficient_stock",
 			    "not enough stock for this quantity"));
 	}
-	return (call_next(&k->c, 3));
+	return (call_next(&k->c, PUT_WRITE));
 }
 
 static int
@@ -513,14 +521,14 @@ cart_put_write(struct http_request *req)
 		if (k->c.rv->elements != 2)
 			return (problem_internal(&k->c, "cart: bad reply"));
 		old = k->c.rv->element[0];
-		if (old->type == 3 /* INTEGER */ && old->integer == -1) {
+		if (old->type == RV_INTEGER && old->integer == -1) {
 			return (problem(&k->c, 422, "cart_full",
 			    "a cart holds at most 100 different products"));
 		}
 		k->items = cart_items_from_hash(k->c.rv->element[1]);
 	}
-	k->after_facts = 5;
-	return (call_next(&k->c, 4));
+	k->after_facts = PUT_ANSWER;
+	return (call_next(&k->c, PUT_FACTS_AGAIN));
 }
 
 static int
@@ -538,8 +546,8 @@ cart_del_item(struct http_request *req)
 	if (rc != DB_OK)
 		return (cart_redis_failed(k, rc));
 	k->items = cart_items_from_hash(k->c.rv);
-	k->after_facts = 2;
-	return (call_next(&k->c, 1));
+	k->after_facts = DEL_ANSWER;
+	return (call_next(&k->c, DEL_FACTS));
 }
 
 static int

@@ -25,9 +25,6 @@ static int campaigns_list(struct http_request *);
 static int campaign_get(struct http_request *);
 static int vendor_get(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 ONE(regions_states, regions_list);
 ONE(region_states, region_get);
 ONE(shop_states, region_shop);
@@ -67,12 +64,11 @@ static const char *const products_params[] = { "region", "county", "category",
 	"q", "vendor", "label", "certification", "min_price_fen",
 	"max_price_fen", "sort", "page", "per_page", NULL };
 
-const char *const *
-catalog_cache_params(const struct api_route *r)
+/* In each worker, after cache_init(). */
+void
+catalog_init(void)
 {
-	if (r->states == products_states)
-		return (products_params);
-	return (NULL);
+	cache_key_params("products", products_params);
 }
 
 /* Runs one statement that builds the whole answer (NULL is 404). */

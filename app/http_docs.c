@@ -15,9 +15,6 @@
 
 static int openapi_get(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 ONE(openapi_states, openapi_get);
 
 struct api_route routes_docs[] = {

@@ -14,9 +14,6 @@
 static int ledger_get(struct http_request *);
 static int impact_get(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 ONE(ledger_states, ledger_get);
 ONE(impact_states, impact_get);
 

@@ -16,9 +16,10 @@ static int ops_method(struct http_request *, struct api_route *);
 static int readyz_db(struct http_request *);
 static int readyz_redis(struct http_request *);
 
+enum readyz_state { READYZ_DB, READYZ_REDIS };
 static struct http_state readyz_states[] = {
-	{ "READYZ_DB", readyz_db },
-	{ "READYZ_REDIS", readyz_redis },
+	[READYZ_DB] = { "READYZ_DB", readyz_db },
+	[READYZ_REDIS] = { "READYZ_REDIS", readyz_redis },
 };
 
 static struct api_route route_healthz = { .name = "healthz" };
@@ -81,7 +82,7 @@ readyz_db(struct http_request *req)
 		return (problem(
 		    c, 503, "unavailable", "PostgreSQL does not answer"));
 	}
-	return (call_next(c, 1));
+	return (call_next(c, READYZ_REDIS));
 }
 
 static int
@@ -103,8 +104,9 @@ readyz_redis(struct http_request *req)
 int
 ops_metrics(struct http_request *req)
 {
-	struct call	 c;
-	struct kore_buf *b;
+	struct metrics_pool pool;
+	struct call	    c;
+	struct kore_buf	   *b;
 
 	if (!ops_method(req, &route_metrics))
 		return (KORE_RESULT_OK);
@@ -113,7 +115,9 @@ ops_metrics(struct http_request *req)
 	c.route = &route_metrics;
 	(void)clock_gettime(CLOCK_MONOTONIC, &c.started);
 	b = kore_buf_alloc(16384);
-	metrics_render(b);
+	/* This worker's PostgreSQL pool: the one that answers. */
+	db_pool_stats(&pool.up, &pool.busy, &pool.queued);
+	metrics_render(b, &pool);
 	json_reply_typed(
 	    &c, 200, "text/plain; version=0.0.4", (char *)b->data, b->offset);
 	kore_buf_free(b);

@@ -10,6 +10,7 @@
 
 #include "bangfu.h"
 #include "facts.h"
+#include "idem.h"
 #include "fees.h"
 #include "http_cart.h"
 #include "money.h"
@@ -67,9 +68,6 @@ static int   order_pay(struct http_request *);
 static int   order_cancel(struct http_request *);
 static int   order_confirm(struct http_request *);
 static int   payment_notify(struct http_request *);
-
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
 
 /* The states of checkout, in the order of checkout_states[]. */
 enum checkout_state {
@@ -142,61 +140,6 @@ checkout_cleanup(struct call *c)
 	k->cap_rules = k->cap_vendors = k->reply = NULL;
 }
 
-/*
- * The {from: to} map of event for orders (part 0) or parts (part 1),
- * straight from the state machine.  Free with free().
- */
-char *
-fsm_map(int part, int event)
-{
-	json_t *m;
-	char   *s;
-	int	st, to, n;
-
-	m = json_object();
-	n = part ? PART_NSTATES : ORDER_NSTATES;
-	for (st = 0; st < n; st++) {
-		to = part ? part_transition(st, event)
-			  : order_transition(st, event);
-		if (to < 0)
-			continue;
-		json_object_set_new(m,
-		    part ? part_state_name(st) : order_state_name(st),
-		    json_string(
-			part ? part_state_name(to) : order_state_name(to)));
-	}
-	s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(m);
-	return (s);
-}
-
-/*
- * The Idempotency-Key header, if any: 1 to 128 printable characters.
- * Returns -1 when it is malformed, 1 when present, 0 when absent, and the
- * digest of the body in hash.
- */
-int
-orders_idem_key(struct call *c, char *key, size_t keylen, char *hash)
-{
-	const char *k, *p;
-
-	if (c->req->http_body != NULL)
-		auth_body_digest(
-		    c->req->http_body->data, c->req->http_body_length, hash);
-	else
-		auth_body_digest("", 0, hash);
-	if (!http_request_header(c->req, "idempotency-key", &k))
-		return (0);
-	if (strlen(k) < 1 || strlen(k) > 128 || strlen(k) >= keylen)
-		return (-1);
-	for (p = k; *p != '\0'; p++) {
-		if (*p < 0x20 || *p > 0x7e)
-			return (-1);
-	}
-	(void)snprintf(key, keylen, "%s", k);
-	return (1);
-}
-
 static int
 checkout_field(
     json_t *obj, const char *name, long max, json_t **errs, const char *label)
@@ -265,7 +208,7 @@ checkout_check(struct http_request *req)
 		problem_field_add(
 		    &errs, "note", "text of at most 200 characters");
 
-	rc = orders_idem_key(&k->c, k->key, sizeof(k->key), k->hash);
+	rc = idem_key(&k->c, k->key, sizeof(k->key), k->hash);
 	if (rc < 0)
 		problem_field_add(
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
@@ -289,43 +232,13 @@ checkout_limit(struct http_request *req)
 	return (call_next(&k->c, k->has_key ? S_IDEM : S_CART));
 }
 
-/*
- * The state of a keyed POST that answers a key seen before at once, with
- * its stored answer (or 422 when reused with another body); a new key
- * moves the request on to state next.
- */
-int
-orders_idem_replay(struct call *c, const char *route, const char *key,
-    const char *hash, int next)
-{
-	char	    uid[24];
-	const char *v[4];
-
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = route;
-	v[2] = key;
-	v[3] = hash;
-	switch (db_poll(c,
-	    "SELECT status, body FROM idem_lookup($1::bigint, $2, $3, $4)", 4,
-	    v)) {
-	case DB_PENDING: return (HTTP_STATE_RETRY);
-	case DB_ERROR: return (problem_internal(c, "database error"));
-	}
-	if (db_value(c, 0, 0) != NULL)
-		return (db_status_reply(c, "replayed"));
-	db_reset(&c->db);
-	return (call_next(c, next));
-}
-
 /* A key seen before answers at once, before the cart is even read. */
 static int
 checkout_idem(struct http_request *req)
 {
 	struct checkout_ctx *k = http_state_get(req);
 
-	return (
-	    orders_idem_replay(&k->c, "POST /orders", k->key, k->hash, S_CART));
+	return (idem_replay(&k->c, "POST /orders", k->key, k->hash, S_CART));
 }
 
 static int
@@ -717,12 +630,12 @@ orders_stock_moved(json_t *lines)
 	{
 		ids[n++] = json_integer_value(json_object_get(l, "product_id"));
 		if (n == sizeof(ids) / sizeof(ids[0])) {
-			cache_stock_moved(ids, n);
+			invalidate_stock(ids, n);
 			n = 0;
 		}
 	}
 	if (n > 0)
-		cache_stock_moved(ids, n);
+		invalidate_stock(ids, n);
 }
 
 /* After the commit only: a crash before this leaves a cart, never a lost order. */
@@ -817,7 +730,7 @@ order_pay(struct http_request *req)
 	    !order_return_url_valid(json_string_value(ret)))
 		problem_field_add(&errs, "return_url",
 		    "a path of this site, such as /orders/12");
-	if ((has = orders_idem_key(c, key, sizeof(key), hash)) < 0)
+	if ((has = idem_key(c, key, sizeof(key), hash)) < 0)
 		problem_field_add(
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
 	if (errs != NULL)
@@ -834,7 +747,7 @@ order_pay(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM create_payment($1::bigint, "
 	    "$2::bigint, $3, $4, $5, $6)",
-	    6, v, 0, "payment refused"));
+	    6, v, NULL, "payment refused"));
 }
 
 /* A cancelled order gave its stock back: its products' caches go. */

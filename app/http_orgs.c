@@ -34,9 +34,6 @@ static int org_report(struct http_request *);
 static int org_certificate(struct http_request *);
 static int certificate_verify(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 ONE(org_create_states, org_create);
 ONE(orgs_list_states, orgs_list);
 ONE(org_get_states, org_get);
@@ -172,8 +169,8 @@ org_get(struct http_request *req)
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	return (db_status_call(c,
-	    "SELECT status, body FROM api_org($1::bigint, $2::bigint)", 2, v, 0,
-	    "refused"));
+	    "SELECT status, body FROM api_org($1::bigint, $2::bigint)", 2, v,
+	    NULL, "refused"));
 }
 
 static int
@@ -227,7 +224,7 @@ org_invite(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM org_invite($1::bigint, $2::bigint, $3, "
 	    "$4)",
-	    4, v, 0, "refused"));
+	    4, v, NULL, "refused"));
 }
 
 /* A removal: 204 with no body, or the function's refusal. */
@@ -301,7 +298,7 @@ invitation_answer(struct http_request *req, const char *accept)
 	return (db_status_call(c,
 	    "SELECT status, body FROM invitation_answer($1::bigint, "
 	    "$2::bigint, $3::boolean)",
-	    3, v, 0, "refused"));
+	    3, v, NULL, "refused"));
 }
 
 static int
@@ -394,7 +391,7 @@ org_plan_put(struct http_request *req)
 	    "SELECT status, body FROM plan_put($1::bigint, $2::bigint, "
 	    "$3::integer, $4::bigint, $5::bigint, $6::integer, $7, "
 	    "$8::bigint)",
-	    8, v, 0, "refused"));
+	    8, v, NULL, "refused"));
 }
 
 static int
@@ -416,7 +413,7 @@ org_plan_get(struct http_request *req)
 	return (db_status_call(c,
 	    "SELECT status, body FROM api_plan($1::bigint, $2::bigint, "
 	    "$3::integer)",
-	    3, v, 0, "refused"));
+	    3, v, NULL, "refused"));
 }
 
 /*

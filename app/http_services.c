@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bangfu.h"
+#include "idem.h"
 #include "order_fsm.h"
 #include "orders.h"
 #include "timefmt.h"
@@ -45,9 +46,6 @@ static int  session_create(struct http_request *);
 static int  session_update(struct http_request *);
 static int  cancellation_put(struct http_request *);
 static int  voucher_redeem(struct http_request *);
-
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
 
 /* The states of POST /bookings, in the order of booking_states[]. */
 enum booking_state {
@@ -169,7 +167,7 @@ services_body_call(struct call *c, const char *sql, const char *what)
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = s;
-	rc = db_status_call(c, sql, 3, v, 0, what);
+	rc = db_status_call(c, sql, 3, v, NULL, what);
 	free(s);
 	return (rc);
 }
@@ -342,7 +340,7 @@ cancellation_put(struct http_request *req)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM vendor_cancellation_put($1::bigint, "
 	    "$2::bigint, $3::jsonb)",
-	    3, v, 0, "no such listing");
+	    3, v, NULL, "no such listing");
 	free(s);
 	return (rc);
 }
@@ -382,7 +380,7 @@ voucher_redeem(struct http_request *req)
 	v[1] = c->match.params[0];
 	return (db_status_call(c,
 	    "SELECT status, body FROM vendor_voucher_redeem($1::bigint, $2)", 2,
-	    v, 0, "no such voucher"));
+	    v, NULL, "no such voucher"));
 }
 
 static void
@@ -426,7 +424,7 @@ booking_check(struct http_request *req)
 		}
 		services_unknown(g, gkeys, &errs);
 	}
-	rc = orders_idem_key(&k->c, k->key, sizeof(k->key), k->hash);
+	rc = idem_key(&k->c, k->key, sizeof(k->key), k->hash);
 	if (rc < 0)
 		problem_field_add(
 		    &errs, "Idempotency-Key", "1 to 128 printable characters");
@@ -455,8 +453,7 @@ booking_idem(struct http_request *req)
 {
 	struct booking_ctx *k = http_state_get(req);
 
-	return (orders_idem_replay(
-	    &k->c, "POST /bookings", k->key, k->hash, B_QUOTE));
+	return (idem_replay(&k->c, "POST /bookings", k->key, k->hash, B_QUOTE));
 }
 
 /* The session's terms, priced with the fee rules as a cart would be. */

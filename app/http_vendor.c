@@ -27,9 +27,6 @@ static int vendor_product_unpublish(struct http_request *);
 static int vendor_product_stock(struct http_request *);
 static int vendor_batch_add(struct http_request *);
 
-#define STATES(s)     s, (sizeof(s) / sizeof(s[0]))
-#define ONE(name, fn) static struct http_state name[] = { { #fn, fn } }
-
 ONE(vendor_orders_states, vendor_orders);
 ONE(vendor_ship_states, vendor_ship);
 ONE(vendor_statement_states, vendor_statement);
@@ -267,7 +264,7 @@ vendor_apply(struct http_request *req)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM vendor_apply("
 	    "$1::bigint, $2::jsonb)",
-	    2, v, 0, "application refused");
+	    2, v, NULL, "application refused");
 	free(s);
 	return (rc);
 }
@@ -422,7 +419,7 @@ vendor_product_save(struct http_request *req, int create)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM vendor_product_save("
 	    "$1::bigint, $2::bigint, $3::jsonb)",
-	    3, v, !create, "no such listing");
+	    3, v, create ? NULL : invalidate_catalog, "no such listing");
 	free(s);
 	return (rc);
 }
@@ -453,7 +450,7 @@ vendor_publish(struct http_request *req, const char *on)
 	return (db_status_call(c,
 	    "SELECT status, body FROM "
 	    "vendor_product_publish($1::bigint, $2::bigint, $3::boolean)",
-	    3, v, 1, "no such listing"));
+	    3, v, invalidate_catalog, "no such listing"));
 }
 
 static int
@@ -499,7 +496,7 @@ vendor_product_stock(struct http_request *req)
 	    "SELECT status, body FROM "
 	    "vendor_product_stock($1::bigint, $2::bigint, $3::integer, "
 	    "$4::integer)",
-	    4, v, 1, "no such listing"));
+	    4, v, invalidate_catalog, "no such listing"));
 }
 
 static int
@@ -553,7 +550,7 @@ vendor_batch_add(struct http_request *req)
 	rc = db_status_call(c,
 	    "SELECT status, body FROM vendor_batch_add("
 	    "$1::bigint, $2::bigint, $3::jsonb)",
-	    3, v, 1, "no such listing");
+	    3, v, invalidate_catalog, "no such listing");
 	free(s);
 	return (rc);
 }

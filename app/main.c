@@ -27,8 +27,6 @@ void kore_worker_teardown(void);
 void metrics_init(void);
 int  metrics_route_register(const char *);
 
-struct bangfu_config cfg;
-
 /*
  * What Kore's own filter lacks on bookworm: stat calls of glibc, threads
  * for the task pool (Argon2id, and name resolution of the database's and
@@ -67,105 +65,19 @@ KORE_SECCOMP_FILTER("bangfu", KORE_SYSCALL_ALLOW(newfstatat),
 #endif
 );
 
-static char *
-env_str(const char *name, const char *def)
-{
-	const char *v;
-
-	if ((v = getenv(name)) == NULL || *v == '\0')
-		v = def;
-	return (v ? kore_strdup(v) : NULL);
-}
-
-static int
-env_int(const char *name, int def, int min, int max)
-{
-	const char *v;
-	char	   *end;
-	long	    n;
-
-	if ((v = getenv(name)) == NULL || *v == '\0')
-		return (def);
-	n = strtol(v, &end, 10);
-	if (*end != '\0' || n < min || n > max) {
-		kore_log(
-		    LOG_NOTICE, "%s=%s out of range, using %d", name, v, def);
-		return (def);
-	}
-	return ((int)n);
-}
-
-static void
-config_load(void)
-{
-	cfg.database_url = env_str("DATABASE_URL",
-	    "host=127.0.0.1 port=5432 dbname=bangfu user=bangfu "
-	    "connect_timeout=2 gssencmode=disable");
-	cfg.redis_url = env_str("REDIS_URL", "redis://127.0.0.1:6379/0");
-	cfg.jwt_secret = env_str("JWT_SECRET", NULL);
-	cfg.cert_secret = env_str("CERT_SECRET", NULL);
-	cfg.payment_sandbox = env_int("PAYMENT_SANDBOX", 0, 0, 1);
-	cfg.sandbox_secret = cfg.payment_sandbox
-	    ? env_str("PAYMENT_SANDBOX_SECRET", NULL)
-	    : NULL;
-	if (cfg.sandbox_secret != NULL &&
-	    strlen(cfg.sandbox_secret) < SANDBOX_SECRET_MIN)
-		fatal("bangfu: PAYMENT_SANDBOX_SECRET is too short");
-	cfg.trusted_proxies = env_str("TRUSTED_PROXIES", "127.0.0.1,::1");
-	/* The contract: access tokens live at most 15 minutes. */
-	cfg.access_ttl = env_int("ACCESS_TOKEN_TTL", 900, 10, 900);
-	cfg.refresh_ttl =
-	    env_int("REFRESH_TOKEN_TTL", 30 * 86400, 60, 90 * 86400);
-	cfg.login_limit = env_int("RATE_LIMIT_LOGIN", 10, 1, 1000000);
-	cfg.register_limit = env_int("RATE_LIMIT_REGISTER", 5, 1, 1000000);
-	cfg.rate_window = env_int("RATE_LIMIT_WINDOW", 60, 1, 86400);
-	cfg.order_pay_timeout = env_int("ORDER_PAY_TIMEOUT", 1800, 5, 86400);
-	cfg.max_unpaid_orders = env_int("MAX_UNPAID_ORDERS", 5, 1, 1000);
-	cfg.orders_limit = env_int("RATE_LIMIT_ORDERS", 20, 1, 1000000);
-	cfg.invites_limit = env_int("RATE_LIMIT_INVITES", 20, 1, 1000000);
-}
-
-/*
- * A sandbox that anyone could sign for is a way to free orders: with it
- * on, its secret must be long, or the server does not start at all.
- */
-static void
-config_check(void)
-{
-	const char *v, *s;
-
-	v = getenv("PAYMENT_SANDBOX");
-	if (v == NULL || strcmp(v, "1") != 0)
-		return;
-	s = getenv("PAYMENT_SANDBOX_SECRET");
-	if (s != NULL && strlen(s) >= SANDBOX_SECRET_MIN)
-		return;
-	kore_log(LOG_ERR,
-	    "bangfu: PAYMENT_SANDBOX=1 needs PAYMENT_SANDBOX_SECRET of "
-	    "%d bytes or more; not starting",
-	    SANDBOX_SECRET_MIN);
-	(void)fflush(stdout);
-	(void)fflush(stderr);
-	_exit(1);
-}
-
 /* The same names in the same order in every process: see metrics.c. */
 static void
 routes_register(void)
 {
-	static struct api_route *tables[] = { routes_auth, routes_catalog,
-		routes_cart, routes_orders, routes_vendor, routes_admin,
-		routes_ledger, routes_orgs, routes_bulk, routes_services,
-		routes_docs, routes_sandbox, NULL };
-	struct api_route	*r;
-	int			 i;
+	struct api_route *r;
+	int		  i;
 
 	(void)metrics_route_register("healthz");
 	(void)metrics_route_register("readyz");
 	(void)metrics_route_register("metrics");
 	(void)metrics_route_register("not_found");
-	for (i = 0; tables[i] != NULL; i++) {
-		for (r = tables[i]; r->pattern != NULL; r++)
+	for (i = 0; route_tables[i].routes != NULL; i++) {
+		for (r = route_tables[i].routes; r->pattern != NULL; r++)
 			(void)metrics_route_register(r->name);
 	}
 }
@@ -211,6 +123,8 @@ kore_worker_configure(void)
 #endif
 	config_load();
 	cache_init();
+	catalog_init();
+	invalidate_init();
 	docs_init();
 	if (!auth_init() || !db_init() || !redis_init(cfg.redis_url))
 		fatal("bangfu: worker configuration failed");

@@ -137,13 +137,12 @@ metrics_cache_bytes(uint64_t held, uint64_t budget)
 }
 
 void
-metrics_render(struct kore_buf *b)
+metrics_render(struct kore_buf *b, const struct metrics_pool *pool)
 {
 	struct metrics_route sum;
 	uint64_t	     total;
-	u_int32_t	     queued;
 	size_t		     k;
-	int		     i, n, wk, up, busy;
+	int		     i, n, wk;
 
 	kore_buf_appendf(b, "# TYPE bangfu_requests_total counter\n");
 	kore_buf_appendf(b,
@@ -207,13 +206,11 @@ metrics_render(struct kore_buf *b)
 		    "bangfu_%s_total %lu\n",
 		    metrics_counter_names[i], metrics_counter_names[i], total);
 	}
-	/* This worker's pool (app/db.c): the one that answers. */
-	db_pool_stats(&up, &busy, &queued);
 	kore_buf_appendf(b,
 	    "# TYPE bangfu_pgsql_conn_up gauge\nbangfu_pgsql_conn_up %d\n"
 	    "# TYPE bangfu_pgsql_conn_busy gauge\nbangfu_pgsql_conn_busy %d\n"
 	    "# TYPE bangfu_pgsql_queued gauge\nbangfu_pgsql_queued %u\n",
-	    up, busy, queued);
+	    pool->up, pool->busy, pool->queued);
 	kore_buf_appendf(b, "# TYPE bangfu_cache_bytes gauge\n");
 	for (wk = 0; wk < METRICS_WORKERS; wk++) {
 		if (metrics_shm[wk].cache_budget != 0)

@@ -25,6 +25,8 @@ struct payment_provider {
 const struct payment_provider *payment_provider(const char *);
 int			       payment_provider_state(const char *);
 int			       payment_unavailable(struct call *);
+int			       provider_sandbox_on(void);
+void provider_sandbox_mac(const void *, size_t, unsigned char *);
 
 json_t *orders_price(json_t *, json_t *, json_t **);
 json_t *pricing_rules_cached(void);
@@ -33,10 +35,7 @@ json_t *pricing_cached_quote(json_t *);
 int	pricing_capped(json_t *, char **, char **);
 int	orders_phone_valid(const char *);
 char   *fsm_map(int, int);
-int	orders_idem_key(struct call *, char *, size_t, char *);
-int	orders_idem_replay(
-	struct call *, const char *, const char *, const char *, int);
-int orders_sql_call(
-    struct call *, const char *, int, const char **, int, const char *);
+int	orders_sql_call(
+	struct call *, const char *, int, const char **, int, const char *);
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * payment: the providers, and the sandbox's own cashier page.  The sandbox
- * behaves like the real ones: it notifies asynchronously, signs with a
- * shared secret (HMAC-SHA256 over the raw body, hex in X-Sandbox-Signature)
- * and may repeat itself.  It is off unless PAYMENT_SANDBOX=1, and then its
- * routes, here and in http_orders.c, do not exist.
+ * payment: the sandbox's own cashier page.  The sandbox behaves like the
+ * real providers (app/providers.c): it notifies asynchronously, signs with
+ * a shared secret and may repeat itself.  It is off unless
+ * PAYMENT_SANDBOX=1, and then its routes, here and in http_orders.c, do
+ * not exist.
  */
 
 #include <sodium.h>
@@ -19,16 +19,10 @@
 
 int ops_notfound(struct http_request *);
 
-static int  sandbox_enabled(void);
-static int  sandbox_verify(const void *, size_t, const char *);
 static int  sandbox_page(struct http_request *);
 static int  sandbox_load(struct http_request *);
 static int  sandbox_settle(struct http_request *);
 static void sandbox_cleanup(struct call *);
-
-static const struct payment_provider providers[] = {
-	{ "sandbox", sandbox_enabled, sandbox_verify },
-};
 
 /* The cashier page's POST: the payment read, then settled as notified. */
 struct sandbox_ctx {
@@ -54,7 +48,6 @@ static struct http_state sandbox_pay_states[] = {
 };
 
 /* Outside /api/v1: the paths as the browser sees them (conf/bangfu.conf). */
-#define STATES(s) s, (sizeof(s) / sizeof(s[0]))
 struct api_route routes_sandbox[] = {
 	{ HTTP_METHOD_GET, "/sandbox/pay/{#payment_id}", "sandbox_page", 0,
 	    STATES(sandbox_page_states), 0, NULL },
@@ -63,80 +56,6 @@ struct api_route routes_sandbox[] = {
 	    sandbox_cleanup },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
-
-const struct payment_provider *
-payment_provider(const char *name)
-{
-	size_t i;
-
-	if (name == NULL)
-		return (NULL);
-	for (i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
-		if (strcmp(providers[i].name, name) == 0)
-			return (&providers[i]);
-	}
-	return (NULL);
-}
-
-/* PROVIDER_UNKNOWN, PROVIDER_OFF (known, not enabled here) or PROVIDER_ON. */
-int
-payment_provider_state(const char *name)
-{
-	const struct payment_provider *pp;
-
-	if ((pp = payment_provider(name)) == NULL)
-		return (PROVIDER_UNKNOWN);
-	return (pp->enabled() ? PROVIDER_ON : PROVIDER_OFF);
-}
-
-int
-payment_unavailable(struct call *c)
-{
-	json_t *errs = NULL;
-
-	problem_field_add(
-	    &errs, "provider", "this provider is not enabled on this server");
-	return (problem_fields(c, 422, "provider_unavailable",
-	    "the payment provider asked for is not available", errs));
-}
-
-static int
-sandbox_enabled(void)
-{
-	return (cfg.payment_sandbox && cfg.sandbox_secret != NULL);
-}
-
-static void
-sandbox_mac(const void *raw, size_t len, unsigned char *mac)
-{
-	crypto_auth_hmacsha256_state st;
-
-	crypto_auth_hmacsha256_init(&st,
-	    (const unsigned char *)cfg.sandbox_secret,
-	    strlen(cfg.sandbox_secret));
-	crypto_auth_hmacsha256_update(&st, raw, len);
-	crypto_auth_hmacsha256_final(&st, mac);
-	sodium_memzero(&st, sizeof(st));
-}
-
-/* Compared in constant time; a malformed signature is just a wrong one. */
-static int
-sandbox_verify(const void *raw, size_t len, const char *sig)
-{
-	unsigned char mac[crypto_auth_hmacsha256_BYTES];
-	unsigned char got[crypto_auth_hmacsha256_BYTES];
-	size_t	      n;
-
-	if (!sandbox_enabled() || raw == NULL || sig == NULL ||
-	    strlen(sig) != 2 * sizeof(got))
-		return (0);
-	if (sodium_hex2bin(
-		got, sizeof(got), sig, strlen(sig), NULL, &n, NULL) != 0 ||
-	    n != sizeof(got))
-		return (0);
-	sandbox_mac(raw, len, mac);
-	return (sodium_memcmp(mac, got, sizeof(mac)) == 0);
-}
 
 /*
  * Kore hands /sandbox/pay/... here (conf/bangfu.conf).  With the sandbox
@@ -152,7 +71,7 @@ sandbox_dispatch(struct http_request *req)
 
 	if (http_state_exists(req))
 		return (api_run(req, NULL, NULL));
-	if (!sandbox_enabled())
+	if (!provider_sandbox_on())
 		return (ops_notfound(req));
 	method =
 	    req->method == HTTP_METHOD_HEAD ? HTTP_METHOD_GET : req->method;
@@ -314,7 +233,7 @@ sandbox_load(struct http_request *req)
 	if (n < 0 || (size_t)n >= sizeof(k->raw))
 		return (problem_internal(&k->c, "sandbox: notification"));
 	k->rawlen = (size_t)n;
-	sandbox_mac(k->raw, k->rawlen, mac);
+	provider_sandbox_mac(k->raw, k->rawlen, mac);
 	(void)sodium_bin2hex(k->sig, sizeof(k->sig), mac, sizeof(mac));
 	return (call_next(&k->c, S_SETTLE));
 }

@@ -87,10 +87,8 @@ problem_validation(struct call *c, json_t *errs)
 int
 problem_internal(struct call *c, const char *why)
 {
-	const char *st = c->db.sqlstate;
-
 	kore_log(LOG_ERR, "internal: %s", why);
-	if ((st[0] == '0' && st[1] == '8') || (st[0] == '5' && st[1] == '7')) {
+	if (db_lost(c)) {
 		http_response_header(c->req, "retry-after", "1");
 		return (problem(c, 503, "unavailable",
 		    "the database connection was lost; try again"));

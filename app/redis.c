@@ -1,6 +1,6 @@
 /*
  * redis: hiredis's asynchronous API on Kore's event loop.  Each worker has
- * one command link and one subscriber link (cache invalidation); both
+ * one command link and one subscriber link (redis_subscribe()); both
  * reconnect on a timer after a drop.  Requests sleep while Redis answers.
  * A host name is resolved on a task thread before each connection (hiredis
  * would resolve it on the event loop), which then goes to the address.
@@ -27,11 +27,18 @@
 #include <string.h>
 
 #include "bangfu.h"
-#include "hostlist.h"
 
-#define KORE_TYPE_REDIS	   100
-#define RECONNECT_MS	   500
-#define INVALIDATE_CHANNEL "bangfu:invalidate"
+#include "hostlist.h"
+#include "resolve.h"
+
+_Static_assert(RV_STRING == REDIS_REPLY_STRING &&
+	RV_ARRAY == REDIS_REPLY_ARRAY && RV_INTEGER == REDIS_REPLY_INTEGER &&
+	RV_NIL == REDIS_REPLY_NIL && RV_STATUS == REDIS_REPLY_STATUS &&
+	RV_ERROR == REDIS_REPLY_ERROR,
+    "enum redis_type is hiredis's REDIS_REPLY_*");
+
+#define KORE_TYPE_REDIS 100
+#define RECONNECT_MS	500
 
 struct redis_link {
 	struct kore_event  evt; /* first: Kore dispatches on it */
@@ -84,6 +91,8 @@ static void redis_sentinel_again(void);
 static struct redis_link cmd_link = { .name = "command" };
 static struct redis_link sub_link = { .name = "subscriber", .subscriber = 1 };
 static struct redis_link sen_link = { .name = "sentinel", .sentinel = 1 };
+static const char	*sub_channel;
+static void (*sub_cb)(int, const char *);
 static struct hostlist_entry sentinels[HOSTLIST_MAX];
 static int		     nsentinels, sentinel_i;
 static char		     master_name[128];
@@ -288,19 +297,19 @@ redis_numeric(const char *h)
 }
 
 static void
-redis_resolved(struct db_resolve *r)
+redis_resolved(struct resolve *r)
 {
-	struct redis_link *l = db_resolve_arg(r);
+	struct redis_link *l = resolve_arg(r);
 
 	l->resolving = 0;
-	if (db_resolve_count(r) == 0) {
+	if (resolve_count(r) == 0) {
 		kore_log(LOG_NOTICE, "redis: %s link: cannot resolve %s: %s",
-		    l->name, redis_link_host(l), db_resolve_error(r));
+		    l->name, redis_link_host(l), resolve_error(r));
 		l->timer_armed = 1;
 		kore_timer_add(redis_reconnect, RECONNECT_MS, l, 1);
 		return;
 	}
-	redis_link_connect(l, db_resolve_addr(r, 0));
+	redis_link_connect(l, resolve_addr(r, 0));
 }
 
 /* Opens the link: at once to an address, after resolution to a name. */
@@ -312,7 +321,7 @@ redis_link_open(struct redis_link *l)
 		redis_link_connect(l, redis_link_host(l));
 	} else if (!l->resolving) {
 		l->resolving = 1;
-		db_resolve_start(redis_link_host(l), redis_resolved, l);
+		resolve_start(redis_link_host(l), redis_resolved, l);
 	}
 }
 
@@ -384,8 +393,10 @@ redis_link_connect(struct redis_link *l, const char *addr)
 		redisAsyncCommandArgv(ac, redis_ignore, NULL, 2, argv, NULL);
 	}
 	if (l->subscriber) {
+		if (sub_channel == NULL)
+			return;
 		argv[0] = "SUBSCRIBE";
-		argv[1] = INVALIDATE_CHANNEL;
+		argv[1] = sub_channel;
 		redisAsyncCommandArgv(ac, redis_message, NULL, 2, argv, NULL);
 	} else if (nsentinels > 0) {
 		argv[0] = "ROLE";
@@ -554,9 +565,9 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 	kore_log(LOG_NOTICE, "redis: %s link lost", l->name);
 	l->ac = NULL;
 	l->ready = 0;
-	/* Invalidations may be missed while we are away: forget everything. */
-	if (l->subscriber)
-		cache_flush();
+	/* Messages may be missed while we are away: the subscriber is told. */
+	if (l->subscriber && sub_cb != NULL)
+		sub_cb(REDIS_SUB_LOST, NULL);
 	redis_link_lost(l);
 	if (!l->timer_armed) {
 		l->timer_armed = 1;
@@ -565,8 +576,8 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 }
 
 /*
- * The subscriber's replies: the SUBSCRIBE confirmation turns the cache on
- * (after a flush, as messages may have been missed), a message empties it.
+ * The subscriber's replies: the SUBSCRIBE confirmation (messages may have
+ * been missed before it) and each message, passed on as they come.
  */
 static void
 redis_message(redisAsyncContext *ac, void *r, void *priv)
@@ -580,20 +591,30 @@ redis_message(redisAsyncContext *ac, void *r, void *priv)
 	    reply->element[0]->type != REDIS_REPLY_STRING)
 		return;
 	if (strcmp(reply->element[0]->str, "subscribe") == 0) {
-		cache_flush();
+		if (sub_cb != NULL)
+			sub_cb(REDIS_SUB_READY, NULL);
 		l->ready = 1;
-	} else if (strcmp(reply->element[0]->str, "message") == 0) {
-		/* "product:<id>": that product's stock moved; else everything. */
-		if (reply->element[2]->type == REDIS_REPLY_STRING &&
-		    strncmp(reply->element[2]->str, "product:", 8) == 0)
-			cache_drop_product(
-			    strtoll(reply->element[2]->str + 8, NULL, 10));
-		else
-			cache_flush();
+	} else if (strcmp(reply->element[0]->str, "message") == 0 &&
+	    sub_cb != NULL) {
+		sub_cb(REDIS_SUB_MESSAGE,
+		    reply->element[2]->type == REDIS_REPLY_STRING
+			? reply->element[2]->str
+			: NULL);
 	}
 }
 
-/* Whether the cache may answer: only while invalidations can reach us. */
+/*
+ * The one channel of the subscriber link, and who hears it: set before
+ * redis_init() connects.
+ */
+void
+redis_subscribe(const char *channel, void (*cb)(int, const char *))
+{
+	sub_channel = channel;
+	sub_cb = cb;
+}
+
+/* Whether the subscription is live: every message can reach us. */
 int
 redis_subscribed(void)
 {
@@ -611,7 +632,7 @@ redis_ignore(redisAsyncContext *ac, void *r, void *priv)
 		kore_log(LOG_ERR, "redis: %s", reply->str);
 }
 
-/* Fire and forget: the invalidation message to every worker and node. */
+/* Fire and forget: msg to every subscriber of channel. */
 void
 redis_publish(const char *channel, const char *msg)
 {
@@ -622,7 +643,7 @@ redis_publish(const char *channel, const char *msg)
 		return;
 	}
 	argv[0] = "PUBLISH";
-	argv[1] = channel ? channel : INVALIDATE_CHANNEL;
+	argv[1] = channel;
 	argv[2] = msg;
 	redisAsyncCommandArgv(cmd_link.ac, redis_ignore, NULL, 3, argv, NULL);
 }
@@ -647,12 +668,12 @@ redis_poll(struct call *c, int argc, const char **argv, const size_t *lens)
 	c->rv = w->value;
 	kore_free(w);
 	/* Redis lost its scripts (a restart): send the script itself once. */
-	if (c->rv != NULL && c->rv->type == REDIS_REPLY_ERROR &&
+	if (c->rv != NULL && c->rv->type == RV_ERROR &&
 	    strncmp(c->rv->str, "NOSCRIPT", 8) == 0 &&
 	    strcmp(argv[0], "EVAL") == 0)
 		return (redis_send(c, argc, argv, lens, 0));
 	rc = DB_OK;
-	if (c->rv == NULL || c->rv->type == REDIS_REPLY_ERROR) {
+	if (c->rv == NULL || c->rv->type == RV_ERROR) {
 		if (c->rv != NULL)
 			kore_log(LOG_ERR, "redis: %s", c->rv->str);
 		metrics_count("redis_errors");
@@ -773,7 +794,7 @@ redis_value_dup(const redisReply *r)
 	size_t		    i;
 
 	v = kore_calloc(1, sizeof(*v));
-	v->type = r->type;
+	v->type = (enum redis_type)r->type;
 	v->integer = r->integer;
 	if (r->str != NULL) {
 		v->len = r->len;

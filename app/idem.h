@@ -1,0 +1,12 @@
+/*
+ * idem: the Idempotency-Key of a POST, and the state that replays a key
+ * seen before (app/idem.c).
+ */
+
+#ifndef IDEM_H
+#define IDEM_H
+
+int idem_key(struct call *, char *, size_t, char *);
+int idem_replay(struct call *, const char *, const char *, const char *, int);
+
+#endif
