@@ -234,11 +234,24 @@ def test_a_channel_that_cannot_be_built_is_a_500_problem(workers):
     with SqlSwap("api_channel", "", "", "campaigns"):
         n = publish("catalog")  # no worker answers from what it kept
         assert n == len(workers) >= 2, (n, workers)
-        for w, s in workers.items():
-            for _ in range(2):
-                r = get("/channel", session=s)
-                assert worker_of(r) == w
-                assert is_problem_500(r), (w, r.status_code, r.text[:200])
+        # Twice from each worker.  A kept connection may be closed under
+        # it (a loaded run idles past the keep-alive): then the answer comes
+        # from whichever worker took the new one, and the worker is pinned
+        # again instead of counted.
+        seen = dict.fromkeys(workers, 0)
+        end = time.monotonic() + 60
+        while min(seen.values()) < 2 and time.monotonic() < end:
+            pools = shop.worker_pools(per=1)
+            try:
+                for w, (s,) in pools.items():
+                    r = get("/channel", session=s)
+                    if worker_of(r) == w:
+                        assert is_problem_500(r), (w, r.status_code,
+                                                   r.text[:200])
+                        seen[w] = seen.get(w, 0) + 1
+            finally:
+                shop.close_pools(pools)
+        assert min(seen.values()) >= 2, seen
     assert ok(get("/channel"))["sections"]
 
 
