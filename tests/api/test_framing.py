@@ -283,8 +283,11 @@ def test_post_overrunning_its_length_grows_no_worker():
         read_all(s)
     finally:
         s.close()
-    # The workers' memory does not follow what the client sends.
-    assert grown < 2 * 1024, "workers grew %d KiB after %d bytes sent" % (
+    # The workers' memory does not follow what the client sends.  Kore
+    # alone kept 24.5 MB of it; the sanitized workers' own churn meanwhile
+    # (ASan's quarantine holds what they free: the expiry timer, the
+    # invalidation messages) measured up to 2.2 MB, so the bar is 8 MiB.
+    assert grown < 8 * 1024, "workers grew %d KiB after %d bytes sent" % (
         grown, sent)
 
 
