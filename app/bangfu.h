@@ -328,11 +328,25 @@ extern struct api_route routes_docs[];
 void			docs_init(void);
 extern struct api_route routes_sandbox[]; /* outside /api/v1 */
 
-/* app/routes.c: every table, once; api is 0 outside /api/v1. */
+/*
+ * What a refusal's code means for people: the detail of a problem answered
+ * from a (status, body) function (db_answer).  A list ends with NULLs.
+ */
+struct code_detail {
+	const char *code;
+	const char *detail;
+};
+
+/*
+ * app/routes.c: every table, once; api is 0 outside /api/v1; details are
+ * the refusals its routes raise, in the words of the file that has them.
+ */
 struct route_table {
-	struct api_route *routes;
-	int		  api;
+	struct api_route	 *routes;
+	int			  api;
+	const struct code_detail *details;
 };
 extern const struct route_table route_tables[];
+const struct code_detail       *route_details(const struct api_route *);
 
 #endif

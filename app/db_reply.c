@@ -42,10 +42,15 @@ db_json_call(struct call *c, const char *sql, int n, const char **v)
 	return (db_json_reply(c, 200));
 }
 
-/* What a (status, body) function's refusal means, for people. */
+/*
+ * What a (status, body) function's refusal means, for people: the route's
+ * own words for its codes first, then the shared ones, else what.
+ */
 static const char *
-db_code_detail(const char *code, const char *what)
+db_code_detail(struct call *c, const char *code, const char *what)
 {
+	const struct code_detail *d;
+
 	static const struct {
 		const char *code;
 		const char *detail;
@@ -76,6 +81,12 @@ db_code_detail(const char *code, const char *what)
 	};
 	size_t i;
 
+	if ((d = route_details(c->route)) != NULL) {
+		for (; d->code != NULL; d++) {
+			if (strcmp(d->code, code) == 0)
+				return (d->detail);
+		}
+	}
 	for (i = 0; i < sizeof(details) / sizeof(details[0]); i++) {
 		if (strcmp(details[i].code, code) == 0)
 			return (details[i].detail);
@@ -126,7 +137,7 @@ db_answer(struct call *c, int status, const char *raw, const char *what)
 		detail = "some fields are invalid";
 	}
 	r = problem_fields(c, status, code,
-	    detail ? detail : db_code_detail(code, what), errs);
+	    detail ? detail : db_code_detail(c, code, what), errs);
 	json_decref(b);
 	return (r);
 }
