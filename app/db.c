@@ -1,12 +1,9 @@
 /*
- * db: PostgreSQL on Kore's event loop.  Each worker keeps a small pool of
- * its own (pgsql_conn_max connections) instead of Kore's, whose connecting,
- * resetting and cancelling block the worker: here a connection is made
- * with PQconnectStartParams and PQconnectPoll driven by epoll, under a
- * deadline of ours (libpq enforces connect_timeout only when it blocks);
- * statements go out with PQsendQueryParams and come back through
- * PQconsumeInput and PQgetResult.  A host name is resolved on a task
- * thread and connected to by address (hostaddr=).
+ * db: PostgreSQL on Kore's event loop, the pool and its jobs.  Each worker
+ * keeps a small pool of its own (pgsql_conn_max connections) instead of
+ * Kore's, whose connecting, resetting and cancelling block the worker; a
+ * connection's own life (made without blocking, statements in and out, a
+ * backoff after a drop) is app/db_conn.c's.
  *
  * A request runs one statement at a time through db_poll(), asleep while
  * PostgreSQL works, and keeps the whole result for the state that reads
@@ -16,55 +13,17 @@
  * that drops everything) fails as a lost connection (503) and its
  * connection is closed and made anew.  A request that leaves with its
  * statement in flight cancels nothing: the connection reads on to the end
- * of it, then serves the next.  A dropped connection is made anew after a
- * backoff, never reset in place.
+ * of it, then serves the next.
  */
-
-#include <sys/socket.h>
-#include <sys/epoll.h>
-
-#include <arpa/inet.h>
-#include <netdb.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "bangfu.h"
+#include "db_conn.h"
 #include "dbinfo.h"
 
-/* A connection of the pool. */
-#define DBC_DOWN       0 /* none: made again at next_try */
-#define DBC_RESOLVING  1 /* waiting for the host's address */
-#define DBC_CONNECTING 2
-#define DBC_IDLE       3
-#define DBC_BUSY       4 /* a job's statement in flight */
-#define DBC_DRAIN      5 /* its job left: read on to the end */
-
-#define DB_JOB_IDLE   0
-#define DB_JOB_QUEUED 1
-#define DB_JOB_SENT   2
-#define DB_JOB_DONE   3
-
-#define DB_TICK_MS	  100
-#define DB_BACKOFF_MIN_MS 100
-#define DB_BACKOFF_MAX_MS 2000
-
-#define KORE_TYPE_DB 101
-
-struct db_conn {
-	struct kore_event evt; /* first: Kore dispatches on it */
-	int		  idx;
-	int		  state;
-	PGconn		 *pg;
-	int		  fd;
-	int		  mask; /* what epoll watches for it */
-	int		  writing; /* output left to flush */
-	int		  used; /* wanted: made again after a drop */
-	struct db_job	 *job;
-	u_int64_t	  deadline; /* of the connect or the statement */
-	u_int64_t	  next_try;
-	int		  backoff;
-};
+#define DB_TICK_MS 100
 
 static TAILQ_HEAD(, db_job) waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static TAILQ_HEAD(, db_job) done_jobs = TAILQ_HEAD_INITIALIZER(done_jobs);
@@ -79,9 +38,6 @@ static int statement_ms = 15000;
 static int queue_ms = 10000;
 
 static void db_tick(void *, u_int64_t);
-static void db_conn_event(void *, int);
-static void db_conn_start(struct db_conn *);
-static void db_conn_drop(struct db_conn *, const char *, const char *);
 static void db_dispatch(void);
 static void db_job_complete(struct db_job *);
 static void db_resolved(int);
@@ -89,6 +45,16 @@ static void db_start_due(void *, u_int64_t);
 static void db_attempt_now(void);
 static int  db_conns_up(void);
 static void db_pool_down(void);
+static void db_conn_up(void);
+static void db_conn_failed(void);
+
+static const struct db_conn_hooks db_hooks = {
+	.resolved = db_resolved,
+	.up = db_conn_up,
+	.failed = db_conn_failed,
+	.idle = db_dispatch,
+	.job_done = db_job_complete,
+};
 
 static int
 env_ms(const char *name, int def, int min, int max)
@@ -116,13 +82,8 @@ db_init(void)
 	queue_ms = env_ms("DB_QUEUE_DEADLINE_MS", 10000, 100, 3600000);
 	nconns = pgsql_conn_max > 0 ? pgsql_conn_max : 2;
 	conns = kore_calloc(nconns, sizeof(*conns));
-	for (i = 0; i < nconns; i++) {
-		conns[i].idx = i;
-		conns[i].fd = -1;
-		conns[i].evt.type = KORE_TYPE_DB;
-		conns[i].evt.handle = db_conn_event;
-		conns[i].backoff = DB_BACKOFF_MIN_MS;
-	}
+	for (i = 0; i < nconns; i++)
+		db_conn_setup(&conns[i], i, &db_hooks);
 	/* One connection at once, for /readyz and the first request. */
 	conns[0].used = 1;
 	start_armed = 1;
@@ -149,77 +110,6 @@ db_resolved(int ready)
 	}
 	if (!ready && db_conns_up() == 0)
 		db_pool_down();
-}
-
-static void
-db_conn_watch(struct db_conn *dc, int mask)
-{
-	kore_platform_event_schedule(dc->fd, mask, 0, dc);
-	dc->mask = mask;
-}
-
-/* Starts a connection: from a timer, never inside an event batch. */
-static void
-db_conn_start(struct db_conn *dc)
-{
-	dc->used = 1;
-	if (!dbinfo_ready()) {
-		dc->state = DBC_RESOLVING;
-		dbinfo_resolve(db_resolved);
-		return;
-	}
-	dc->state = DBC_CONNECTING;
-	dc->pg = PQconnectStartParams(dbinfo_keywords(), dbinfo_values(), 0);
-	if (dc->pg == NULL || PQstatus(dc->pg) == CONNECTION_BAD ||
-	    PQsocket(dc->pg) < 0) {
-		db_conn_drop(
-		    dc, dc->pg ? PQerrorMessage(dc->pg) : "no memory", NULL);
-		return;
-	}
-	dc->state = DBC_CONNECTING;
-	dc->deadline = kore_time_ms() + (u_int64_t)dbinfo_connect_ms();
-	dc->fd = PQsocket(dc->pg);
-	db_conn_watch(dc, EPOLLOUT);
-}
-
-static void
-db_conn_connecting(struct db_conn *dc)
-{
-	int mask;
-
-	switch (PQconnectPoll(dc->pg)) {
-	case PGRES_POLLING_READING: mask = EPOLLIN; break;
-	case PGRES_POLLING_WRITING: mask = EPOLLOUT; break;
-	case PGRES_POLLING_OK:
-		if (PQsetnonblocking(dc->pg, 1) != 0) {
-			db_conn_drop(dc, PQerrorMessage(dc->pg), NULL);
-			return;
-		}
-		dc->state = DBC_IDLE;
-		dc->backoff = DB_BACKOFF_MIN_MS;
-		dc->writing = 0;
-		dc->fd = PQsocket(dc->pg);
-		db_conn_watch(dc, EPOLLIN);
-		metrics_count("db_connects");
-		pool_down = 0;
-		db_dispatch();
-		return;
-	default:
-		/* The address may have moved: resolve again next time. */
-		dbinfo_forget();
-		db_conn_drop(dc, PQerrorMessage(dc->pg), NULL);
-		return;
-	}
-	/* libpq may have moved to another socket (next address). */
-	dc->fd = PQsocket(dc->pg);
-	db_conn_watch(dc, mask);
-}
-
-static int
-db_lost_state(const char *st)
-{
-	return (st[0] == '\0' || (st[0] == '0' && st[1] == '8') ||
-	    (st[0] == '5' && st[1] == '7'));
 }
 
 static int
@@ -255,188 +145,20 @@ db_pool_down(void)
 	}
 }
 
-/*
- * Closes the connection (a dead one, or one we give up on) and makes it
- * again after a backoff.  Its job, if any, fails with sqlstate, or with
- * the lost connection's 08006; a job whose statement had left and has no
- * answer of SQL may or may not have run (lost).
- */
+/* A connection was made: the pool is up again, and serves the queue. */
 static void
-db_conn_drop(struct db_conn *dc, const char *why, const char *sqlstate)
+db_conn_up(void)
 {
-	struct db_job *j = dc->job;
-	char	       msg[256];
-	size_t	       len;
-	int	       failed = 0;
+	pool_down = 0;
+	db_dispatch();
+}
 
-	(void)snprintf(msg, sizeof(msg), "%s", why ? why : "?");
-	len = strlen(msg);
-	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
-		msg[--len] = '\0';
-	kore_log(LOG_NOTICE, "db: connection %d dropped: %s", dc->idx, msg);
-	if (dc->pg != NULL)
-		PQfinish(dc->pg); /* closes the socket: epoll forgets it */
-	dc->pg = NULL;
-	dc->fd = -1;
-	dc->mask = 0;
-	dc->writing = 0;
-	dc->job = NULL;
-	if (dc->state == DBC_CONNECTING || dc->state == DBC_RESOLVING)
-		failed = 1;
-	dc->state = DBC_DOWN;
-	dc->next_try = kore_time_ms() + (u_int64_t)dc->backoff;
-	dc->backoff = dc->backoff * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS
-							  : dc->backoff * 2;
-	if (j != NULL) {
-		j->conn = NULL;
-		if (j->sqlstate[0] == '\0' || sqlstate != NULL)
-			(void)snprintf(j->sqlstate, sizeof(j->sqlstate), "%s",
-			    sqlstate ? sqlstate : "08006");
-		j->lost = db_lost_state(j->sqlstate);
-		metrics_count("db_errors");
-		db_job_complete(j);
-	}
-	if (failed && db_conns_up() == 0)
+/* Making a connection failed: when none is up, PostgreSQL is down. */
+static void
+db_conn_failed(void)
+{
+	if (db_conns_up() == 0)
 		db_pool_down();
-}
-
-/* A result of the connection's statement. */
-static void
-db_conn_result(struct db_conn *dc, PGresult *r)
-{
-	struct db_job *j = dc->job;
-	const char    *st;
-
-	switch (PQresultStatus(r)) {
-	case PGRES_TUPLES_OK:
-	case PGRES_COMMAND_OK:
-		if (j != NULL) {
-			if (j->res != NULL)
-				PQclear(j->res);
-			j->res = r;
-			return;
-		}
-		break;
-	default:
-		st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		if (j != NULL && j->sqlstate[0] == '\0')
-			(void)snprintf(j->sqlstate, sizeof(j->sqlstate), "%s",
-			    st ? st : "08000");
-		/* Constraint failures are answers, not faults. */
-		if (st == NULL || st[0] != '2' || st[1] != '3') {
-			metrics_count("db_errors");
-			kore_log(LOG_ERR, "db: %s: %s", st ? st : "?",
-			    PQresultErrorMessage(r));
-		}
-		break;
-	}
-	PQclear(r);
-}
-
-/* I/O on a connected connection. */
-static void
-db_conn_io(struct db_conn *dc, int flags, int err)
-{
-	struct db_job *j;
-	PGresult      *r;
-	int	       rc, mask;
-
-	if ((flags & KORE_EVENT_WRITE) && dc->writing) {
-		if ((rc = PQflush(dc->pg)) < 0) {
-			db_conn_drop(dc, PQerrorMessage(dc->pg), NULL);
-			return;
-		}
-		dc->writing = rc;
-	}
-	if ((flags & KORE_EVENT_READ) || err) {
-		if (!PQconsumeInput(dc->pg)) {
-			db_conn_drop(dc, PQerrorMessage(dc->pg), NULL);
-			return;
-		}
-	}
-	if (dc->state == DBC_BUSY || dc->state == DBC_DRAIN) {
-		while (!PQisBusy(dc->pg)) {
-			if ((r = PQgetResult(dc->pg)) == NULL) {
-				/* The statement is over. */
-				j = dc->job;
-				dc->job = NULL;
-				dc->state = DBC_IDLE;
-				if (j != NULL) {
-					j->conn = NULL;
-					/* Failed as its connection went: maybe. */
-					j->lost = j->sqlstate[0] != '\0' &&
-					    (PQstatus(dc->pg) ==
-						    CONNECTION_BAD ||
-						db_lost_state(j->sqlstate));
-					db_job_complete(j);
-				}
-				break;
-			}
-			db_conn_result(dc, r);
-		}
-	} else if (PQisBusy(dc->pg) == 0 && (r = PQgetResult(dc->pg)) != NULL) {
-		/* An idle connection hears an error: it is going away. */
-		db_conn_result(dc, r);
-	}
-	if (PQstatus(dc->pg) == CONNECTION_BAD) {
-		db_conn_drop(dc, PQerrorMessage(dc->pg), NULL);
-		return;
-	}
-	mask = EPOLLIN | (dc->writing ? EPOLLOUT : 0);
-	if (mask != dc->mask)
-		db_conn_watch(dc, mask);
-	if (dc->state == DBC_IDLE)
-		db_dispatch();
-}
-
-static void
-db_conn_event(void *obj, int err)
-{
-	struct db_conn *dc = obj;
-	int		flags;
-
-	flags = dc->evt.flags;
-	dc->evt.flags &= ~(KORE_EVENT_READ | KORE_EVENT_WRITE);
-	switch (dc->state) {
-	case DBC_CONNECTING: db_conn_connecting(dc); break;
-	case DBC_IDLE:
-	case DBC_BUSY:
-	case DBC_DRAIN: db_conn_io(dc, flags, err); break;
-	default: break; /* an event of a socket closed since */
-	}
-}
-
-/* Sends j on the idle connection dc. */
-static void
-db_send(struct db_conn *dc, struct db_job *j)
-{
-	int i, rc;
-
-	if (!PQsendQueryParams(dc->pg, j->sql, j->n, NULL,
-		(const char *const *)j->vals, NULL, NULL, 0)) {
-		/* Not sent: nothing of it ran.  Back to the queue's head. */
-		TAILQ_INSERT_HEAD(&waiting, j, list);
-		nwaiting++;
-		db_conn_drop(dc, PQerrorMessage(dc->pg), NULL);
-		return;
-	}
-	for (i = 0; i < j->n; i++)
-		kore_free(j->vals[i]);
-	kore_free(j->vals);
-	j->vals = NULL;
-	j->state = DB_JOB_SENT;
-	j->sent = 1;
-	j->conn = dc;
-	dc->job = j;
-	dc->state = DBC_BUSY;
-	dc->deadline = kore_time_ms() + (u_int64_t)statement_ms;
-	if ((rc = PQflush(dc->pg)) < 0) {
-		db_conn_drop(dc, PQerrorMessage(dc->pg), NULL);
-		return;
-	}
-	dc->writing = rc;
-	if (rc && dc->mask != (EPOLLIN | EPOLLOUT))
-		db_conn_watch(dc, EPOLLIN | EPOLLOUT);
 }
 
 static void
@@ -502,7 +224,11 @@ db_dispatch(void)
 			break;
 		TAILQ_REMOVE(&waiting, j, list);
 		nwaiting--;
-		db_send(&conns[idle], j);
+		if (!db_conn_send(&conns[idle], j, statement_ms)) {
+			/* Not sent: nothing of it ran.  Back to the head. */
+			TAILQ_INSERT_HEAD(&waiting, j, list);
+			nwaiting++;
+		}
 	}
 	if (nwaiting == 0)
 		return;
@@ -697,7 +423,6 @@ db_job_done(struct db_job *j)
 	return (j->state == DB_JOB_DONE);
 }
 
-/* The pool as /metrics shows it: connections up, busy, jobs queued. */
 /*
  * The worker leaves: each connection says goodbye (libpq's Terminate on a
  * non-blocking socket) and its memory goes back before the leak check.
@@ -715,6 +440,7 @@ db_shutdown(void)
 	}
 }
 
+/* The pool as /metrics shows it: connections up, busy, jobs queued. */
 void
 db_pool_stats(int *up, int *busy, u_int32_t *queued)
 {
