@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "inval.h"
 #include "jsonbody.h"
 #include "router.h"
 #include "query.h"
@@ -151,11 +152,10 @@ struct call {
 	struct redis_wait  *rw;
 	struct redis_value *rv; /* last Redis reply */
 
-	uint64_t	  cache_hash; /* of the request's cache key */
-	int		  cache_keyed;
-	int		  flight; /* cache single-flight, 1-based */
-	int		  flight_owner;
-	struct cache_mark cache_at; /* at the lookup */
+	uint64_t	    cache_hash; /* of the request's cache key */
+	int		    cache_keyed;
+	struct inval_waiter flight; /* cache single flight */
+	struct cache_mark   cache_at; /* at the lookup */
 };
 
 /* app/api.c: the dispatcher and the common steps. */

@@ -14,9 +14,10 @@
  * Entries expire after CACHE_TTL_MS and never outlive the Shanghai day they
  * were made in, since qualification and certification validity are dates.
  *
- * Misses are single-flight: while one request fetches a key, the others
- * asking for it sleep and are woken when it is stored or abandoned; an
- * entry that merely aged is served to them meanwhile.
+ * Misses are single-flight (the table is modules/inval.c's): while one
+ * request fetches a key, the others asking for it sleep and are woken when
+ * it is stored or abandoned; an entry that merely aged is served to them
+ * meanwhile.
  */
 
 #include <stdint.h>
@@ -26,7 +27,6 @@
 
 #include "bangfu.h"
 #include "inval.h"
-#include "facts.h"
 
 #define CACHE_SLOTS	  4096 /* power of two */
 #define CACHE_PROBES	  8
@@ -35,22 +35,10 @@
 #define CACHE_MAX_BODY	  (512 * 1024)
 #define SHANGHAI_OFFSET_S (8 * 3600)
 
-#define CACHE_FLIGHTS 64
-
 /* The byte budget of a worker's entries (CACHE_MAX_BYTES), and its bounds. */
 #define CACHE_BYTES_DEFAULT (32 * 1024 * 1024)
 #define CACHE_BYTES_MIN	    (64 * 1024)
 #define CACHE_BYTES_MAX	    (INT64_C(16) * 1024 * 1024 * 1024)
-
-struct cache_flight {
-	int		      used;
-	char		     *key;
-	size_t		      keylen;
-	uint64_t	      hash;
-	struct http_request **waiters;
-	size_t		      nwaiters;
-	size_t		      cap;
-};
 
 struct cache_entry {
 	char	*key;
@@ -85,8 +73,9 @@ static void	cache_keyw_cmp(struct cache_keyw *, const char *, size_t);
 static int	cache_keyw_same(const struct cache_keyw *);
 static void	cache_key_detail(struct cache_keyw *, const char *);
 
-static struct cache_entry  cache_slots[CACHE_SLOTS];
-static struct cache_flight cache_flights[CACHE_FLIGHTS];
+static struct cache_entry cache_slots[CACHE_SLOTS];
+/* The misses being fetched, and who waits for them (modules/inval.c). */
+static struct inval_flights cache_flights;
 /*
  * The generation, and the stock moves heard in order (modules/inval.c): an
  * answer or facts fetched while a move of their product was heard may
@@ -123,6 +112,7 @@ cache_init(void)
 	memset(cache_slots, 0, sizeof(cache_slots));
 	TAILQ_INIT(&cache_order);
 	inval_init(&cache_inval);
+	inval_flights_init(&cache_flights);
 	cache_bytes = 0;
 	cache_budget = cache_budget_env();
 	metrics_cache_bytes(cache_bytes, cache_budget);
@@ -208,6 +198,15 @@ cache_moved(int64_t id, const struct cache_mark *m)
 	struct inval_mark im = { m->gen, m->moves };
 
 	return (inval_moved(&cache_inval, id, &im));
+}
+
+/* Whether the caches were emptied after the mark. */
+static int
+cache_flushed(const struct cache_mark *m)
+{
+	struct inval_mark im = { m->gen, m->moves };
+
+	return (inval_flushed(&cache_inval, &im));
 }
 
 /* The generation entries of this worker's caches must carry to be live. */
@@ -398,18 +397,20 @@ cache_key_copy(struct call *c, size_t *len)
 	return ((char *)kore_buf_release(w.buf, len));
 }
 
-static struct cache_flight *
-cache_flight_find(struct call *c)
+/* For a flight's key (modules/inval.c): whether it is the request's. */
+static int
+cache_flight_same(void *arg, const void *key, size_t len)
 {
-	struct cache_flight *f;
-	int		     i;
+	struct call *c = arg;
 
-	for (i = 0; i < CACHE_FLIGHTS; i++) {
-		f = &cache_flights[i];
-		if (f->used && cache_key_is(c, f->hash, f->key, f->keylen))
-			return (f);
-	}
-	return (NULL);
+	return (cache_key_is(c, c->cache_hash, key, len));
+}
+
+/* A flight's waiter is released: it looks again. */
+static void
+cache_flight_wake(void *who)
+{
+	http_request_wakeup(who);
 }
 
 /*
@@ -420,10 +421,11 @@ cache_flight_find(struct call *c)
 int
 cache_lookup(struct call *c)
 {
-	struct cache_entry  *e, *stale;
-	struct cache_flight *f;
-	uint64_t	     h, now;
-	int		     i;
+	struct cache_entry *e, *stale;
+	uint64_t	    h, now;
+	char		   *key;
+	size_t		    keylen;
+	int		    i, f;
 
 	/* What a fetch after a miss must still match to be stored. */
 	c->cache_at = cache_mark();
@@ -454,36 +456,22 @@ cache_lookup(struct call *c)
 	 * get the old copy rather than queueing: staleness stays bounded by
 	 * CACHE_TTL_MS plus one refresh.  An invalidated entry is never served.
 	 */
-	f = cache_flight_find(c);
-	if (f != NULL && stale != NULL) {
+	f = inval_flight_find(&cache_flights, h, cache_flight_same, c);
+	if (f != 0 && stale != NULL) {
 		metrics_count("cache_hits");
 		json_reply_raw(c, stale->status, stale->body, stale->len);
 		return (CACHE_HIT);
 	}
-	if (f != NULL) {
-		if (f->nwaiters == f->cap) {
-			f->cap = f->cap ? f->cap * 2 : 16;
-			f->waiters = kore_realloc(
-			    f->waiters, f->cap * sizeof(*f->waiters));
-		}
-		f->waiters[f->nwaiters++] = c->req;
-		c->flight = (int)(f - cache_flights) + 1;
-		c->flight_owner = 0;
+	if (f != 0) {
+		inval_flight_wait(&cache_flights, f, &c->flight, c->req);
 		http_request_sleep(c->req);
 		return (CACHE_WAIT);
 	}
-	for (i = 0; i < CACHE_FLIGHTS; i++) {
-		if (!cache_flights[i].used)
-			break;
-	}
-	if (i < CACHE_FLIGHTS) {
-		f = &cache_flights[i];
-		f->used = 1;
-		f->nwaiters = 0;
-		f->hash = c->cache_hash;
-		f->key = cache_key_copy(c, &f->keylen);
-		c->flight = i + 1;
-		c->flight_owner = 1;
+	/* Full: fetched alone, in no flight. */
+	if (inval_flight_room(&cache_flights)) {
+		key = cache_key_copy(c, &keylen);
+		(void)inval_flight_begin(
+		    &cache_flights, h, key, keylen, &c->flight, c->req);
 	}
 	return (CACHE_MISS);
 }
@@ -496,29 +484,8 @@ cache_lookup(struct call *c)
 void
 cache_flight_done(struct call *c)
 {
-	struct cache_flight *f;
-	size_t		     i;
-
-	if (c->flight == 0)
-		return;
-	f = &cache_flights[c->flight - 1];
-	if (c->flight_owner) {
-		for (i = 0; i < f->nwaiters; i++)
-			http_request_wakeup(f->waiters[i]);
-		f->nwaiters = 0;
-		f->used = 0;
-		kore_free(f->key);
-		f->key = NULL;
-	} else {
-		for (i = 0; i < f->nwaiters; i++) {
-			if (f->waiters[i] == c->req) {
-				f->waiters[i] = f->waiters[--f->nwaiters];
-				break;
-			}
-		}
-	}
-	c->flight = 0;
-	c->flight_owner = 0;
+	kore_free(
+	    inval_flight_done(&cache_flights, &c->flight, cache_flight_wake));
 }
 
 /* A product's detail (it shows stock) whose stock moved since the lookup. */
@@ -543,7 +510,7 @@ cache_store(struct call *c, int status, const char *body, size_t len)
 	 * moved, while it was fetched: it may predate that write.
 	 */
 	if (!redis_subscribed() || len > CACHE_MAX_BODY ||
-	    c->cache_at.gen != cache_inval.gen || cache_detail_moved(c)) {
+	    cache_flushed(&c->cache_at) || cache_detail_moved(c)) {
 		cache_flight_done(c);
 		return;
 	}
