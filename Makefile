@@ -64,7 +64,7 @@ build/unit/test_%: tests/unit/test_%.c $(MOD_SRC) $(wildcard modules/*.h) | deps
 	    -O1 -g $(SAN) -o $@ $< modules/$*.c $(filter-out modules/$*.c,$(MOD_SRC)) -lcmocka -ljansson
 
 # The placer (app/placer.c) with Kore and the pool stubbed in the test.
-build/unit/test_placer: tests/unit/test_placer.c app/placer.c app/placer.h app/bangfu.h | deps
+build/unit/test_placer: tests/unit/test_placer.c app/placer.c $(wildcard app/*.h) | deps
 	@mkdir -p build/unit
 	$(CC) $(CFLAGS_BASE) -Wno-missing-prototypes -O1 $(SAN) -o $@ $< -lpq -lcmocka
 

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "metrics.h"
 
 static void json_send(struct call *, int, const char *, const char *, size_t);
 

@@ -11,7 +11,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "auth.h"
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "metrics.h"
+#include "problem.h"
+#include "redis.h"
+#include "routes.h"
 #include "clientip.h"
 
 #define PHASE_SESSION 0 /* authenticate first: no body work for strangers */

@@ -12,8 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bangfu.h"
+#include "api.h"
 #include "auth.h"
+#include "config.h"
 #include "validate.h"
 
 #define JWT_ISSUER   "bangfu"

@@ -25,7 +25,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "cache.h"
+#include "json.h"
+#include "metrics.h"
+#include "redis.h"
 #include "inval.h"
 
 #define CACHE_SLOTS	  4096 /* power of two */

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bangfu.h"
+#include <kore/kore.h>
+
+#include "config.h"
 
 struct bangfu_config cfg;
 

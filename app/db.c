@@ -19,7 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/pgsql.h>
+
+#include "db.h"
+#include "config.h"
+#include "metrics.h"
 #include "db_conn.h"
 #include "dbinfo.h"
 
@@ -442,16 +448,18 @@ db_shutdown(void)
 
 /* The pool as /metrics shows it: connections up, busy, jobs queued. */
 void
-db_pool_stats(int *up, int *busy, u_int32_t *queued)
+db_pool_stats(struct metrics_pool *pool)
 {
 	int i;
 
-	*up = *busy = 0;
+	pool->up = pool->busy = 0;
 	for (i = 0; i < nconns; i++) {
 		if (conns[i].state >= DBC_IDLE)
-			(*up)++;
+			pool->up++;
 		if (conns[i].state >= DBC_BUSY)
-			(*busy)++;
+			pool->busy++;
 	}
-	*queued = nwaiting;
+	pool->queued = nwaiting;
+	pool->queue_limit = pgsql_queue_limit;
+	pool->conn_max = pgsql_conn_max;
 }

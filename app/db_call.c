@@ -6,7 +6,12 @@
 
 #include <string.h>
 
-#include "bangfu.h"
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <libpq-fe.h>
+
+#include "api.h"
+#include "db.h"
 
 #define PHASE_START 0
 #define PHASE_WAIT  2

@@ -14,7 +14,11 @@
 
 #include <string.h>
 
-#include "bangfu.h"
+#include <kore/kore.h>
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "metrics.h"
 #include "db_conn.h"
 #include "dbinfo.h"
 

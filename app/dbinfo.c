@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include <kore/kore.h>
+#include <libpq-fe.h>
+
 #include "dbinfo.h"
 #include "hostlist.h"
 #include "resolve.h"

@@ -16,7 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "cache.h"
+#include "json.h"
 #include "cart.h"
 #include "facts.h"
 

@@ -5,6 +5,9 @@
 #ifndef FACTS_H
 #define FACTS_H
 
+#include <jansson.h>
+#include <stdint.h>
+
 #include "validate.h"
 
 #define FACTS_MAX_TIERS 10

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "problem.h"
+#include "routes.h"
 
 #define DOCS_MAX (4 * 1024 * 1024)
 

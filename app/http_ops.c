@@ -5,7 +5,12 @@
 
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "db.h"
+#include "metrics.h"
+#include "problem.h"
+#include "redis.h"
 
 int ops_healthz(struct http_request *);
 int ops_readyz(struct http_request *);
@@ -116,7 +121,7 @@ ops_metrics(struct http_request *req)
 	(void)clock_gettime(CLOCK_MONOTONIC, &c.started);
 	b = kore_buf_alloc(16384);
 	/* This worker's PostgreSQL pool: the one that answers. */
-	db_pool_stats(&pool.up, &pool.busy, &pool.queued);
+	db_pool_stats(&pool);
 	metrics_render(b, &pool);
 	json_reply_typed(
 	    &c, 200, "text/plain; version=0.0.4", (char *)b->data, b->offset);

@@ -25,7 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "problem.h"
+#include "routes.h"
 
 #define WEB_FILES_MAX 4096
 #define WEB_PATH_MAX  256

@@ -4,7 +4,9 @@
  * what is heard there (modules/inval.c reads the messages) empties theirs.
  */
 
-#include "bangfu.h"
+#include "cache.h"
+#include "invalidate.h"
+#include "redis.h"
 #include "facts.h"
 #include "inval.h"
 

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "json.h"
+#include "problem.h"
 
 /*
  * Answers with v (stolen).  NULL is a body that could not be built (a

@@ -19,7 +19,14 @@
 #define LEAK_CANARY_BYTES 4242
 #endif
 
-#include "bangfu.h"
+#include "api.h"
+#include "auth.h"
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "invalidate.h"
+#include "redis.h"
+#include "routes.h"
 
 void kore_parent_configure(int, char **);
 void kore_worker_configure(void);

@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include <kore/kore.h>
+
+#include "metrics.h"
 #include "histogram.h"
 
 #define METRICS_WORKERS	 64
@@ -229,5 +231,5 @@ metrics_render(struct kore_buf *b, const struct metrics_pool *pool)
 	    "# TYPE bangfu_pgsql_queue_limit gauge\n"
 	    "bangfu_pgsql_queue_limit %u\n# TYPE bangfu_pgsql_conn_max gauge\n"
 	    "bangfu_pgsql_conn_max %u\n",
-	    pgsql_queue_limit, pgsql_conn_max);
+	    pool->queue_limit, pool->conn_max);
 }

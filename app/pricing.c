@@ -8,7 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "cache.h"
+#include "db.h"
+#include "problem.h"
 #include "facts.h"
 #include "fees.h"
 #include "money.h"

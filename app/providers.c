@@ -8,7 +8,8 @@
 
 #include <string.h>
 
-#include "bangfu.h"
+#include "config.h"
+#include "problem.h"
 #include "orders.h"
 
 static int sandbox_verify(const void *, size_t, const char *);

@@ -5,7 +5,11 @@
 
 #include <stdio.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "metrics.h"
+#include "problem.h"
+#include "ratelimit.h"
+#include "redis.h"
 
 /* INCR, and start the window on the first hit: one round trip, atomic. */
 static const char ratelimit_lua[] =

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "metrics.h"
+#include "redis.h"
 
 #include "redis_link.h"
 #include "redis_sentinel.h"

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include <kore/kore.h>
+#include <kore/tasks.h>
+
 #include "hostlist.h"
 #include "resolve.h"
 

@@ -3,7 +3,8 @@
  * the tables under /api/v1) and by metrics (main.c, every table).
  */
 
-#include "bangfu.h"
+#include "api.h"
+#include "routes.h"
 
 const struct route_table route_tables[] = {
 	{ routes_auth, 1, NULL },
