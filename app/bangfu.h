@@ -279,7 +279,7 @@ struct metrics_pool {
 };
 void metrics_render(struct kore_buf *, const struct metrics_pool *);
 
-/* app/http_orders.c: the unpaid-order timer. */
+/* app/order_expiry.c: the unpaid-order timer. */
 void orders_expire_tick(void *, u_int64_t);
 
 /* app/ratelimit.c */
@@ -327,6 +327,10 @@ extern struct api_route routes_ledger[];
 extern struct api_route routes_docs[];
 void			docs_init(void);
 extern struct api_route routes_sandbox[]; /* outside /api/v1 */
+
+/* The order side's own tables: checkout (checkout.c), payments (payment.c). */
+extern struct api_route routes_checkout[];
+extern struct api_route routes_payments[];
 
 /*
  * What a refusal's code means for people: the detail of a problem answered

@@ -914,8 +914,7 @@ bulk_place_write(struct http_request *req)
 	}
 	st = db_value(&k->c, 0, 0);
 	body = db_value(&k->c, 0, 1);
-	if (st != NULL && atoi(st) == 409 && body != NULL &&
-	    strstr(body, "\"stale\"") != NULL) {
+	if (st != NULL && orders_stale(atoi(st), body)) {
 		/* Something moved since pricing: price again. */
 		if (++k->attempts >= BULK_MAX_ATTEMPTS)
 			return (problem(&k->c, 409, "conflict",

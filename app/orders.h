@@ -35,6 +35,8 @@ json_t *pricing_cached_quote(json_t *);
 int	pricing_capped(json_t *, char **, char **);
 int	orders_phone_valid(const char *);
 char   *fsm_map(int, int);
+void	orders_stock_moved(json_t *);
+int	orders_stale(int, const char *);
 int	orders_sql_call(
 	struct call *, const char *, int, const char **, int, const char *);
 
