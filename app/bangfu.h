@@ -331,6 +331,9 @@ extern struct api_route routes_sandbox[]; /* outside /api/v1 */
 /* The order side's own tables: checkout (checkout.c), payments (payment.c). */
 extern struct api_route routes_checkout[];
 extern struct api_route routes_payments[];
+/* The bulk orders' CSV import (bulk_csv.c), and their way on (bulk_place.c). */
+extern struct api_route routes_bulk_csv[];
+extern struct api_route routes_bulk_place[];
 
 /*
  * What a refusal's code means for people: the detail of a problem answered

@@ -17,6 +17,8 @@ const struct route_table route_tables[] = {
 	{ routes_ledger, 1, NULL },
 	{ routes_orgs, 1, NULL },
 	{ routes_bulk, 1, NULL },
+	{ routes_bulk_csv, 1, NULL },
+	{ routes_bulk_place, 1, NULL },
 	{ routes_services, 1, NULL },
 	{ routes_docs, 1, NULL },
 	{ routes_sandbox, 0, NULL }, /* outside /api/v1 */
