@@ -328,13 +328,6 @@ extern struct api_route routes_docs[];
 void			docs_init(void);
 extern struct api_route routes_sandbox[]; /* outside /api/v1 */
 
-/* The order side's own tables: checkout (checkout.c), payments (payment.c). */
-extern struct api_route routes_checkout[];
-extern struct api_route routes_payments[];
-/* The bulk orders' CSV import (bulk_csv.c), and their way on (bulk_place.c). */
-extern struct api_route routes_bulk_csv[];
-extern struct api_route routes_bulk_place[];
-
 /*
  * What a refusal's code means for people: the detail of a problem answered
  * from a (status, body) function (db_answer).  A list ends with NULLs.
@@ -355,5 +348,20 @@ struct route_table {
 };
 extern const struct route_table route_tables[];
 const struct code_detail       *route_details(const struct api_route *);
+
+/*
+ * The order side's tables (issue 16): checkout (checkout.c), payments
+ * (payment.c), the bulk orders' CSV import (bulk_csv.c) and their way on
+ * (bulk_place.c); the words of the refusals of these and of the vendor
+ * routes, and those many tables raise (routes.c).
+ */
+extern struct api_route		       routes_checkout[];
+extern struct api_route		       routes_payments[];
+extern struct api_route		       routes_bulk_csv[];
+extern struct api_route		       routes_bulk_place[];
+extern const struct code_detail	       checkout_details[];
+extern const struct code_detail	       payment_details[];
+extern const struct code_detail	       vendor_details[];
+extern const struct code_detail *const shared_details[];
 
 #endif

@@ -79,6 +79,13 @@ static struct http_state checkout_states[] = {
 	[S_CLEAR] = { "CHECKOUT_CLEAR", checkout_clear },
 };
 
+/* place_orders()' refusal of a line short of stock (007_checkout_fast.sql). */
+const struct code_detail checkout_details[] = {
+	{ "insufficient_stock",
+	    "some lines are short of stock; nothing was taken" },
+	{ NULL, NULL },
+};
+
 struct api_route routes_checkout[] = {
 	{ HTTP_METHOD_POST, "/orders", "order_create", AUTH_USER | BODY_JSON,
 	    STATES(checkout_states), sizeof(struct checkout_ctx),

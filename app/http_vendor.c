@@ -44,6 +44,17 @@ ONE(vendor_product_stock_states, vendor_product_stock);
 ONE(vendor_batch_add_states, vendor_batch_add);
 ONE(vendor_part_recipients_states, vendor_part_recipients);
 
+/* The refusals of the vendor's own functions (006_vendors.sql). */
+const struct code_detail vendor_details[] = {
+	{ "vendor_exists", "this account has applied as a vendor already" },
+	{ "credit_code_taken", "a vendor with this credit code exists" },
+	{ "vendor_not_approved",
+	    "the vendor is not approved: it cannot publish" },
+	{ "no_vendor", "no vendor profile: apply first (POST /vendors)" },
+	{ "batch_exists", "this product has a batch with this code" },
+	{ NULL, NULL },
+};
+
 struct api_route routes_vendor[] = {
 	{ HTTP_METHOD_GET, "/vendor/orders", "vendor_orders", AUTH_VENDOR,
 	    STATES(vendor_orders_states), 0, NULL },

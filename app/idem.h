@@ -9,4 +9,6 @@
 int idem_key(struct call *, char *, size_t, char *);
 int idem_replay(struct call *, const char *, const char *, const char *, int);
 
+extern const struct code_detail idem_details[];
+
 #endif

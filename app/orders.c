@@ -12,6 +12,15 @@
 #include "orders.h"
 
 /*
+ * A status that does not allow the event: raised by the routes of orders,
+ * payments, the vendor's shipping and bookings alike.
+ */
+const struct code_detail fsm_details[] = {
+	{ "invalid_transition", "the order's status does not allow this" },
+	{ NULL, NULL },
+};
+
+/*
  * The {from: to} map of event for orders (part 0) or parts (part 1),
  * straight from the state machine.  Free with free().
  */

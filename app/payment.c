@@ -51,6 +51,12 @@ enum sandbox_state {
 	S_SETTLE,
 };
 
+/* A notification's refusal (payment_notify(), 003_orders.sql). */
+const struct code_detail payment_details[] = {
+	{ "amount_mismatch", "the amount does not match the payment" },
+	{ NULL, NULL },
+};
+
 ONE(pay_states, order_pay);
 ONE(notify_states, payment_notify);
 

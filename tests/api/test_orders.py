@@ -239,9 +239,28 @@ def test_idempotent_checkout_replays_the_order(shop_products):
     assert stock_of(pid) == 8
 
     # The same key with another body.
-    problem(checkout(u.token, key=key, note="两次"), 422,
-            "idempotency_key_reused")
+    b = problem(checkout(u.token, key=key, note="两次"), 422,
+                "idempotency_key_reused")
+    assert b["detail"] == "this Idempotency-Key was used with another body"
     assert user_order_ids(u) == {first["id"]}
+    assert cart_lines(cart_get(u.token)) == {pid: 1}
+
+
+def test_key_of_a_checkout_in_flight_is_409_in_progress(shop_products):
+    """A key claimed by a twin that has not answered yet (its row without
+    an answer, as idem_claim() leaves it until the commit): the checkout
+    is 409 idempotency_in_progress with its words, and takes nothing."""
+    u = make_user()
+    pid = shop_products.one(stock=10)
+    cart_put(u.token, pid, 1)
+    key = "order-" + uuid.uuid4().hex
+    psql("INSERT INTO idempotency_keys (user_id, route, key, request_hash) "
+         "VALUES (%d, 'POST /orders', '%s', 'twin')" % (u.id, key))
+    b = problem(checkout(u.token, key=key), 409, "idempotency_in_progress")
+    assert b["detail"] == \
+        "a request with this Idempotency-Key is still in progress"
+    assert user_order_ids(u) == set()
+    assert stock_of(pid) == 10
     assert cart_lines(cart_get(u.token)) == {pid: 1}
 
 
@@ -469,8 +488,9 @@ def test_cancel_unpaid_returns_the_stock(shop_products):
     assert order_row(o["id"])["status"] == "cancelled"
 
     # Once only: no second restock.
-    problem(post("/orders/%d/cancel" % o["id"], token=u.token), 409,
-            "invalid_transition")
+    b = problem(post("/orders/%d/cancel" % o["id"], token=u.token), 409,
+                "invalid_transition")
+    assert b["detail"] == "the order's status does not allow this"
     assert stocks_of([a, b]) == {a: 10, b: 10}
     # A cancelled order takes no payment and cannot be confirmed.
     problem(create_payment(u, o["id"]), 409)
