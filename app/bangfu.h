@@ -350,10 +350,10 @@ extern const struct route_table route_tables[];
 const struct code_detail       *route_details(const struct api_route *);
 
 /*
- * The order side's tables (issue 16): checkout (checkout.c), payments
- * (payment.c), the bulk orders' CSV import (bulk_csv.c) and their way on
- * (bulk_place.c); the words of the refusals of these and of the vendor
- * routes, and those many tables raise (routes.c).
+ * The order side's tables (issue 16): checkout (http_checkout.c),
+ * payments (payment.c), the bulk orders' CSV import (http_bulk_csv.c) and
+ * their way on (http_bulk_place.c); the words of the refusals of these and
+ * of the vendor routes, and those many tables raise (routes.c).
  */
 extern struct api_route		       routes_checkout[];
 extern struct api_route		       routes_payments[];

@@ -1,7 +1,7 @@
 /*
  * bulk.h: what the bulk order files share (app/http_bulk.c, the drafts
- * and reads; app/bulk_csv.c, the CSV import; app/bulk_place.c, approval,
- * placement and payment).
+ * and reads; app/http_bulk_csv.c, the CSV import; app/http_bulk_place.c,
+ * approval, placement and payment).
  */
 
 #ifndef BULK_H

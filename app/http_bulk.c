@@ -1,9 +1,9 @@
 /*
  * http_bulk: an organisation's 以购代捐 bulk orders: drafts with many
- * recipients in a JSON body, and the reads (the list, one bulk order, its
- * recipients).  The CSV import is app/bulk_csv.c; submission, approval,
- * placement and payment are app/bulk_place.c.  The rules of each step are
- * in 005_orgs.sql.
+ * recipients in a JSON body, and the reads (the list, one bulk order,
+ * its recipients).  The CSV import is app/http_bulk_csv.c; submission,
+ * approval, placement and payment are app/http_bulk_place.c.  The rules
+ * of each step are in 005_orgs.sql.
  */
 
 #include <stdlib.h>

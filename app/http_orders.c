@@ -2,7 +2,7 @@
  * http_orders: the buyer's orders: the list, one order, and its actions
  * (cancel, confirm).  Statuses move by modules/order_fsm; each change of
  * state is one SQL function (003_orders.sql), so one transaction.
- * Checkout is app/checkout.c; payments are app/payment.c.
+ * Checkout is app/http_checkout.c; payments are app/payment.c.
  */
 
 #include <stdlib.h>
@@ -21,16 +21,17 @@ ONE(order_states, order_get);
 ONE(cancel_states, order_cancel);
 ONE(confirm_states, order_confirm);
 
-struct api_route routes_orders[] = { { HTTP_METHOD_GET, "/orders", "orders",
-					 AUTH_USER, STATES(orders_states), 0,
-					 NULL },
+struct api_route routes_orders[] = {
+	{ HTTP_METHOD_GET, "/orders", "orders", AUTH_USER,
+	    STATES(orders_states), 0, NULL },
 	{ HTTP_METHOD_GET, "/orders/{#id}", "order", AUTH_USER,
 	    STATES(order_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/orders/{#id}/cancel", "order_cancel", AUTH_USER,
 	    STATES(cancel_states), 0, NULL },
 	{ HTTP_METHOD_POST, "/orders/{#id}/confirm", "order_confirm", AUTH_USER,
 	    STATES(confirm_states), 0, NULL },
-	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL } };
+	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL },
+};
 
 static int
 orders_list(struct http_request *req)

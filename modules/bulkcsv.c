@@ -1,7 +1,8 @@
 /*
  * bulkcsv: the pure rules of a bulk order's recipients file (bulkcsv.h):
  * the header's mapping, trimming, the integer rules and the checks of a
- * data row.  No I/O and no Kore: app/bulk_csv.c reports what these find.
+ * data row.  No I/O and no Kore: app/http_bulk_csv.c reports what these
+ * find.
  */
 
 #include <stdio.h>

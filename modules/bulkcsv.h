@@ -3,7 +3,7 @@
  * names which column (English, or as Chinese sheets say), fields without
  * their blanks, whole numbers, and each data row's checks, with the
  * messages the importer reports per line.  The reading of records is
- * modules/csv.c; the file's route is app/bulk_csv.c.
+ * modules/csv.c; the file's route is app/http_bulk_csv.c.
  */
 
 #ifndef BULKCSV_H

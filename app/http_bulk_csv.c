@@ -1,5 +1,5 @@
 /*
- * bulk_csv: a bulk order's recipients from a CSV file, replacing its
+ * http_bulk_csv: a bulk order's recipients from a CSV file, replacing its
  * draft's: the file's type and size, then each record read by
  * modules/csv.c and checked by modules/bulkcsv.c, every problem told by
  * its line; the rows are checked against the catalog by bulk_replace()

@@ -1,5 +1,5 @@
 /*
- * checkout: POST /orders, the buyer's cart made an order.  Its states
+ * http_checkout: POST /orders, the buyer's cart made an order.  Its states
  * check the body, limit the rate, replay a known Idempotency-Key
  * (app/idem.c), read the cart, price it from this worker's caches (or the
  * database's quote), place it in a batch (app/placer.c), and answer 201

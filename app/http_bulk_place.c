@@ -1,5 +1,5 @@
 /*
- * bulk_place: a bulk order's way from draft to paid: submission,
+ * http_bulk_place: a bulk order's way from draft to paid: submission,
  * approval or rejection, placement into one order per vendor priced as at
  * checkout (orders_price(), with the fee rules), keyed by an optional
  * Idempotency-Key (app/idem.c), and one payment for all its orders.  The
