@@ -28,17 +28,19 @@ int			       payment_unavailable(struct call *);
 int			       provider_sandbox_on(void);
 void provider_sandbox_mac(const void *, size_t, unsigned char *);
 
-json_t			       *orders_price(json_t *, json_t *, json_t **);
-json_t			       *pricing_rules_cached(void);
-void				pricing_rules_put(json_t *, uint64_t);
-json_t			       *pricing_cached_quote(json_t *);
-int				pricing_capped(json_t *, char **, char **);
-int				orders_phone_valid(const char *);
-char			       *fsm_map(int, int);
+json_t *orders_price(json_t *, json_t *, json_t **);
+json_t *pricing_rules_cached(void);
+void	pricing_rules_put(json_t *, uint64_t);
+json_t *pricing_cached_quote(json_t *);
+int	pricing_capped(json_t *, char **, char **);
+int	orders_phone_valid(const char *);
+char   *fsm_map(int, int);
+void	orders_stock_moved(json_t *);
+int	orders_stale(int, const char *);
+int	orders_sql_call(
+	struct call *, const char *, int, const char **, int, const char *);
+
+/* invalid_transition's words (app/orders.c), for every table (routes.c). */
 extern const struct code_detail fsm_details[];
-void				orders_stock_moved(json_t *);
-int				orders_stale(int, const char *);
-int				orders_sql_call(
-				struct call *, const char *, int, const char **, int, const char *);
 
 #endif
