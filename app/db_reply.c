@@ -42,50 +42,45 @@ db_json_call(struct call *c, const char *sql, int n, const char **v)
 	return (db_json_reply(c, 200));
 }
 
+/* The detail of code in the list d (ended by NULLs), or NULL. */
+static const char *
+db_detail_in(const struct code_detail *d, const char *code)
+{
+	for (; d != NULL && d->code != NULL; d++) {
+		if (strcmp(d->code, code) == 0)
+			return (d->detail);
+	}
+	return (NULL);
+}
+
 /*
  * What a (status, body) function's refusal means, for people: the route's
- * own words for its codes first, then the shared ones, else what.
+ * own words for its codes first, then those of the refusals many tables
+ * raise (shared_details, app/routes.c), then the shared ones, else what.
  */
 static const char *
 db_code_detail(struct call *c, const char *code, const char *what)
 {
-	const struct code_detail *d;
+	const struct code_detail *const *l;
+	const char			*s;
 
 	static const struct {
 		const char *code;
 		const char *detail;
 	} details[] = {
-		{ "idempotency_key_reused",
-		    "this Idempotency-Key was used with another body" },
-		{ "idempotency_in_progress",
-		    "a request with this Idempotency-Key is still in progress" },
-		{ "insufficient_stock",
-		    "some lines are short of stock; nothing was taken" },
-		{ "invalid_transition",
-		    "the order's status does not allow this" },
-		{ "amount_mismatch", "the amount does not match the payment" },
-		{ "vendor_exists",
-		    "this account has applied as a vendor already" },
-		{ "credit_code_taken",
-		    "a vendor with this credit code exists" },
 		{ "bxbp_taken",
 		    "this county has its 百县百品 product already" },
 		{ "not_poverty_county",
 		    "百县百品 are designated in poverty counties only" },
-		{ "vendor_not_approved",
-		    "the vendor is not approved: it cannot publish" },
-		{ "no_vendor",
-		    "no vendor profile: apply first (POST /vendors)" },
-		{ "batch_exists", "this product has a batch with this code" },
 		{ "slug_taken", "a campaign with this slug exists" },
 	};
 	size_t i;
 
-	if ((d = route_details(c->route)) != NULL) {
-		for (; d->code != NULL; d++) {
-			if (strcmp(d->code, code) == 0)
-				return (d->detail);
-		}
+	if ((s = db_detail_in(route_details(c->route), code)) != NULL)
+		return (s);
+	for (l = shared_details; *l != NULL; l++) {
+		if ((s = db_detail_in(*l, code)) != NULL)
+			return (s);
 	}
 	for (i = 0; i < sizeof(details) / sizeof(details[0]); i++) {
 		if (strcmp(details[i].code, code) == 0)

@@ -1,7 +1,8 @@
 /*
  * http_vendor: the vendor console's order side: its parts of orders, the
- * shipping of a paid part, and its fee statement.  A vendor reaches only
- * its own parts: another's is 404.
+ * shipping of a paid part, the delivery list of a bulk order's part, and
+ * its fee statement.  A vendor reaches only its own parts: another's is
+ * 404.
  */
 
 #include <stdlib.h>
@@ -26,6 +27,7 @@ static int vendor_product_publish(struct http_request *);
 static int vendor_product_unpublish(struct http_request *);
 static int vendor_product_stock(struct http_request *);
 static int vendor_batch_add(struct http_request *);
+static int vendor_part_recipients(struct http_request *);
 
 ONE(vendor_orders_states, vendor_orders);
 ONE(vendor_ship_states, vendor_ship);
@@ -40,6 +42,18 @@ ONE(vendor_product_publish_states, vendor_product_publish);
 ONE(vendor_product_unpublish_states, vendor_product_unpublish);
 ONE(vendor_product_stock_states, vendor_product_stock);
 ONE(vendor_batch_add_states, vendor_batch_add);
+ONE(vendor_part_recipients_states, vendor_part_recipients);
+
+/* The refusals of the vendor's own functions (006_vendors.sql). */
+const struct code_detail vendor_details[] = {
+	{ "vendor_exists", "this account has applied as a vendor already" },
+	{ "credit_code_taken", "a vendor with this credit code exists" },
+	{ "vendor_not_approved",
+	    "the vendor is not approved: it cannot publish" },
+	{ "no_vendor", "no vendor profile: apply first (POST /vendors)" },
+	{ "batch_exists", "this product has a batch with this code" },
+	{ NULL, NULL },
+};
 
 struct api_route routes_vendor[] = {
 	{ HTTP_METHOD_GET, "/vendor/orders", "vendor_orders", AUTH_VENDOR,
@@ -74,6 +88,9 @@ struct api_route routes_vendor[] = {
 	{ HTTP_METHOD_POST, "/vendor/products/{#id}/batches",
 	    "vendor_batch_add", AUTH_VENDOR | BODY_JSON,
 	    STATES(vendor_batch_add_states), 0, NULL },
+	{ HTTP_METHOD_GET, "/vendor/orders/{#id}/recipients",
+	    "vendor_part_recipients", AUTH_VENDOR,
+	    STATES(vendor_part_recipients_states), 0, NULL },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
 
@@ -141,6 +158,23 @@ vendor_ship(struct http_request *req)
 	case DB_ERROR: return (problem_internal(c, "vendor: database error"));
 	}
 	return (db_status_reply(c, "only paid parts ship"));
+}
+
+/* The vendor's delivery list for its part of a bulk order. */
+static int
+vendor_part_recipients(struct http_request *req)
+{
+	struct call *c = http_state_get(req);
+	char	     uid[24];
+	const char  *v[2];
+
+	call_uid(c, uid, sizeof(uid));
+	v[0] = uid;
+	v[1] = c->match.params[0];
+	return (db_status_call(c,
+	    "SELECT status, body FROM api_vendor_part_recipients("
+	    "$1::bigint, $2::bigint)",
+	    2, v, NULL, "refused"));
 }
 
 static int

@@ -11,6 +11,18 @@
 #include "idem.h"
 
 /*
+ * The refusals of a key (idem_lookup() and idem_claim(), 003_orders.sql),
+ * raised by every keyed route: db_answer() finds them after the route's.
+ */
+const struct code_detail idem_details[] = {
+	{ "idempotency_key_reused",
+	    "this Idempotency-Key was used with another body" },
+	{ "idempotency_in_progress",
+	    "a request with this Idempotency-Key is still in progress" },
+	{ NULL, NULL },
+};
+
+/*
  * The Idempotency-Key header, if any: 1 to 128 printable characters.
  * Returns -1 when it is malformed, 1 when present, 0 when absent, and the
  * digest of the body in hash.

@@ -6,7 +6,12 @@
 #ifndef IDEM_H
 #define IDEM_H
 
+#include "api.h"
+#include "routes.h"
+
 int idem_key(struct call *, char *, size_t, char *);
 int idem_replay(struct call *, const char *, const char *, const char *, int);
+
+extern const struct code_detail idem_details[];
 
 #endif

@@ -7,6 +7,9 @@
 #ifndef ORDERS_H
 #define ORDERS_H
 
+#include "api.h"
+#include "routes.h"
+
 struct payment_provider {
 	const char *name;
 	/* Whether the provider is switched on in this server. */
@@ -35,7 +38,12 @@ json_t *pricing_cached_quote(json_t *);
 int	pricing_capped(json_t *, char **, char **);
 int	orders_phone_valid(const char *);
 char   *fsm_map(int, int);
+void	orders_stock_moved(json_t *);
+int	orders_stale(int, const char *);
 int	orders_sql_call(
 	struct call *, const char *, int, const char **, int, const char *);
+
+/* invalid_transition's words (app/orders.c), for every table (routes.c). */
+extern const struct code_detail fsm_details[];
 
 #endif

@@ -1,9 +1,11 @@
 /*
- * payment: the sandbox's own cashier page.  The sandbox behaves like the
- * real providers (app/providers.c): it notifies asynchronously, signs with
- * a shared secret and may repeat itself.  It is off unless
- * PAYMENT_SANDBOX=1, and then its routes, here and in http_orders.c, do
- * not exist.
+ * payment: the payments of orders.  A buyer's payment of an order
+ * (create_payment(), 003_orders.sql), the provider's notification that
+ * settles it (batched by app/settler.c), and the sandbox's own cashier
+ * page.  The sandbox behaves like the real providers (app/providers.c):
+ * it notifies asynchronously, signs with a shared secret and may repeat
+ * itself.  It is off unless PAYMENT_SANDBOX=1, and then its routes (the
+ * notification's and the cashier page's) do not exist.
  */
 
 #include <sodium.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "bangfu.h"
+#include "idem.h"
 #include "orders.h"
 #include "settler.h"
 
@@ -19,10 +22,19 @@
 
 int ops_notfound(struct http_request *);
 
+static int  order_pay(struct http_request *);
+static int  payment_notify(struct http_request *);
+static void notify_cleanup(struct call *);
 static int  sandbox_page(struct http_request *);
 static int  sandbox_load(struct http_request *);
 static int  sandbox_settle(struct http_request *);
 static void sandbox_cleanup(struct call *);
+
+/* The provider's notification, settled in a batch (app/settler.c). */
+struct notify_ctx {
+	struct call	   c;
+	struct settle_wait sw;
+};
 
 /* The cashier page's POST: the payment read, then settled as notified. */
 struct sandbox_ctx {
@@ -37,6 +49,23 @@ struct sandbox_ctx {
 enum sandbox_state {
 	S_LOAD,
 	S_SETTLE,
+};
+
+/* A notification's refusal (payment_notify(), 003_orders.sql). */
+const struct code_detail payment_details[] = {
+	{ "amount_mismatch", "the amount does not match the payment" },
+	{ NULL, NULL },
+};
+
+ONE(pay_states, order_pay);
+ONE(notify_states, payment_notify);
+
+struct api_route routes_payments[] = {
+	{ HTTP_METHOD_POST, "/orders/{#id}/payments", "order_pay",
+	    AUTH_USER | BODY_JSON, STATES(pay_states), 0, NULL },
+	{ HTTP_METHOD_POST, "/payments/sandbox/notify", "payment_notify", 0,
+	    STATES(notify_states), sizeof(struct notify_ctx), notify_cleanup },
+	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
 
 static struct http_state sandbox_page_states[] = {
@@ -56,6 +85,98 @@ struct api_route routes_sandbox[] = {
 	    sandbox_cleanup },
 	{ 0, NULL, NULL, 0, NULL, 0, 0, NULL }
 };
+
+/*
+ * Where the provider's page sends the buyer back: a path of this site
+ * only (one leading '/', no scheme, no host, no backslash), so that a
+ * payment cannot be made to lead anywhere else.
+ */
+static int
+order_return_url_valid(const char *u)
+{
+	const char *p;
+
+	if (u == NULL || u[0] != '/' || u[1] == '/' || u[1] == '\\')
+		return (0);
+	if (strlen(u) > ORDERS_RETURN_URL_MAX)
+		return (0);
+	for (p = u; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || *p == '\\')
+			return (0);
+	}
+	return (1);
+}
+
+static int
+order_pay(struct http_request *req)
+{
+	struct call *c = http_state_get(req);
+	json_t	    *errs = NULL, *ret;
+	const char  *prov, *v[6];
+	char	     uid[24], key[130], hash[65];
+	int	     has, ps;
+
+	prov = json_field_str(c->body, "provider");
+	ps = payment_provider_state(prov);
+	if (ps == PROVIDER_UNKNOWN)
+		problem_field_add(&errs, "provider", "sandbox");
+	ret = json_object_get(c->body, "return_url");
+	if (ret != NULL && !json_is_null(ret) &&
+	    !order_return_url_valid(json_string_value(ret)))
+		problem_field_add(&errs, "return_url",
+		    "a path of this site, such as /orders/12");
+	if ((has = idem_key(c, key, sizeof(key), hash)) < 0)
+		problem_field_add(
+		    &errs, "Idempotency-Key", "1 to 128 printable characters");
+	if (errs != NULL)
+		return (problem_validation(c, errs));
+	if (ps == PROVIDER_OFF)
+		return (payment_unavailable(c));
+	call_uid(c, uid, sizeof(uid));
+	v[0] = uid;
+	v[1] = c->match.params[0];
+	v[2] = prov;
+	v[3] = has ? key : NULL;
+	v[4] = hash;
+	v[5] = json_string_value(ret);
+	return (db_status_call(c,
+	    "SELECT status, body FROM create_payment($1::bigint, "
+	    "$2::bigint, $3, $4, $5, $6)",
+	    6, v, NULL, "payment refused"));
+}
+
+/*
+ * The provider calls us: no user, so the signature over the raw body is
+ * the only authentication, checked before anything is parsed or touched.
+ * With the sandbox off, the route does not exist.
+ */
+static int
+payment_notify(struct http_request *req)
+{
+	struct notify_ctx *n = http_state_get(req);
+	struct call	  *c = &n->c;
+	const char	  *sig;
+	int		   rc;
+
+	if (payment_provider_state("sandbox") != PROVIDER_ON)
+		return (problem(c, 404, "not_found", "no such route"));
+	if (!http_request_header(req, "x-sandbox-signature", &sig))
+		sig = NULL;
+	rc = payment_settle(c, &n->sw,
+	    req->http_body ? req->http_body->data : NULL,
+	    req->http_body ? req->http_body_length : 0, sig);
+	if (rc == DB_PENDING)
+		return (HTTP_STATE_RETRY);
+	if (rc == DB_ERROR)
+		return (HTTP_STATE_COMPLETE);
+	return (db_answer(c, n->sw.status, n->sw.body, "notification refused"));
+}
+
+static void
+notify_cleanup(struct call *c)
+{
+	settle_forget(&((struct notify_ctx *)c)->sw);
+}
 
 /*
  * Kore hands /sandbox/pay/... here (conf/bangfu.conf).  With the sandbox

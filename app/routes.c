@@ -4,23 +4,36 @@
  */
 
 #include "api.h"
+#include "idem.h"
+#include "orders.h"
 #include "routes.h"
 
 const struct route_table route_tables[] = {
 	{ routes_auth, 1, NULL },
 	{ routes_catalog, 1, NULL },
 	{ routes_cart, 1, NULL },
+	{ routes_checkout, 1, checkout_details },
 	{ routes_orders, 1, NULL },
-	{ routes_vendor, 1, NULL },
+	{ routes_payments, 1, payment_details },
+	{ routes_vendor, 1, vendor_details },
 	{ routes_admin, 1, NULL },
 	{ routes_ledger, 1, NULL },
 	{ routes_orgs, 1, NULL },
 	{ routes_bulk, 1, NULL },
+	{ routes_bulk_csv, 1, NULL },
+	{ routes_bulk_place, 1, NULL },
 	{ routes_services, 1, NULL },
 	{ routes_docs, 1, NULL },
-	{ routes_sandbox, 0, NULL }, /* outside /api/v1 */
+	{ routes_sandbox, 0, payment_details }, /* outside /api/v1 */
 	{ NULL, 0, NULL },
 };
+
+/*
+ * The refusals that routes of many tables raise, looked up after the
+ * route's own: a keyed request's (app/idem.c), a status's (app/orders.c).
+ */
+const struct code_detail *const shared_details[] = { idem_details, fsm_details,
+	NULL };
 
 /* The refusals of the table that holds r (NULL if it has none). */
 const struct code_detail *

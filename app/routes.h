@@ -26,6 +26,12 @@ extern struct api_route routes_services[];
 extern struct api_route routes_ledger[];
 extern struct api_route routes_docs[];
 extern struct api_route routes_sandbox[]; /* outside /api/v1 */
+/* The order side: checkout, payments, the bulk orders' CSV import and
+ * their way on. */
+extern struct api_route routes_checkout[];
+extern struct api_route routes_payments[];
+extern struct api_route routes_bulk_csv[];
+extern struct api_route routes_bulk_place[];
 
 /*
  * What a refusal's code means for people: the detail of a problem answered
@@ -47,12 +53,17 @@ struct route_table {
 };
 extern const struct route_table route_tables[];
 const struct code_detail       *route_details(const struct api_route *);
+/* The tables' own refusals, and those many tables raise (routes.c). */
+extern const struct code_detail	       checkout_details[];
+extern const struct code_detail	       payment_details[];
+extern const struct code_detail	       vendor_details[];
+extern const struct code_detail *const shared_details[];
 
 /* Hooks of the resource files, called by app/main.c. */
 void docs_init(void); /* http_docs.c */
 void catalog_init(void); /* http_catalog.c: in each worker, after cache_init */
 void web_static_init(void); /* http_static.c: before the workers fork */
-void orders_expire_tick(void *, u_int64_t); /* http_orders.c: the timer */
+void orders_expire_tick(void *, u_int64_t); /* order_expiry.c: the timer */
 /* payment.c: the sandbox's cashier page, outside /api/v1. */
 int sandbox_dispatch(struct http_request *);
 

@@ -578,8 +578,9 @@ def test_2000_recipients_from_csv_quoted_approved_placed_and_paid(
     # The same key and body: the same answer; another body: 422.
     again = ok(place(t, d["id"], key=key), 201)
     assert [o["id"] for o in again["orders"]] == [o["id"] for o in orders]
-    problem(place(t, d["id"], key=key, json={"other": 1}), 422,
-            "idempotency_key_reused")
+    pb = problem(place(t, d["id"], key=key, json={"other": 1}), 422,
+                 "idempotency_key_reused")
+    assert pb["detail"] == "this Idempotency-Key was used with another body"
     problem(place(t, d["id"], key="k-" + uuid.uuid4().hex), 409,
             "invalid_transition")
     problem(place(t, d["id"]), 409, "invalid_transition")

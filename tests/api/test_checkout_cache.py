@@ -836,6 +836,8 @@ def test_one_short_cart_in_a_batch_fails_alone(shop_products):
     by_user = {u.id: r for u, r in res}
     body = problem(by_user[greedy.id], 409, "insufficient_stock")
     assert [e.get("product_id") for e in body["errors"]] == [a], body
+    assert body["detail"] == \
+        "some lines are short of stock; nothing was taken"
     err = body["errors"][0]
     assert err["requested"] == 70
     assert 40 <= err["available"] <= 60, err

@@ -31,12 +31,19 @@ def code_routes():
     routes in conf/bangfu.conf (GET only: see app/http_ops.c)."""
     out = set()
     app = os.path.join(ROOT, "app")
+    define = r'#define\s+(\w+)\s+("[^"]*")'
+    shared = {}  # what app/*.h define, such as bulk.h's BULK
+    for name in sorted(os.listdir(app)):
+        if name.endswith(".h"):
+            shared.update(re.findall(define, open(
+                os.path.join(app, name), encoding="utf-8").read()))
     for name in sorted(os.listdir(app)):
         if not ((name.startswith("http_") and name.endswith(".c")) or
                 name == "payment.c"):
             continue
         src = open(os.path.join(app, name), encoding="utf-8").read()
-        macros = dict(re.findall(r'#define\s+(\w+)\s+("[^"]*")', src))
+        macros = dict(shared)
+        macros.update(re.findall(define, src))
         for tname, table in re.findall(
                 r"struct api_route (routes_\w+)\[\]\s*=\s*\{(.*?)\n\};",
                 src, re.S):

@@ -16,10 +16,10 @@ from shop import (  # noqa: E402,F401
     ADDRESS, PAY_TIMEOUT, RULE_BASE, RULE_COOP, RULE_POVERTY, UTC_TIME_RE,
     WHERE_COOP_NOT_POVERTY, WHERE_ENTERPRISE_NOT_POVERTY,
     WHERE_QUALIFIED_POVERTY, bps, buy, cart_get, cart_lines, cart_put,
-    checkout, create_payment, error_fields, get, get_order, make_user,
-    make_users, notify, ok, order_row, pay, post, problem, psql, row, rows,
-    rule, run_parallel, set_stock, shop_products, stock_of, stocks_of,
-    tier_price, val, wait_until, worker_of, SpareServer)
+    checkout, create_payment, error_fields, free_products, get, get_order,
+    make_user, make_users, notify, ok, order_row, pay, post, problem, psql,
+    row, rows, rule, run_parallel, set_stock, shop_products, stock_of,
+    stocks_of, tier_price, val, wait_until, worker_of, SpareServer)
 
 
 def parse_time(s):
@@ -239,9 +239,30 @@ def test_idempotent_checkout_replays_the_order(shop_products):
     assert stock_of(pid) == 8
 
     # The same key with another body.
-    problem(checkout(u.token, key=key, note="两次"), 422,
-            "idempotency_key_reused")
+    pb = problem(checkout(u.token, key=key, note="两次"), 422,
+                 "idempotency_key_reused")
+    assert pb["detail"] == "this Idempotency-Key was used with another body"
     assert user_order_ids(u) == {first["id"]}
+    assert cart_lines(cart_get(u.token)) == {pid: 1}
+
+
+def test_key_of_a_checkout_in_flight_is_409_in_progress():
+    """A key claimed by a twin that has not answered yet (its row without
+    an answer, as idem_claim() leaves it until the commit): the checkout
+    is 409 idempotency_in_progress with its words, and takes nothing (so
+    its product is one of free_products(), not taken from the others)."""
+    u = make_user()
+    pid = free_products(1)[0]
+    stock = stock_of(pid)
+    cart_put(u.token, pid, 1)
+    key = "order-" + uuid.uuid4().hex
+    psql("INSERT INTO idempotency_keys (user_id, route, key, request_hash) "
+         "VALUES (%d, 'POST /orders', '%s', 'twin')" % (u.id, key))
+    pb = problem(checkout(u.token, key=key), 409, "idempotency_in_progress")
+    assert pb["detail"] == \
+        "a request with this Idempotency-Key is still in progress"
+    assert user_order_ids(u) == set()
+    assert stock_of(pid) == stock
     assert cart_lines(cart_get(u.token)) == {pid: 1}
 
 
@@ -469,8 +490,9 @@ def test_cancel_unpaid_returns_the_stock(shop_products):
     assert order_row(o["id"])["status"] == "cancelled"
 
     # Once only: no second restock.
-    problem(post("/orders/%d/cancel" % o["id"], token=u.token), 409,
-            "invalid_transition")
+    pb = problem(post("/orders/%d/cancel" % o["id"], token=u.token), 409,
+                 "invalid_transition")
+    assert pb["detail"] == "the order's status does not allow this"
     assert stocks_of([a, b]) == {a: 10, b: 10}
     # A cancelled order takes no payment and cannot be confirmed.
     problem(create_payment(u, o["id"]), 409)

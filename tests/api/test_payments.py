@@ -158,7 +158,8 @@ def test_wrong_amount_is_422_and_the_order_stays_unpaid(pending, delta):
     u, o, p, _ = pending
     amount = 0 if delta == "zero" else p["amount_fen"] + delta
     r = notify(p["payment_id"], "succeeded", amount)
-    problem(r, 422, "amount_mismatch")
+    pb = problem(r, 422, "amount_mismatch")
+    assert pb["detail"] == "the amount does not match the payment"
     assert order_row(o["id"])["status"] == "pending_payment"
     assert payment_row(p["payment_id"])["status"] == "pending"
     # The right amount afterwards still pays.
@@ -253,7 +254,8 @@ def test_payment_idempotency_key(pending):
                % o["id"]) == 2    # the fixture's and this one
     r = create_payment(u, o["id"], key=key,
                        body={"provider": "sandbox", "note": "again"})
-    problem(r, 422, "idempotency_key_reused")
+    pb = problem(r, 422, "idempotency_key_reused")
+    assert pb["detail"] == "this Idempotency-Key was used with another body"
     problem(create_payment(u, o["id"], key="k" * 129), 422,
             "validation_failed")
     assert val("SELECT count(*) FROM payments WHERE order_id = %d"

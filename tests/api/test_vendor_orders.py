@@ -75,7 +75,9 @@ def test_vendor_ships_its_paid_part(two_part_order, demo_vendor,
                % pd["id"]) == 1
 
     # Shipping it again is refused.
-    problem(ship(demo_token("vendor"), pd["id"]), 409, "invalid_transition")
+    pb = problem(ship(demo_token("vendor"), pd["id"]), 409,
+                 "invalid_transition")
+    assert pb["detail"] == "the order's status does not allow this"
 
 
 def test_cancel_and_confirm_with_a_part_shipped_are_409(two_part_order,

@@ -365,8 +365,9 @@ def test_apply_unknown_county_names_the_field():
 
 def test_second_application_is_409():
     v = new_vendor(approve=False)
-    problem(post("/vendors", token=v.token, json=application()), 409,
-            "vendor_exists")
+    pb = problem(post("/vendors", token=v.token, json=application()), 409,
+                 "vendor_exists")
+    assert pb["detail"] == "this account has applied as a vendor already"
     assert val("SELECT count(*) FROM vendors WHERE user_id = %d"
                % v.user.id) == 1
 
@@ -392,8 +393,9 @@ def test_simultaneous_applications_one_wins():
 def test_credit_code_of_another_vendor_is_409():
     v = new_vendor(approve=False)
     user = make_user(role="vendor", tag="vend")
-    problem(post("/vendors", token=user.token, json=application(
+    pb = problem(post("/vendors", token=user.token, json=application(
         credit_code=v.body["credit_code"])), 409, "credit_code_taken")
+    assert pb["detail"] == "a vendor with this credit code exists"
     assert ok(get("/me", token=user.token))["vendor_id"] is None
 
 
@@ -536,8 +538,9 @@ def test_unapproved_vendor_drafts_but_cannot_publish():
     pid = new_product(v, publish=False)
     b = ok(get("/vendor/products/%d" % pid, token=v.token))
     assert b["status"] == "draft"
-    problem(post("/vendor/products/%d/publish" % pid, token=v.token), 403,
-            "vendor_not_approved")
+    pb = problem(post("/vendor/products/%d/publish" % pid, token=v.token),
+                 403, "vendor_not_approved")
+    assert pb["detail"] == "the vendor is not approved: it cannot publish"
     assert val("SELECT status FROM products WHERE id = %d" % pid) == "draft"
     problem(catalog_product(pid), 404, "not_found")
     # Rejected: the same.
@@ -563,8 +566,9 @@ def test_rejecting_takes_the_listings_off_sale():
 
 def test_vendor_user_without_a_vendor():
     user = make_user(role="vendor", tag="vend")
-    problem(post("/vendor/products", token=user.token, json=listing()),
-            403)
+    pb = problem(post("/vendor/products", token=user.token, json=listing()),
+                 403, "no_vendor")
+    assert pb["detail"] == "no vendor profile: apply first (POST /vendors)"
     b = ok(get("/vendor/products", token=user.token))
     assert b["items"] == [] and b["total"] == 0
 
@@ -821,9 +825,10 @@ def test_batches_and_trace_codes(vendor_a):
     eventually(in_detail)
     # The same batch code twice is 409; nothing is added.
     n = val("SELECT count(*) FROM batches WHERE product_id = %d" % pid)
-    problem(post(url, token=v.token, json={
+    pb = problem(post(url, token=v.token, json={
         "code": codes[0][0], "produced_on": "2026-09-01", "base": "x"}),
         409, "batch_exists")
+    assert pb["detail"] == "this product has a batch with this code"
     for bad, field in (({"produced_on": "2026-13-01"}, "produced_on"),
                        ({"base": ""}, "base"),
                        ({"code": ""}, "code"),
