@@ -241,6 +241,10 @@ int  problem_fields(struct call *, int, const char *, const char *, json_t *);
 void problem_field_add(json_t **, const char *, const char *);
 int  problem_validation(struct call *, json_t *);
 int  problem_internal(struct call *, const char *);
+/* Messages made of the limits a field is checked against (issue 16). */
+void
+problem_field_range(json_t **, const char *, const char *, int64_t, int64_t);
+void problem_field_chars(json_t **, const char *, long, long);
 
 /* app/http_static.c: the built web app, read before the workers fork. */
 void web_static_init(void);
@@ -319,7 +323,9 @@ extern struct api_route routes_catalog[];
 extern struct api_route routes_cart[];
 extern struct api_route routes_orders[];
 extern struct api_route routes_vendor[];
-extern struct api_route routes_admin[];
+extern struct api_route routes_admin_fees[];
+extern struct api_route routes_admin_vendors[];
+extern struct api_route routes_admin_merch[];
 extern struct api_route routes_orgs[];
 extern struct api_route routes_bulk[];
 extern struct api_route routes_services[];
@@ -348,5 +354,7 @@ struct route_table {
 };
 extern const struct route_table route_tables[];
 const struct code_detail       *route_details(const struct api_route *);
+/* The tables' own refusals (see route_tables). */
+extern const struct code_detail admin_merch_details[];
 
 #endif

@@ -68,16 +68,11 @@ db_code_detail(struct call *c, const char *code, const char *what)
 		    "this account has applied as a vendor already" },
 		{ "credit_code_taken",
 		    "a vendor with this credit code exists" },
-		{ "bxbp_taken",
-		    "this county has its 百县百品 product already" },
-		{ "not_poverty_county",
-		    "百县百品 are designated in poverty counties only" },
 		{ "vendor_not_approved",
 		    "the vendor is not approved: it cannot publish" },
 		{ "no_vendor",
 		    "no vendor profile: apply first (POST /vendors)" },
 		{ "batch_exists", "this product has a batch with this code" },
-		{ "slug_taken", "a campaign with this slug exists" },
 	};
 	size_t i;
 
