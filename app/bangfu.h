@@ -327,6 +327,7 @@ extern struct api_route routes_admin_fees[];
 extern struct api_route routes_admin_vendors[];
 extern struct api_route routes_admin_merch[];
 extern struct api_route routes_orgs[];
+extern struct api_route routes_org_years[];
 extern struct api_route routes_bulk[];
 extern struct api_route routes_services[];
 extern struct api_route routes_ledger[];

@@ -16,6 +16,7 @@ const struct route_table route_tables[] = {
 	{ routes_admin_merch, 1, admin_merch_details },
 	{ routes_ledger, 1, NULL },
 	{ routes_orgs, 1, NULL },
+	{ routes_org_years, 1, NULL },
 	{ routes_bulk, 1, NULL },
 	{ routes_services, 1, NULL },
 	{ routes_docs, 1, NULL },
