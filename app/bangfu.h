@@ -330,6 +330,7 @@ extern struct api_route routes_orgs[];
 extern struct api_route routes_org_years[];
 extern struct api_route routes_bulk[];
 extern struct api_route routes_services[];
+extern struct api_route routes_bookings[];
 extern struct api_route routes_ledger[];
 extern struct api_route routes_docs[];
 void			docs_init(void);

@@ -19,6 +19,7 @@ const struct route_table route_tables[] = {
 	{ routes_org_years, 1, NULL },
 	{ routes_bulk, 1, NULL },
 	{ routes_services, 1, NULL },
+	{ routes_bookings, 1, NULL },
 	{ routes_docs, 1, NULL },
 	{ routes_sandbox, 0, NULL }, /* outside /api/v1 */
 	{ NULL, 0, NULL },
