@@ -56,7 +56,7 @@ db_detail_in(const struct code_detail *d, const char *code)
 /*
  * What a (status, body) function's refusal means, for people: the route's
  * own words for its codes first, then those of the refusals many tables
- * raise (shared_details, app/routes.c), then the shared ones, else what.
+ * raise (shared_details, app/routes.c), else what.
  */
 static const char *
 db_code_detail(struct call *c, const char *code, const char *what)
@@ -64,27 +64,11 @@ db_code_detail(struct call *c, const char *code, const char *what)
 	const struct code_detail *const *l;
 	const char			*s;
 
-	static const struct {
-		const char *code;
-		const char *detail;
-	} details[] = {
-		{ "bxbp_taken",
-		    "this county has its 百县百品 product already" },
-		{ "not_poverty_county",
-		    "百县百品 are designated in poverty counties only" },
-		{ "slug_taken", "a campaign with this slug exists" },
-	};
-	size_t i;
-
 	if ((s = db_detail_in(route_details(c->route), code)) != NULL)
 		return (s);
 	for (l = shared_details; *l != NULL; l++) {
 		if ((s = db_detail_in(*l, code)) != NULL)
 			return (s);
-	}
-	for (i = 0; i < sizeof(details) / sizeof(details[0]); i++) {
-		if (strcmp(details[i].code, code) == 0)
-			return (details[i].detail);
 	}
 	return (what);
 }

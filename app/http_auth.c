@@ -11,10 +11,15 @@
 #include "auth.h"
 #include "validate.h"
 #include "cart.h"
-#include "http_cart.h"
+#include "cart_store.h"
 
-#define SID_LEN	   22 /* 128 random bits, base64url */
-#define SECRET_LEN 43 /* 256 random bits, base64url */
+#define SID_LEN		22 /* 128 random bits, base64url */
+#define SECRET_LEN	43 /* 256 random bits, base64url */
+#define USER_NAME_CHARS 100
+/* What a password must be, in the words of its limits (validate.h). */
+#define PASSWORD_MIN  "at least " TEXT(PASSWORD_MIN_CHARS) " characters"
+#define PASSWORD_MAX  "at most " TEXT(PASSWORD_MAX_BYTES) " bytes"
+#define PASSWORD_RULE PASSWORD_MIN ", " PASSWORD_MAX
 
 struct auth_ctx {
 	struct call   c;
@@ -164,10 +169,9 @@ register_check(struct http_request *req)
 	if (!validate_email(email))
 		problem_field_add(&errs, "email", "a valid e-mail address");
 	if (!validate_password(pw))
-		problem_field_add(&errs, "password",
-		    "at least 10 characters, at most 256 bytes");
-	if (!validate_text(name, 1, 100))
-		problem_field_add(&errs, "name", "1 to 100 characters");
+		problem_field_add(&errs, "password", PASSWORD_RULE);
+	if (!validate_text(name, 1, USER_NAME_CHARS))
+		problem_field_chars(&errs, "name", 1, USER_NAME_CHARS);
 	if (!validate_oneof(role, roles))
 		problem_field_add(&errs, "role", "citizen or vendor");
 	if (errs != NULL)
@@ -332,7 +336,7 @@ static int
 login_merge_read(struct http_request *req)
 {
 	struct auth_ctx *a = http_state_get(req);
-	const char	*t, *argv[5];
+	const char	*t;
 	char		 ukey[64];
 
 	if (!http_request_header(req, "x-cart-token", &t) ||
@@ -340,13 +344,7 @@ login_merge_read(struct http_request *req)
 		return (auth_tokens_reply(a, 200));
 	cart_guest_key(t, a->guest_key, sizeof(a->guest_key));
 	cart_user_key(a->uid, ukey, sizeof(ukey));
-	argv[0] = "EVAL";
-	argv[1] = "return {redis.call('HGETALL', KEYS[1]), "
-		  "redis.call('HGETALL', KEYS[2])}";
-	argv[2] = "2";
-	argv[3] = a->guest_key;
-	argv[4] = ukey;
-	switch (redis_poll(&a->c, 5, argv, NULL)) {
+	switch (cart_store_merge_read(&a->c, a->guest_key, ukey)) {
 	case DB_PENDING: return (HTTP_STATE_RETRY);
 	case DB_ERROR: return (auth_tokens_reply(a, 200));
 	}
@@ -410,42 +408,16 @@ login_merge_stock(struct http_request *req)
 	return (call_next(&a->c, LOGIN_MERGE_WRITE));
 }
 
-/* One script: the merged lines, the guest cart deleted, the TTL renewed. */
+/* The merged lines into the user's cart; the guest cart is gone. */
 static int
 login_merge_write(struct http_request *req)
 {
-	static const char lua[] =
-	    "for i = 2, #ARGV, 2 do "
-	    "if ARGV[i + 1] == '0' then redis.call('HDEL', KEYS[2], ARGV[i]) "
-	    "else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end end "
-	    "redis.call('DEL', KEYS[1]) "
-	    "redis.call('EXPIRE', KEYS[2], ARGV[1]) return 1";
 	struct auth_ctx *a = http_state_get(req);
-	const char	*argv[6 + 2 * CART_MAX_LINES];
 	char		 ukey[64];
-	char		 nums[2 * CART_MAX_LINES][INT_TEXT_LEN];
-	json_t		*it;
-	size_t		 i;
-	int		 argc;
 
 	cart_user_key(a->uid, ukey, sizeof(ukey));
-	argv[0] = "EVAL";
-	argv[1] = lua;
-	argv[2] = "2";
-	argv[3] = a->guest_key;
-	argv[4] = ukey;
-	argv[5] = TEXT(CART_USER_TTL);
-	argc = 6;
-	json_array_foreach(a->merged, i, it)
-	{
-		if (i == CART_MAX_LINES)
-			break;
-		argv[argc++] = int_text(nums[2 * i],
-		    json_integer_value(json_object_get(it, "product_id")));
-		argv[argc++] = int_text(nums[2 * i + 1],
-		    json_integer_value(json_object_get(it, "qty")));
-	}
-	if (redis_poll(&a->c, argc, argv, NULL) == DB_PENDING)
+	if (cart_store_merge_write(&a->c, a->guest_key, ukey, a->merged) ==
+	    DB_PENDING)
 		return (HTTP_STATE_RETRY);
 	return (auth_tokens_reply(a, 200));
 }

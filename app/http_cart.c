@@ -1,9 +1,8 @@
 /*
- * http_cart: carts in Redis, one hash per cart (product id -> quantity),
- * cart:u:<user id> for a signed-in user (30 days) and cart:g:<token> for a
- * guest (7 days, the token 128 random bits).  Prices are never kept in the
- * cart: every answer prices it from the catalog's facts (app/facts.c), so
- * on the hot path a cart request talks to Redis only.
+ * http_cart: the cart routes.  Carts are kept in Redis (app/cart_store.c);
+ * prices are never kept in the cart: every answer prices it from the
+ * catalog's facts (app/facts.c), so on the hot path a cart request talks
+ * to Redis only.
  */
 
 #include <stdlib.h>
@@ -12,14 +11,16 @@
 #include "bangfu.h"
 #include "cart.h"
 #include "facts.h"
-#include "http_cart.h"
+#include "cart_store.h"
 
-#define TOKEN_LEN 22
+/* 422 cart_full's words, in the terms of the limit. */
+#define CART_FULL \
+	"a cart holds at most " TEXT(CART_MAX_LINES) " different products"
 
 struct cart_ctx {
 	struct call	  c;
 	char		  key[64];
-	char		  token[TOKEN_LEN + 2];
+	char		  token[CART_TOKEN_LEN + 2];
 	int		  created;
 	int64_t		  qty;
 	int		  after_facts; /* the state after CART_FACTS */
@@ -86,40 +87,6 @@ struct api_route routes_cart[] = {
 };
 /* clang-format on */
 
-/*
- * Every cart script starts with the session check the dispatcher left to
- * it (AUTH_DEFER): KEYS[2] is the caller's session, ARGV[1] its user id;
- * a guest has neither.  -2 means the session has ended.
- */
-#define CART_GUARD \
-	"if KEYS[2] ~= '' and redis.call('HGET', KEYS[2], 'uid') ~= ARGV[1] " \
-	"then return -2 end "
-
-static const char cart_get_lua[] =
-    CART_GUARD "return redis.call('HGETALL', KEYS[1])";
-
-/*
- * HSET unless that makes the cart too long (a new line past the limit is
- * taken back); keeps the TTL fresh, to the hour (an EXPIRE is a write to
- * the append-only file, a TTL is not); {-1, {}} when full, else {0, cart}.
- */
-static const char cart_put_lua[] =
-    CART_GUARD "if redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) == 1 and "
-	       "redis.call('HLEN', KEYS[1]) > tonumber(ARGV[5]) then "
-	       "redis.call('HDEL', KEYS[1], ARGV[2]) return {-1, {}} end "
-	       "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[4]) - 3600 then "
-	       "redis.call('EXPIRE', KEYS[1], ARGV[4]) end "
-	       "return {0, redis.call('HGETALL', KEYS[1])}";
-
-static const char cart_del_lua[] =
-    CART_GUARD "redis.call('HDEL', KEYS[1], ARGV[2]) "
-	       "return redis.call('HGETALL', KEYS[1])";
-
-static const char cart_clear_lua[] =
-    CART_GUARD "redis.call('DEL', KEYS[1]) return 1";
-
-#define CART_NOSESSION 3
-
 static void
 cart_cleanup(struct call *c)
 {
@@ -129,28 +96,6 @@ cart_cleanup(struct call *c)
 		json_decref(k->items);
 		k->items = NULL;
 	}
-}
-
-/* A guest token as we make them: base64url of 16 random bytes. */
-int
-cart_token_valid(const char *t)
-{
-	return (t != NULL && strlen(t) == TOKEN_LEN &&
-	    strspn(t,
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		"0123456789-_") == TOKEN_LEN);
-}
-
-void
-cart_user_key(int64_t uid, char *out, size_t len)
-{
-	(void)snprintf(out, len, "cart:u:%lld", (long long)uid);
-}
-
-void
-cart_guest_key(const char *token, char *out, size_t len)
-{
-	(void)snprintf(out, len, "cart:g:%s", token);
 }
 
 /*
@@ -173,71 +118,13 @@ cart_identify(struct cart_ctx *k, int create)
 	    cart_token_valid(t)) {
 		(void)snprintf(k->token, sizeof(k->token), "%s", t);
 	} else if (create) {
-		auth_random_token(k->token, TOKEN_LEN + 1);
+		auth_random_token(k->token, CART_TOKEN_LEN + 1);
 		k->created = 1;
 	} else {
 		return (0);
 	}
 	cart_guest_key(k->token, k->key, sizeof(k->key));
 	return (1);
-}
-
-/* Turns an HGETALL reply into [{product_id, qty}]. */
-json_t *
-cart_items_from_hash(const struct redis_value *v)
-{
-	json_t	 *items, *it;
-	size_t	  i;
-	long long pid, qty;
-
-	items = json_array();
-	if (v == NULL || v->type != RV_ARRAY)
-		return (items);
-	for (i = 0; i + 1 < v->elements; i += 2) {
-		if (v->element[i]->str == NULL ||
-		    v->element[i + 1]->str == NULL)
-			continue;
-		pid = strtoll(v->element[i]->str, NULL, 10);
-		qty = strtoll(v->element[i + 1]->str, NULL, 10);
-		if (pid <= 0 || !cart_qty_valid(qty) || qty == 0)
-			continue;
-		/* Not json_pack(): no format to read on every cart read. */
-		it = json_object();
-		json_object_set_new_nocheck(
-		    it, "product_id", json_integer((json_int_t)pid));
-		json_object_set_new_nocheck(
-		    it, "qty", json_integer((json_int_t)qty));
-		json_array_append_new(items, it);
-	}
-	return (items);
-}
-
-/*
- * Sends SELECT cart_facts(ids) for the product ids of items (cart lines,
- * [{product_id, qty}], or ids); DB_* as db_poll.
- */
-int
-cart_facts_poll(struct call *c, json_t *items)
-{
-	json_t	   *ids, *it;
-	const char *v[1];
-	char	   *s;
-	size_t	    i;
-	int	    rc;
-
-	ids = json_array();
-	json_array_foreach(items, i, it)
-	{
-		json_array_append(ids,
-		    json_is_integer(it) ? it
-					: json_object_get(it, "product_id"));
-	}
-	s = db_array(ids);
-	json_decref(ids);
-	v[0] = s;
-	rc = db_poll(c, "SELECT cart_facts($1::bigint[])", 1, v);
-	free(s);
-	return (rc);
 }
 
 /*
@@ -253,7 +140,7 @@ cart_reply(struct cart_ctx *k, int status)
 	json_t			  *it;
 	size_t			   i, n;
 	int64_t			   subtotal, count;
-	char			   tokj[2 * TOKEN_LEN + 8];
+	char			   tokj[2 * CART_TOKEN_LEN + 8];
 
 	n = 0;
 	json_array_foreach(k->items, i, it)
@@ -390,41 +277,6 @@ cart_answer(struct http_request *req)
 	return (cart_reply(k, 200));
 }
 
-/* Runs a cart script: DB_* as redis_poll, or CART_NOSESSION. */
-static int
-cart_eval(struct cart_ctx *k, const char *script, int nargs, const char **args)
-{
-	const char *argv[12];
-	char	    skey[96], num[INT_TEXT_LEN];
-	const char *uid;
-	size_t	    n;
-	int	    i, rc;
-
-	skey[0] = '\0';
-	uid = "";
-	if (k->c.deferred) {
-		/* sess:{<sid>}, the sid checked to fit when the token was. */
-		n = strlen(k->c.who.sid);
-		memcpy(skey, "sess:{", 6);
-		memcpy(skey + 6, k->c.who.sid, n);
-		memcpy(skey + 6 + n, "}", 2);
-		uid = int_text(num, k->c.who.uid);
-	}
-	argv[0] = "EVAL";
-	argv[1] = script;
-	argv[2] = "2";
-	argv[3] = k->key;
-	argv[4] = skey;
-	argv[5] = uid;
-	for (i = 0; i < nargs && i < 6; i++)
-		argv[6 + i] = args[i];
-	rc = redis_poll(&k->c, 6 + i, argv, NULL);
-	if (rc == DB_OK && k->c.rv->type == RV_INTEGER &&
-	    k->c.rv->integer == -2)
-		return (CART_NOSESSION);
-	return (rc);
-}
-
 static int
 cart_redis_failed(struct cart_ctx *k, int rc)
 {
@@ -443,7 +295,7 @@ cart_get_read(struct http_request *req)
 
 	if (!cart_identify(k, 0))
 		return (cart_empty_reply(k));
-	if ((rc = cart_eval(k, cart_get_lua, 0, NULL)) == DB_PENDING)
+	if ((rc = cart_store_get(&k->c, k->key)) == DB_PENDING)
 		return (HTTP_STATE_RETRY);
 	if (rc != DB_OK)
 		return (cart_redis_failed(k, rc));
@@ -462,7 +314,8 @@ cart_put_check(struct http_request *req)
 
 	q = json_object_get(k->c.body, "qty");
 	if (!json_is_integer(q) || !cart_qty_valid(json_integer_value(q))) {
-		problem_field_add(&errs, "qty", "an integer from 0 to 9999");
+		problem_field_range(
+		    &errs, "qty", "an integer", 0, CART_MAX_QTY);
 		return (problem_validation(&k->c, errs));
 	}
 	k->qty = json_integer_value(q);
@@ -500,17 +353,17 @@ static int
 cart_put_write(struct http_request *req)
 {
 	struct cart_ctx	   *k = http_state_get(req);
-	const char	   *args[4];
+	const char	   *pid;
 	char		    qty[INT_TEXT_LEN];
 	struct redis_value *old;
 	int		    rc;
 
-	args[0] = k->c.match.params[0];
-	args[1] = int_text(qty, k->qty);
-	args[2] = k->c.authed ? TEXT(CART_USER_TTL) : TEXT(CART_GUEST_TTL);
-	args[3] = TEXT(CART_MAX_LINES);
-	rc = cart_eval(k, k->qty > 0 ? cart_put_lua : cart_del_lua,
-	    k->qty > 0 ? 4 : 1, args);
+	pid = k->c.match.params[0];
+	if (k->qty > 0)
+		rc = cart_store_put(&k->c, k->key, pid, int_text(qty, k->qty),
+		    k->c.authed ? TEXT(CART_USER_TTL) : TEXT(CART_GUEST_TTL));
+	else
+		rc = cart_store_del(&k->c, k->key, pid);
 	if (rc == DB_PENDING)
 		return (HTTP_STATE_RETRY);
 	if (rc != DB_OK)
@@ -522,8 +375,7 @@ cart_put_write(struct http_request *req)
 			return (problem_internal(&k->c, "cart: bad reply"));
 		old = k->c.rv->element[0];
 		if (old->type == RV_INTEGER && old->integer == -1) {
-			return (problem(&k->c, 422, "cart_full",
-			    "a cart holds at most 100 different products"));
+			return (problem(&k->c, 422, "cart_full", CART_FULL));
 		}
 		k->items = cart_items_from_hash(k->c.rv->element[1]);
 	}
@@ -535,13 +387,12 @@ static int
 cart_del_item(struct http_request *req)
 {
 	struct cart_ctx *k = http_state_get(req);
-	const char	*args[1];
 	int		 rc;
 
 	if (!cart_identify(k, 0))
 		return (cart_empty_reply(k));
-	args[0] = k->c.match.params[0];
-	if ((rc = cart_eval(k, cart_del_lua, 1, args)) == DB_PENDING)
+	if ((rc = cart_store_del(&k->c, k->key, k->c.match.params[0])) ==
+	    DB_PENDING)
 		return (HTTP_STATE_RETRY);
 	if (rc != DB_OK)
 		return (cart_redis_failed(k, rc));
@@ -558,7 +409,7 @@ cart_del_all(struct http_request *req)
 
 	if (!cart_identify(k, 0))
 		return (cart_empty_reply(k));
-	if ((rc = cart_eval(k, cart_clear_lua, 0, NULL)) == DB_PENDING)
+	if ((rc = cart_store_clear(&k->c, k->key)) == DB_PENDING)
 		return (HTTP_STATE_RETRY);
 	if (rc != DB_OK)
 		return (cart_redis_failed(k, rc));

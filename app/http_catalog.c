@@ -13,6 +13,11 @@
 #include "validate.h"
 
 #define RANK_MAX 5000
+/* A list's paging (?page=, ?per_page=) and its price filters. */
+#define CATALOG_PAGE_MAX      100000
+#define CATALOG_PER_PAGE_MAX  100
+#define CATALOG_PER_PAGE      20
+#define CATALOG_PRICE_FEN_MAX 1000000000000LL
 
 static int regions_list(struct http_request *);
 static int region_get(struct http_request *);
@@ -319,6 +324,7 @@ catalog_text(struct call *c, const char *name, long max, json_t **errs)
 	return (v);
 }
 
+/* An integer parameter from min to max; msg NULL tells the range. */
 static int
 catalog_int(struct call *c, const char *name, int64_t min, int64_t max,
     int64_t def, int64_t *out, json_t **errs, const char *msg)
@@ -328,7 +334,10 @@ catalog_int(struct call *c, const char *name, int64_t min, int64_t max,
 	*out = def;
 	rc = query_int(&c->qs, name, min, max, out);
 	if (rc == QUERY_INVALID) {
-		problem_field_add(errs, name, msg);
+		if (msg != NULL)
+			problem_field_add(errs, name, msg);
+		else
+			problem_field_range(errs, name, "an integer", min, max);
 		return (0);
 	}
 	return (rc == QUERY_OK);
@@ -384,10 +393,10 @@ products_list(struct http_request *req)
 		    &errs, "certification", "green, organic or gi");
 	v[6] = cert;
 
-	has_lo = catalog_int(c, "min_price_fen", 0, 1000000000000LL, 0, &lo,
-	    &errs, "a non-negative amount in fen");
-	has_hi = catalog_int(c, "max_price_fen", 0, 1000000000000LL, 0, &hi,
-	    &errs, "a non-negative amount in fen");
+	has_lo = catalog_int(c, "min_price_fen", 0, CATALOG_PRICE_FEN_MAX, 0,
+	    &lo, &errs, "a non-negative amount in fen");
+	has_hi = catalog_int(c, "max_price_fen", 0, CATALOG_PRICE_FEN_MAX, 0,
+	    &hi, &errs, "a non-negative amount in fen");
 	if (has_lo && has_hi && lo > hi)
 		problem_field_add(
 		    &errs, "max_price_fen", "not below min_price_fen");
@@ -408,10 +417,10 @@ products_list(struct http_request *req)
 	v[9] = sort;
 
 	(void)catalog_int(
-	    c, "page", 1, 100000, 1, &n, &errs, "an integer from 1");
+	    c, "page", 1, CATALOG_PAGE_MAX, 1, &n, &errs, "an integer from 1");
 	(void)snprintf(page, sizeof(page), "%lld", (long long)n);
-	(void)catalog_int(
-	    c, "per_page", 1, 100, 20, &n, &errs, "an integer from 1 to 100");
+	(void)catalog_int(c, "per_page", 1, CATALOG_PER_PAGE_MAX,
+	    CATALOG_PER_PAGE, &n, &errs, NULL);
 	(void)snprintf(per, sizeof(per), "%lld", (long long)n);
 	v[10] = page;
 	v[11] = per;
@@ -419,8 +428,9 @@ products_list(struct http_request *req)
 	if (errs != NULL)
 		return (problem_validation(c, errs));
 	if (strcmp(sort, "relevance") == 0) {
-		(void)query_int(&c->qs, "page", 1, 100000, &lp.page);
-		(void)query_int(&c->qs, "per_page", 1, 100, &lp.per);
+		(void)query_int(&c->qs, "page", 1, CATALOG_PAGE_MAX, &lp.page);
+		(void)query_int(
+		    &c->qs, "per_page", 1, CATALOG_PER_PAGE_MAX, &lp.per);
 		/* The places the page reaches: all the SQL must rank. */
 		(void)snprintf(
 		    keep, sizeof(keep), "%lld", (long long)(lp.page * lp.per));

@@ -95,3 +95,35 @@ problem_internal(struct call *c, const char *why)
 	}
 	return (problem(c, 500, "internal", "internal error"));
 }
+
+/*
+ * The message of a field checked against limits, made of the limits the
+ * check reads so the two never drift apart: "<what> from <min> to <max>",
+ * e.g. "an integer from 0 to 10000".
+ */
+void
+problem_field_range(json_t **errs, const char *field, const char *what,
+    int64_t min, int64_t max)
+{
+	char m[160];
+
+	(void)snprintf(m, sizeof(m), "%s from %lld to %lld", what,
+	    (long long)min, (long long)max);
+	problem_field_add(errs, field, m);
+}
+
+/*
+ * The same for a text of min to max characters: "1 to 100 characters",
+ * or "at most 500 characters" when it may be empty.
+ */
+void
+problem_field_chars(json_t **errs, const char *field, long min, long max)
+{
+	char m[96];
+
+	if (min == 0)
+		(void)snprintf(m, sizeof(m), "at most %ld characters", max);
+	else
+		(void)snprintf(m, sizeof(m), "%ld to %ld characters", min, max);
+	problem_field_add(errs, field, m);
+}

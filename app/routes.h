@@ -19,10 +19,14 @@ extern struct api_route routes_catalog[];
 extern struct api_route routes_cart[];
 extern struct api_route routes_orders[];
 extern struct api_route routes_vendor[];
-extern struct api_route routes_admin[];
+extern struct api_route routes_admin_fees[];
+extern struct api_route routes_admin_vendors[];
+extern struct api_route routes_admin_merch[];
 extern struct api_route routes_orgs[];
+extern struct api_route routes_org_years[];
 extern struct api_route routes_bulk[];
 extern struct api_route routes_services[];
+extern struct api_route routes_bookings[];
 extern struct api_route routes_ledger[];
 extern struct api_route routes_docs[];
 extern struct api_route routes_sandbox[]; /* outside /api/v1 */
@@ -57,6 +61,7 @@ const struct code_detail       *route_details(const struct api_route *);
 extern const struct code_detail	       checkout_details[];
 extern const struct code_detail	       payment_details[];
 extern const struct code_detail	       vendor_details[];
+extern const struct code_detail	       admin_merch_details[];
 extern const struct code_detail *const shared_details[];
 
 /* Hooks of the resource files, called by app/main.c. */

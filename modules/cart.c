@@ -1,6 +1,6 @@
 /*
  * cart: pure arithmetic over cart lines; the Redis layout lives in
- * app/http_cart.c.
+ * app/cart_store.c.
  */
 
 #include "cart.h"

@@ -366,8 +366,9 @@ def test_the_101st_distinct_product_is_cart_full(shop_products):
         cart_put(None, pid, 1, cart=token)
     body = cart_get(cart=token)
     assert len(body["items"]) == 100
-    problem(cart_put(None, ids[100], 1, cart=token, expect=None), 422,
-            "cart_full")
+    b = problem(cart_put(None, ids[100], 1, cart=token, expect=None), 422,
+                "cart_full")
+    assert b["detail"] == "a cart holds at most 100 different products"
     body = cart_get(cart=token)
     assert len(body["items"]) == 100
     assert ids[100] not in cart_lines(body)
