@@ -16,14 +16,27 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import pytest  # noqa: E402
+
 from shop import (  # noqa: E402,F401
-    buy, create_payment, make_users, ok, order_row, psql, row, rows,
-    run_parallel, shop_products, val, vendor_of)
+    buy, create_payment, make_users, module_products, ok, order_row, psql,
+    row, rows, run_parallel, val, vendor_of)
 from test_bulk_orders import (  # noqa: E402
     GOODS, approved, person, place)
 from test_bulk_orders import pay as bulk_pay  # noqa: E402
 from test_orgs import org_team  # noqa: E402
 from test_payment_batches import settle, sales_of  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pair(module_products):
+    """Two goods of two vendors, shared by the module's tests (the suite's
+    products are few): every test counts sales and rows from its own
+    start."""
+    a = module_products.one(where=GOODS, stock=100000)
+    b = module_products.one(where=GOODS + " AND p.vendor_id <> %d"
+                            % vendor_of(a), stock=100000)
+    return a, b
 
 
 def payment_row(pid):
@@ -59,11 +72,11 @@ def assert_each_sale_once(oids):
         assert got == [], (dim, got)
 
 
-def test_two_payments_of_one_order_in_one_batch(shop_products):
+def test_two_payments_of_one_order_in_one_batch(pair):
     """The first success pays the order; the second, in the same batch,
     finds it paid and its money goes back whole; replays of both after
     them change nothing.  Sales and ledger count the order once."""
-    a, b = shop_products.pick(2, stock=50)
+    a, b = pair
     u = make_users(1, tag="setset")[0]
     o = buy(u, [(a, 2), (b, 1)])
     p1 = ok(create_payment(u, o["id"], key="k1-" + uuid.uuid4().hex), 201)
@@ -101,12 +114,12 @@ def test_two_payments_of_one_order_in_one_batch(shop_products):
                "event = 'pay'" % o["id"]) == 1 + len(o["parts"])
 
 
-def test_wrong_amounts_and_failures_beside_good_ones(shop_products):
+def test_wrong_amounts_and_failures_beside_good_ones(pair):
     """In one batch: a wrong amount then the right one for payment A (422,
     then paid), a failure then a success for B (failed, then unchanged), a
     wrong amount alone for C (still pending).  Every notification of a
     known payment is counted."""
-    pid = shop_products.one(stock=50)
+    pid = pair[0]
     users = make_users(3, tag="setset")
 
     def one(u):
@@ -147,14 +160,12 @@ def test_wrong_amounts_and_failures_beside_good_ones(shop_products):
                "(%d, %d)" % (ob["id"], oc["id"])) == 0
 
 
-def test_multi_vendor_and_bulk_orders_in_one_batch(shop_products):
+def test_multi_vendor_and_bulk_orders_in_one_batch(pair):
     """Orders of two vendors each, and a bulk order of three recipients,
     settled in one batch: every line one sale, every order counted once
     per key, the sales of each product summed over the batch, and the
     ledger check (summaries equal to the rows summed again) holds."""
-    a = shop_products.one(where=GOODS, stock=100)
-    b = shop_products.one(where=GOODS + " AND p.vendor_id <> %d"
-                          % vendor_of(a), stock=100)
+    a, b = pair
     users = make_users(4, tag="setset")
 
     def one(u):
@@ -189,12 +200,12 @@ def test_multi_vendor_and_bulk_orders_in_one_batch(shop_products):
     assert rc == 0, text
 
 
-def test_a_batch_writes_each_summary_key_once(shop_products):
+def test_a_batch_writes_each_summary_key_once(pair):
     """Eight payments of one product in one batch: the ledger's rows all
     fall on one summary key (day, region, county, vendor, category, no
     org), and the batch upserts that key once in ledger_daily and once in
     ledger_monthly, not once per payment."""
-    pid = shop_products.one(stock=100)
+    pid = pair[0]
     users = make_users(8, tag="setset")
 
     def one(u):
