@@ -18,6 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pytest  # noqa: E402
 
+import shop  # noqa: E402
+
 from shop import (  # noqa: E402,F401
     buy, create_payment, make_users, module_products, ok, order_row, psql,
     row, rows, run_parallel, val, vendor_of)
@@ -28,15 +30,41 @@ from test_orgs import org_team  # noqa: E402
 from test_payment_batches import settle, sales_of  # noqa: E402
 
 
+def reused_pair():
+    """Two listed goods of two vendors among those earlier modules took and
+    put back (shop._taken: never handed out again in this run), so this
+    module takes nothing from the run's pool, which the last modules
+    need whole; None when there are not two (the module run alone)."""
+    with shop._taken_lock:
+        taken = ",".join(str(i) for i in shop._taken) or "0"
+    got = rows("SELECT a.id AS a, b.id AS b FROM product_facts a, "
+               "product_facts b WHERE a.id IN (%s) AND b.id IN (%s) AND "
+               "a.vendor_id <> b.vendor_id AND a.status = 'listed' AND "
+               "b.status = 'listed' AND a.kind = 'goods' AND "
+               "b.kind = 'goods' ORDER BY a.id, b.id LIMIT 1"
+               % (taken, taken))
+    return (got[0]["a"], got[0]["b"]) if got else None
+
+
 @pytest.fixture(scope="module")
 def pair(module_products):
     """Two goods of two vendors, shared by the module's tests (the suite's
     products are few): every test counts sales and rows from its own
-    start."""
-    a = module_products.one(where=GOODS, stock=100000)
-    b = module_products.one(where=GOODS + " AND p.vendor_id <> %d"
-                            % vendor_of(a), stock=100000)
-    return a, b
+    start.  Their stock is put back at the end."""
+    ab = reused_pair()
+    if ab is None:
+        a = module_products.one(where=GOODS)
+        b = module_products.one(where=GOODS + " AND p.vendor_id <> %d"
+                                % vendor_of(a))
+        ab = (a, b)
+    saved = rows("SELECT id, stock FROM products WHERE id IN (%d, %d)" % ab)
+    psql("UPDATE products SET stock = 100000 WHERE id IN "
+         "(SELECT id FROM products WHERE id IN (%d, %d) ORDER BY id "
+         "FOR UPDATE)" % ab)
+    yield ab
+    for r in saved:
+        psql("UPDATE products SET stock = %d WHERE id = %d"
+             % (r["stock"], r["id"]))
 
 
 def payment_row(pid):
