@@ -74,6 +74,25 @@ export const PART_STATUS: Record<string, string> = {
   completed: '已完成',
 }
 
+/** A booking's order (a service booked by the date): no goods' words. */
+export const BOOKING_STATUS: Record<string, string> = {
+  pending_payment: '待付款',
+  paid: '已预约',
+  shipped: '已预约',
+  completed: '已完成',
+  cancelled: '已取消',
+  refunded: '已退款',
+}
+
+export const BOOKING_PART_STATUS: Record<string, string> = {
+  pending: '待付款',
+  paid: '待服务',
+  shipped: '待服务',
+  cancelled: '已取消',
+  refunded: '已退款',
+  completed: '已完成',
+}
+
 export const VENDOR_KIND: Record<string, string> = { enterprise: '企业', cooperative: '合作社', individual: '个体' }
 
 /** The tier price for a quantity: the last tier whose min_qty it reaches. */

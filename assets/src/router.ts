@@ -1,7 +1,7 @@
 // The shop's routes.  Every page but the home page is its own chunk.  The server answers
 // index.html for these paths (app/http_static.c keeps the same list) and
 // 404 with index.html for any other, where NotFound shows.
-import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { START_LOCATION, createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { workspaceRoutes } from './workspace/routes'
 // The landing page is in the first bundle: no second round of requests
 // before it can draw.
@@ -32,7 +32,9 @@ const routes: RouteRecordRaw[] = [
 export const router = createRouter({
   history: createWebHistory(),
   routes,
-  scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 },
+  // A page opened afresh is at the top already: no scrollTo then (it forces
+  // a layout of the half-built page, 40 ms of the first view on a phone).
+  scrollBehavior: (_to, from, saved) => saved ?? (from === START_LOCATION ? false : { top: 0 }),
 })
 
 import { signedIn } from './api'

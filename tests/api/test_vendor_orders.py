@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from shop import (  # noqa: E402,F401
     buy, demo_token, demo_vendor_id, error_fields, get, get_order,
     make_user, module_products, ok, order_row, other_vendor_id,
-    other_vendor_token, part_of, pay, post, problem, rows, ship,
+    other_vendor_token, part_of, pay, post, problem, psql, rows, ship,
     shop_products, statement_vendor, stocks_of, utc_now, val, vendor_token,
     where_vendor)
 
@@ -372,6 +372,31 @@ def test_statement_counts_shipped_parts(shop_products):
 def test_statement_bad_dates_are_422(params, field):
     r = get("/vendor/statement", token=demo_token("vendor"), params=params)
     assert field in error_fields(problem(r, 422, "validation_failed"))
+
+
+def test_a_line_no_fee_rule_priced_answers_a_null_rule(shared_pair,
+                                                         demo_vendor):
+    """A line that no fee rule matched is kept without a rule: fees_apply
+    leaves the rule 0 when none matches, and checkout stores nullif(rule, 0)
+    in order_lines.fee_rule_id (NULL here by hand: the demo's base rule
+    matches every line).  The buyer's order, the vendor's part and the
+    statement answer fee_rule_id, and fee_rule_name, null, as the document
+    allows (conftest validates every answer against it)."""
+    u = make_user()
+    o = pay(u, buy(u, [(shared_pair[0], 1)]))
+    psql("UPDATE order_lines SET fee_rule_id = NULL WHERE order_id = %d"
+         % o["id"])
+    it = get_order(u, o["id"])["parts"][0]["items"][0]
+    assert it["fee_rule_id"] is None, it
+    part = vendor_part(part_of(o, demo_vendor)["id"])
+    assert part["items"][0]["fee_rule_id"] is None, part
+    today = utc_now().date()
+    st = statement(demo_token("vendor"),
+                   (today - datetime.timedelta(days=1)).isoformat(),
+                   (today + datetime.timedelta(days=1)).isoformat())
+    line = next(x for x in st["lines"] if x["order_no"] == o["order_no"])
+    assert line["fee_rule_id"] is None and line["fee_rule_name"] is None, \
+        line
 
 
 def vendor_part(part_id, token=None):

@@ -229,6 +229,14 @@ tests.shopBooking = async () => {
     await page.getByRole('img', { name: '凭证二维码 ' + n }).waitFor()
   }
   assert.equal(await page.locator('.vouchers li').count(), 2)
+  // A booking's order says what a booking is: 已预约 and 待服务, the date
+  // and the contact; never goods' words (发货, 收货人, 地址).
+  await page.getByRole('heading', { name: '已预约', level: 1 }).waitFor()
+  await page.getByText('待服务').waitFor()
+  await page.getByRole('definition').filter({ hasText: s5.date }).waitFor()
+  await page.getByRole('definition').filter({ hasText: '王小明 13800138001' }).waitFor()
+  const words = await page.getByRole('main').innerText()
+  assert.doesNotMatch(words, /发货|收货|地址/, "a booking's order page in goods' words:\n" + words)
   await shoot(page, 'shop-booking-vouchers')
   state.flow = seen
   if (process.env.SV_FLOW) {
