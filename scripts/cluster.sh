@@ -90,7 +90,7 @@ export PGPASSFILE="$CVAR/pgpass"
 # monitor for autoctl_node, every node for the replicator and postgres.
 mkdir -p "$CVAR/pg"
 (umask 077; {
-	echo "127.0.0.1:$PG_MON_PORT:pg_auto_failover:autoctl_node:$PGAF_NODE_PASSWORD"
+	echo "*:$PG_MON_PORT:pg_auto_failover:autoctl_node:$PGAF_NODE_PASSWORD"
 	for p in $PG_PORTS; do
 		echo "127.0.0.1:$p:*:pgautofailover_replicator:$PGAF_REPL_PASSWORD"
 		echo "127.0.0.1:$p:*:postgres:$PG_ADMIN_PASSWORD"
@@ -212,6 +212,10 @@ monitor_start() {
 		    >> "$CVAR/pg/monitor.log" 2>&1
 		echo "listen_addresses = '127.0.0.1'" >> "$CVAR/pg/monitor/postgresql.conf"
 		hba_harden "$CVAR/pg/monitor"
+		# The monitor's own pg_autoctl listens as autoctl_node on the
+		# socket: its password, before peer.
+		as_pg sed -i -E '0,/^local/s//local pg_auto_failover autoctl_node scram-sha-256\n&/' \
+		    "$CVAR/pg/monitor/pg_hba.conf"
 	fi
 	alive "$CVAR/pg/monitor.pid" ||
 	    pgaf_spawn monitor pg_autoctl run --pgdata "$CVAR/pg/monitor"
