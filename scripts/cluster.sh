@@ -276,9 +276,12 @@ timezone = 'UTC'
 wal_log_hints = on
 CONF
 	# The application's user: its password, first match, everywhere.
+	# pg_rewind (a failed primary rejoining) connects as the replicator to
+	# dbname=postgres, for which pg_autoctl 2.0 adds no line.
 	{
 		echo "host all bangfu 127.0.0.1/32 scram-sha-256"
 		echo "host all bangfu ::1/128 scram-sha-256"
+		echo "host postgres pgautofailover_replicator 127.0.0.1/32 scram-sha-256"
 		cat "$d/pg_hba.conf"
 	} > "$d/pg_hba.conf.new"
 	mv "$d/pg_hba.conf.new" "$d/pg_hba.conf"
