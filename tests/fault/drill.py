@@ -72,13 +72,21 @@ def mon(sql):
     return as_postgres(E["PG_MON_PORT"], "pg_auto_failover", sql)
 
 
-def pg_primary():
-    """(node name, port) of the primary, as the monitor says."""
-    r = mon("SELECT nodename, nodeport FROM pgautofailover.node WHERE "
-            "reportedstate IN ('primary','single','wait_primary') AND "
-            "goalstate IN ('primary','single','wait_primary') LIMIT 1")
-    name, port = r.split("|")
-    return name, port
+def pg_primary(seconds=60):
+    """(node name, port) of the primary, as the monitor says.  Just after a
+    failover the new primary may take writes before its keeper has
+    reported wait_primary: waits until it has."""
+    end = time.time() + seconds
+    while True:
+        r = mon("SELECT nodename, nodeport FROM pgautofailover.node WHERE "
+                "reportedstate IN ('primary','single','wait_primary') AND "
+                "goalstate IN ('primary','single','wait_primary') LIMIT 1")
+        if "|" in r:
+            name, port = r.split("|")
+            return name, port
+        if time.time() > end:
+            raise RuntimeError("timed out: the monitor names no primary")
+        time.sleep(0.2)
 
 
 def redis_master_port():
