@@ -13,15 +13,22 @@
 #     (+10, +11, +12); the nodes find the master through the Sentinels.
 #
 # Credentials are generated once into var/cluster/credentials.env (0600):
-# PostgreSQL's application user authenticates with scram-sha-256, Redis has
+# every PostgreSQL login over TCP is scram-sha-256 (the application's user
+# bangfu, no superuser; pg_auto_failover's autoctl_node and
+# pgautofailover_replicator, from var/cluster/pg/pgpass; the superuser
+# postgres), local sockets are peer; Redis and the Sentinels have
 # requirepass (in config files of mode 0600).  Promotion is the managers'
 # (pg_auto_failover's monitor, Redis Sentinel), never this script's.
+#
+# CLUSTER_NAME (cluster) names the directory under var/: scripts/test.sh
+# runs one of its own, on its own ports, beside a developer's.
 #
 # Usage: scripts/cluster.sh start|stop|status|heal|drill [name...]|backup|
 #                           restore <time>|restore-stop|up|bench
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CVAR="$ROOT/var/cluster"
+CLUSTER_NAME=${CLUSTER_NAME:-cluster}
+CVAR="$ROOT/var/$CLUSTER_NAME"
 LB_PORT=${LB_PORT:-8090}
 NODES=${NODES:-"18181 18182"}
 PG_MON_PORT=${CLUSTER_PG_PORT:-25452}
@@ -31,7 +38,7 @@ REDIS_M_PORT=${CLUSTER_REDIS_PORT:-26399}
 REDIS_R_PORT=$((REDIS_M_PORT + 1))
 SENTINEL_PORTS="$((REDIS_M_PORT + 10)) $((REDIS_M_PORT + 11)) $((REDIS_M_PORT + 12))"
 MASTER_NAME=bangfu
-export INSTANCE=cluster
+export INSTANCE=$CLUSTER_NAME
 export PG_PORT=${PG_PORTS%% *}
 export REDIS_PORT=$REDIS_M_PORT
 export PORT=$LB_PORT
@@ -44,15 +51,21 @@ PGBR_CONF="$CVAR/pgbackrest.conf"
 
 mkdir -p "$CVAR"
 chmod 0755 "$CVAR"
-if [ ! -f "$CVAR/credentials.env" ]; then
-	(
-		umask 077
-		{
-			echo "PG_PASSWORD=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-			echo "REDIS_PASSWORD=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-		} > "$CVAR/credentials.env"
-	)
-fi
+# PG_PASSWORD: the application's user bangfu; PG_ADMIN_PASSWORD: the
+# superuser postgres (over TCP; the scripts use the socket, peer);
+# PGAF_NODE_PASSWORD: the keepers' autoctl_node on the monitor;
+# PGAF_REPL_PASSWORD: pgautofailover_replicator (streaming, pg_basebackup,
+# pg_rewind); REDIS_PASSWORD: the master and replica (requirepass,
+# masterauth); SENTINEL_PASSWORD: the Sentinels' requirepass and their
+# sentinel-pass to each other.  A key missing from an older file is added.
+for k in PG_PASSWORD PG_ADMIN_PASSWORD PGAF_NODE_PASSWORD PGAF_REPL_PASSWORD \
+    REDIS_PASSWORD SENTINEL_PASSWORD; do
+	if ! grep -q "^$k=" "$CVAR/credentials.env" 2>/dev/null; then
+		(umask 077
+		 echo "$k=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+		     >> "$CVAR/credentials.env")
+	fi
+done
 . "$CVAR/credentials.env"
 hosts=""; ports=""
 for p in $PG_PORTS; do
@@ -65,12 +78,25 @@ sentinels=""
 for p in $SENTINEL_PORTS; do sentinels="$sentinels${sentinels:+,}127.0.0.1:$p"; done
 export REDIS_SENTINELS="$sentinels"
 export REDIS_MASTER_NAME=$MASTER_NAME
+export REDIS_SENTINEL_PASSWORD=$SENTINEL_PASSWORD
 # psql (setup-db.sh, migrate.sh, the drills) reads the password from a
 # pgpass file; PGTARGETSESSIONATTRS makes their one-host URLs refuse a
 # standby, so they are pointed at the primary (pg_primary_port).
 (umask 077; for p in $PG_PORTS $PG_RESTORE_PORT; do
 	echo "127.0.0.1:$p:*:bangfu:$PG_PASSWORD"; done > "$CVAR/pgpass")
 export PGPASSFILE="$CVAR/pgpass"
+# pg_auto_failover's own logins, read by the keepers and what they run
+# (pg_basebackup, the standbys' walreceiver, pg_rewind) as postgres: the
+# monitor for autoctl_node, every node for the replicator and postgres.
+mkdir -p "$CVAR/pg"
+(umask 077; {
+	echo "*:$PG_MON_PORT:pg_auto_failover:autoctl_node:$PGAF_NODE_PASSWORD"
+	for p in $PG_PORTS; do
+		echo "127.0.0.1:$p:*:pgautofailover_replicator:$PGAF_REPL_PASSWORD"
+		echo "127.0.0.1:$p:*:postgres:$PG_ADMIN_PASSWORD"
+	done
+} > "$CVAR/pg/pgpass")
+[ "$(id -u)" -eq 0 ] && chown postgres "$CVAR/pg" "$CVAR/pg/pgpass"
 # setup-db.sh and server.sh start no PostgreSQL or Redis of their own.
 export EXTERNAL_SERVICES=1
 . "$ROOT/scripts/instance.sh"
@@ -87,7 +113,8 @@ as_pg() {
 pgaf() {
 	as_pg env XDG_CONFIG_HOME="$CVAR/pg/xdg/config" \
 	    XDG_DATA_HOME="$CVAR/pg/xdg/data" XDG_RUNTIME_DIR="$CVAR/pg/xdg/run" \
-	    PGHOST="$PGSOCK" PATH="$PGBIN:$PATH" pg_autoctl "$@"
+	    PGHOST="$PGSOCK" PGPASSFILE="$CVAR/pg/pgpass" PATH="$PGBIN:$PATH" \
+	    pg_autoctl "$@"
 }
 
 # A long-running pg_autoctl, its own process group (what the drill kills),
@@ -99,12 +126,22 @@ pgaf_spawn() {
 	fi
 	XDG_CONFIG_HOME="$CVAR/pg/xdg/config" XDG_DATA_HOME="$CVAR/pg/xdg/data" \
 	    XDG_RUNTIME_DIR="$CVAR/pg/xdg/run" PGHOST="$PGSOCK" \
-	    PATH="$PGBIN:$PATH" HOME="$CVAR/pg" \
+	    PGPASSFILE="$CVAR/pg/pgpass" PATH="$PGBIN:$PATH" HOME="$CVAR/pg" \
 	    setsid "$@" >> "$CVAR/pg/$name.log" 2>&1 < /dev/null &
 	echo $! > "$CVAR/pg/$name.pid"
 }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# initdb's pg_hba.conf trusts every local connection: only peer on the
+# socket is kept (the scripts run as postgres there), so that every login
+# over TCP takes the lines pg_autoctl adds (--auth scram-sha-256) or ours.
+hba_harden() {
+	as_pg sed -i -E \
+	    -e '/^host[[:space:]]+(all|replication)[[:space:]]+all[[:space:]]+(127[.]0[.]0[.]1\/32|::1\/128)[[:space:]]+trust/d' \
+	    -e 's/^(local[[:space:]]+(all|replication)[[:space:]]+all[[:space:]]+)trust/\1peer/' \
+	    "$1/pg_hba.conf"
+}
 
 mon_sql() {
 	as_pg psql -X -tAq -h "$PGSOCK" -p "$PG_MON_PORT" -d pg_auto_failover -c "$1"
@@ -170,13 +207,25 @@ pgbr() {
 monitor_start() {
 	if [ ! -f "$CVAR/pg/monitor/PG_VERSION" ]; then
 		pgaf create monitor --pgdata "$CVAR/pg/monitor" \
-		    --pgport "$PG_MON_PORT" --hostname 127.0.0.1 --auth trust \
-		    --no-ssl --pgctl "$PGBIN/pg_ctl" >> "$CVAR/pg/monitor.log" 2>&1
+		    --pgport "$PG_MON_PORT" --hostname 127.0.0.1 \
+		    --auth scram-sha-256 --no-ssl --pgctl "$PGBIN/pg_ctl" \
+		    >> "$CVAR/pg/monitor.log" 2>&1
 		echo "listen_addresses = '127.0.0.1'" >> "$CVAR/pg/monitor/postgresql.conf"
+		hba_harden "$CVAR/pg/monitor"
+		# The monitor's own pg_autoctl listens as autoctl_node on the
+		# socket: its password, before peer.
+		as_pg sed -i -E '0,/^local/s//local pg_auto_failover autoctl_node scram-sha-256\n&/' \
+		    "$CVAR/pg/monitor/pg_hba.conf"
 	fi
 	alive "$CVAR/pg/monitor.pid" ||
 	    pgaf_spawn monitor pg_autoctl run --pgdata "$CVAR/pg/monitor"
 	wait_for "mon_sql 'SELECT 1' >/dev/null 2>&1" 600
+	# The keepers' user, its password at every start (on stdin, never in
+	# a command line), and the pg_hba.conf edited above.
+	as_pg psql -X -q -h "$PGSOCK" -p "$PG_MON_PORT" -d pg_auto_failover <<SQL
+ALTER ROLE autoctl_node PASSWORD '$PGAF_NODE_PASSWORD';
+SELECT pg_reload_conf() \\g /dev/null
+SQL
 	monitor_tune
 }
 
@@ -207,7 +256,7 @@ node_start() {
 	fi
 	pgaf_spawn "node$n" pg_autoctl create postgres --pgdata "$CVAR/pg/node$n" \
 	    --pgport "$port" --listen 127.0.0.1 --hostname 127.0.0.1 \
-	    --name "node$n" --dbname bangfu --auth trust --no-ssl \
+	    --name "node$n" --dbname bangfu --auth scram-sha-256 --no-ssl \
 	    --pgctl "$PGBIN/pg_ctl" --run \
 	    --monitor "postgres://autoctl_node@127.0.0.1:$PG_MON_PORT/pg_auto_failover?sslmode=disable"
 }
@@ -227,14 +276,17 @@ timezone = 'UTC'
 wal_log_hints = on
 CONF
 	# The application's user: its password, first match, everywhere.
+	# pg_rewind (a failed primary rejoining) connects as the replicator to
+	# dbname=postgres, for which pg_autoctl 2.0 adds no line.
 	{
 		echo "host all bangfu 127.0.0.1/32 scram-sha-256"
 		echo "host all bangfu ::1/128 scram-sha-256"
+		echo "host postgres pgautofailover_replicator 127.0.0.1/32 scram-sha-256"
 		cat "$d/pg_hba.conf"
 	} > "$d/pg_hba.conf.new"
 	mv "$d/pg_hba.conf.new" "$d/pg_hba.conf"
 	[ "$(id -u)" -eq 0 ] && chown postgres "$d/pg_hba.conf"
-	return 0
+	hba_harden "$d"
 }
 
 pg_start() {
@@ -258,8 +310,10 @@ pg_start() {
 		    -o "-p $1" >/dev/null 2>&1 || true
 		wait_for "as_pg psql -X -tAq -h '$PGSOCK' -p $1 -d postgres -c 'SELECT 1' >/dev/null 2>&1" 600
 		as_pg psql -X -q -h "$PGSOCK" -p "$1" -d postgres <<SQL
-CREATE ROLE bangfu LOGIN SUPERUSER PASSWORD '$PG_PASSWORD';
+CREATE ROLE bangfu LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$PG_PASSWORD';
 ALTER DATABASE bangfu OWNER TO bangfu;
+ALTER ROLE pgautofailover_replicator PASSWORD '$PGAF_REPL_PASSWORD';
+ALTER ROLE postgres PASSWORD '$PG_ADMIN_PASSWORD';
 SQL
 		pgbr stanza-create >/dev/null
 		pgaf set formation number-sync-standbys 1 \
@@ -338,14 +392,23 @@ CONF
 }
 
 sentinel_conf() { # name port
-	# Sentinel rewrites its own file (the master it follows now).
-	[ -f "$CVAR/redis/$1.conf" ] && return 0
+	# Sentinel rewrites its own file (the master it follows now); one of
+	# an older cluster gets the passwords once (it is not running then).
+	if [ -f "$CVAR/redis/$1.conf" ]; then
+		grep -q "^requirepass" "$CVAR/redis/$1.conf" || {
+			echo "requirepass \"$SENTINEL_PASSWORD\""
+			echo "sentinel sentinel-pass \"$SENTINEL_PASSWORD\""
+		} >> "$CVAR/redis/$1.conf"
+		return 0
+	fi
 	(
 		umask 077
 		cat > "$CVAR/redis/$1.conf" <<CONF
 bind 127.0.0.1
 port $2
 daemonize yes
+requirepass $SENTINEL_PASSWORD
+sentinel sentinel-pass $SENTINEL_PASSWORD
 pidfile $CVAR/redis/$1.pid
 logfile $CVAR/redis/$1.log
 dir $CVAR/redis
@@ -360,6 +423,7 @@ CONF
 }
 
 rcli() { REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p "$@"; }
+scli() { REDISCLI_AUTH=$SENTINEL_PASSWORD redis-cli -p "$@"; }
 
 redis_start() {
 	mkdir -p "$CVAR/redis"
@@ -374,19 +438,20 @@ redis_start() {
 	i=0
 	for p in "$@"; do
 		i=$((i + 1))
-		sentinel_conf "s$i" "$p"
-		alive "$CVAR/redis/s$i.pid" ||
-		    redis-server "$CVAR/redis/s$i.conf" --sentinel
+		alive "$CVAR/redis/s$i.pid" || {
+			sentinel_conf "s$i" "$p"
+			redis-server "$CVAR/redis/s$i.conf" --sentinel
+		}
 	done
 	wait_for "[ \"\$(rcli $REDIS_M_PORT ping 2>/dev/null)\" = PONG ]" 100
 	wait_for "[ \"\$(rcli $REDIS_R_PORT ping 2>/dev/null)\" = PONG ]" 100
-	wait_for "redis-cli -p $1 sentinel get-master-addr-by-name $MASTER_NAME 2>/dev/null | grep -q ." 100
+	wait_for "scli $1 sentinel get-master-addr-by-name $MASTER_NAME 2>/dev/null | grep -q ." 100
 }
 
 # The port of the Redis master, as the Sentinels say.
 redis_master_port() {
 	for p in $SENTINEL_PORTS; do
-		if r=$(redis-cli -p "$p" sentinel get-master-addr-by-name \
+		if r=$(scli "$p" sentinel get-master-addr-by-name \
 		    "$MASTER_NAME" 2>/dev/null) && [ -n "$r" ]; then
 			echo "$r" | sed -n 2p
 			return 0
@@ -490,7 +555,8 @@ status() {
 	CVAR="$CVAR" LB_PORT=$LB_PORT NODES="$NODES" PG_MON_PORT=$PG_MON_PORT \
 	    PG_PORTS="$PG_PORTS" REDIS_PORTS="$REDIS_M_PORT $REDIS_R_PORT" \
 	    SENTINEL_PORTS="$SENTINEL_PORTS" MASTER_NAME=$MASTER_NAME \
-	    REDIS_PASSWORD=$REDIS_PASSWORD PGSOCK="$PGSOCK" \
+	    REDIS_PASSWORD=$REDIS_PASSWORD SENTINEL_PASSWORD=$SENTINEL_PASSWORD \
+	    PGSOCK="$PGSOCK" \
 	    python3 "$ROOT/scripts/cluster_status.py"
 }
 
@@ -565,7 +631,7 @@ backup)	backup ;;
 restore) # make restore TARGET=<time>: restored, checked, counted.
 	port=$(restore "${2:?usage: $0 restore <time>}")
 	echo "cluster: restored to $2 into var/cluster/restore on 127.0.0.1:$port"
-	INSTANCE=cluster PG_PORT=$port "$ROOT/scripts/ledger_check.sh" &&
+	PG_PORT=$port "$ROOT/scripts/ledger_check.sh" &&
 	    echo "cluster: ledger-check passed on the restored cluster"
 	echo "cluster: orders in the restored cluster: $(psql -X -tAq \
 	    "host=127.0.0.1 port=$port dbname=bangfu user=bangfu" \
@@ -583,7 +649,7 @@ bench)	# BENCH_ONLY=cluster make bench: the cluster against one node.
 drill)	shift
 	REDIS_PORTS="$REDIS_M_PORT $REDIS_R_PORT"
 	export CVAR LB_PORT NODES PG_MON_PORT PG_PORTS PG_RESTORE_PORT \
-	    REDIS_PORTS SENTINEL_PORTS MASTER_NAME REDIS_PASSWORD
+	    REDIS_PORTS SENTINEL_PORTS MASTER_NAME REDIS_PASSWORD SENTINEL_PASSWORD
 	exec python3 "$ROOT/tests/fault/drill.py" "$@" ;;
 *)	echo "usage: $0 start|stop|status|drill [name...]|backup|restore <time>" >&2
 	exit 2 ;;

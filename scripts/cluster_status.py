@@ -105,7 +105,7 @@ def sentinels():
     out = []
     for port in E["SENTINEL_PORTS"].split():
         r = sh(["redis-cli", "-p", port, "sentinel", "get-master-addr-by-name",
-                E["MASTER_NAME"]])
+                E["MASTER_NAME"]], {"REDISCLI_AUTH": E["SENTINEL_PASSWORD"]})
         s = {"port": int(port), "up": r is not None}
         if r:
             s["master"] = r.replace("\n", ":")

@@ -53,6 +53,9 @@ status=0
 [ "${WEB_TESTS:-1}" = 0 ] || "$ROOT/scripts/web.sh" test || status=1
 # Every worker must leave with the server (a stuck one is a bug).
 "$ROOT/scripts/server.sh" stop || status=1
+# Issue 15's drills 2 and 3, short, on a replicated cluster of this run's
+# own (scripts/test_drills.sh); DRILLS=0 leaves them out.
+[ "${DRILLS:-1}" = 0 ] || "$ROOT/scripts/test_drills.sh" || status=1
 
 # Any report: a leak found by a worker's check at its exit (the sanitized
 # build runs LeakSanitizer there), memory errors, undefined behaviour.

@@ -58,27 +58,42 @@ def psql(sql, port=None):
     return run(["psql", "-X", "-tAq", "-v", "ON_ERROR_STOP=1", conn, "-c", sql])
 
 
-def mon(sql):
+def as_postgres(port, db, sql, check=False):
+    """As the superuser, on the socket (peer): what the application's
+    user may not do."""
     args = ["psql", "-X", "-tAq", "-h", "/var/run/postgresql", "-p",
-            E["PG_MON_PORT"], "-d", "pg_auto_failover", "-c", sql]
+            str(port), "-d", db, "-c", sql]
     if os.getuid() == 0:
         args = ["runuser", "-u", "postgres", "--"] + args
-    return run(args, check=False)
+    return run(args, check=check)
 
 
-def pg_primary():
-    """(node name, port) of the primary, as the monitor says."""
-    r = mon("SELECT nodename, nodeport FROM pgautofailover.node WHERE "
-            "reportedstate IN ('primary','single','wait_primary') AND "
-            "goalstate IN ('primary','single','wait_primary') LIMIT 1")
-    name, port = r.split("|")
-    return name, port
+def mon(sql):
+    return as_postgres(E["PG_MON_PORT"], "pg_auto_failover", sql)
+
+
+def pg_primary(seconds=60):
+    """(node name, port) of the primary, as the monitor says.  Just after a
+    failover the new primary may take writes before its keeper has
+    reported wait_primary: waits until it has."""
+    end = time.time() + seconds
+    while True:
+        r = mon("SELECT nodename, nodeport FROM pgautofailover.node WHERE "
+                "reportedstate IN ('primary','single','wait_primary') AND "
+                "goalstate IN ('primary','single','wait_primary') LIMIT 1")
+        if "|" in r:
+            name, port = r.split("|")
+            return name, port
+        if time.time() > end:
+            raise RuntimeError("timed out: the monitor names no primary")
+        time.sleep(0.2)
 
 
 def redis_master_port():
     for p in E["SENTINEL_PORTS"].split():
         r = run(["redis-cli", "-p", p, "sentinel", "get-master-addr-by-name",
-                 E["MASTER_NAME"]], check=False)
+                 E["MASTER_NAME"]], check=False,
+                env={"REDISCLI_AUTH": E["SENTINEL_PASSWORD"]})
         if r:
             return r.split()[1]
     raise RuntimeError("no sentinel answers")
@@ -419,11 +434,12 @@ def drill_pitr(tokens, pids):
     time.sleep(WARMUP)
     load.finish()
     _, port = pg_primary()
-    seg = run(["psql", "-X", "-tAq", E["DATABASE_URL"], "-c",
-               "SELECT pg_walfile_name(pg_switch_wal())"])
-    wait(lambda: run(["psql", "-X", "-tAq", E["DATABASE_URL"], "-c",
-                      "SELECT last_archived_wal >= '%s' FROM pg_stat_archiver"
-                      % seg]) == "t", 120, "WAL archived")
+    # pg_switch_wal is the superuser's (the application's user is not one).
+    seg = as_postgres(port, "postgres",
+                      "SELECT pg_walfile_name(pg_switch_wal())", check=True)
+    wait(lambda: as_postgres(port, "postgres",
+                             "SELECT last_archived_wal >= '%s' FROM "
+                             "pg_stat_archiver" % seg) == "t", 120, "WAL archived")
     t0 = time.time()
     rport = run([os.path.join(ROOT, "scripts/cluster.sh"), "restore-to", target])
     took = time.time() - t0
@@ -432,7 +448,7 @@ def drill_pitr(tokens, pids):
     stock, sold = conservation(pids, rport)
     lc = subprocess.run([os.path.join(ROOT, "scripts/ledger_check.sh")],
                         capture_output=True, text=True,
-                        env=dict(os.environ, INSTANCE="cluster", PG_PORT=rport))
+                        env=dict(os.environ, PG_PORT=rport))
     log("drill pitr:")
     log("  time to recover: %.2f s (pgBackRest restore and recovery into a new "
         "cluster on %s)" % (took, rport))
