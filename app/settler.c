@@ -8,16 +8,20 @@
  * one commit.  Alone, a notification goes at once; under load, those that
  * arrive while the database works share the next trip.
  *
- * Each notification is judged alone inside the function, exactly as
- * payment_notify() judges one: an unknown payment is 404, a wrong amount
- * 422, a replay 200 with nothing changed.  A batch belongs to no request
- * (a callback job of app/db.c's pool): a client that leaves takes nothing
- * from the others.  A batch with no answer (an error of SQL rolled it
- * back, its connection was lost, it never got one) leaves each of its
- * notifications to be settled alone by payment_notify(), which is safe
- * whatever became of the batch: a settlement is idempotent (the payment's
- * row is locked and its status decides), so one that committed after all
- * is answered as the replay it then is.
+ * Each notification is answered inside the function as if it came alone
+ * (payment_notify() is a batch of one): an unknown payment is 404, a wrong
+ * amount 422, a replay 200 with nothing changed.  The judging is done in
+ * memory, in the batch's order; then every table is written once for the
+ * whole batch, set-based (018_settle_set.sql): the payments, the orders
+ * and their parts, the ledger's rows in one INSERT (so its summary rows
+ * are upserted once per batch and key), the products' sales.  A batch
+ * belongs to no request (a callback job of app/db.c's pool): a client that
+ * leaves takes nothing from the others.  A batch with no answer (an error
+ * of SQL rolled it back, its connection was lost, it never got one) leaves
+ * each of its notifications to be settled alone by payment_notify(), which
+ * is safe whatever became of the batch: a settlement is idempotent (the
+ * payment's row is locked and its status decides), so one that committed
+ * after all is answered as the replay it then is.
  */
 
 #include <stdlib.h>

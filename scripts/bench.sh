@@ -110,6 +110,7 @@ END {
 # Issue 17's festival scenarios (tests/load/bench_festival.sh), if run.
 awk -f "$ROOT/tests/load/festival_report.awk" "$results"
 if grep -q '^fest_' "$results"; then
+	mkdir -p "$VAR/festival"
 	cp "$results" "$VAR/festival/last.txt"
 	echo "(raw lines in $VAR/festival/last.txt)"
 fi

@@ -67,6 +67,37 @@ fest_waits_stop() {
 	touch "$FEST_OUT/waits.stop"
 	wait "$waits_pid" 2>/dev/null || true
 }
+# BENCH_PROFILE=1, for the paid scenario: PostgreSQL's own counters over
+# the measured run (track_functions on for its length, statistics reset at
+# its start): each function's calls and self time (plpgsql included: the
+# settlement, the ledger, its summary trigger), and the rows written per
+# table, in $FEST_OUT/paid.profile; the writes of the ledger's summaries
+# per paid order as a "fest_paid PROFILE" line.
+fest_profile_start() {
+	[ "${BENCH_PROFILE:-0}" = 1 ] || return 0
+	psql_local -q -c "ALTER SYSTEM SET track_functions = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_local -q -c "SELECT pg_stat_reset()" >/dev/null
+}
+fest_profile_stop() { # scenario paid-orders
+	[ "${BENCH_PROFILE:-0}" = 1 ] || return 0
+	# The counters of the other backends reach the views at their next flush.
+	sleep 1
+	psql_local -c "SELECT funcname, calls, round(self_time) AS self_ms,
+	        round(total_time) AS total_ms
+	    FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 25" \
+	    -c "SELECT relname, n_tup_ins AS ins, n_tup_upd AS upd, n_tup_hot_upd AS hot
+	    FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd > 0
+	    ORDER BY n_tup_ins + n_tup_upd DESC LIMIT 20" > "$FEST_OUT/$1.profile" 2>&1 || true
+	psql_local -tA -c "SELECT 'fest_$1 PROFILE summary_writes_per_paid=' ||
+	        round((sum(n_tup_ins + n_tup_upd) FILTER (WHERE relname = 'ledger_daily'))::numeric
+	              / greatest($2, 1), 2)
+	        || ' ledger_stmts_per_paid=' || coalesce(round((SELECT calls FROM pg_stat_user_functions
+	              WHERE funcname = 'ledger_summary_add')::numeric / greatest($2, 1), 2), 0)
+	        || ' settle_ms_per_paid=' || coalesce(round((SELECT sum(total_time) FROM pg_stat_user_functions
+	              WHERE funcname IN ('settle_payments', 'payment_notify'))::numeric / greatest($2, 1), 2), 0)
+	    FROM pg_stat_user_tables" 2>/dev/null || true
+	psql_local -q -c "ALTER SYSTEM RESET track_functions" -c "SELECT pg_reload_conf()" >/dev/null
+}
 KORE_MAIN=$(cat "$VAR/kore.pid" 2>/dev/null || echo 0)
 HZ=$(getconf CLK_TCK)
 
@@ -92,12 +123,14 @@ sed -n 's/^STEP \([a-z]*\) /fest_hot_\1 STEP /p; s/^MIX /fest_hot MIX /p; s/^BEN
 tok=$(fest_users paid 12000)
 wrk -t64 -c64 -d2s -s "$ROOT/tests/load/flow.lua" "$BASE" -- "$tok" "$HOT" 64 paid >/dev/null 2>&1 || true
 k0=$(fest_ticks "$KORE_MAIN"); p0=$(fest_ticks "$PG_MAIN")
+fest_profile_start
 fest_waits_start paid
 wrk -t64 -c64 -d"$DURATION" --timeout 10s -s "$ROOT/tests/load/flow.lua" "$BASE" -- "$tok" "$HOT" 64 paid > "$FEST_OUT/paid.out" 2>&1 || true
 fest_waits_stop
 k1=$(fest_ticks "$KORE_MAIN"); p1=$(fest_ticks "$PG_MAIN")
 sed -n 's/^STEP \([a-z]*\) /fest_paid_\1 STEP /p; s/^MIX /fest_paid MIX /p; s/^BENCH /fest_paid BENCH /p' "$FEST_OUT/paid.out"
 paid=$(awk '/^STEP cashier/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "ok") print kv[2] } }' "$FEST_OUT/paid.out")
+fest_profile_stop paid "${paid:-0}"
 awk -v k=$((k1 - k0)) -v p=$((p1 - p0)) -v hz="$HZ" -v n="${paid:-0}" 'BEGIN {
 	if (n > 0) printf "fest_paid CPU kore_ms_per_paid=%.2f pg_ms_per_paid=%.2f\n", 1000 * k / hz / n, 1000 * p / hz / n }'
 

@@ -16,6 +16,7 @@ $2 == "CPU" { kv(3); kms = f["kore_ms_per_paid"]; pms = f["pg_ms_per_paid"] }
 $1 ~ /^fest_channel_w/ { kv(3); w = substr($1, 15); ch[w + 0] = f["p99_ms"]; chr[w + 0] = f["rps"]; nw = w + 0 > nw ? w + 0 : nw }
 $2 == "EXPIRED" { kv(3); expired = f["n"] }
 $2 == "MISS" { kv(3); miss[$1] = f["median_ms"]; missmax[$1] = f["max_ms"]; missn[$1] = f["n"] }
+$2 == "PROFILE" { prof = substr($0, index($0, "PROFILE ") + 8) }
 $2 == "BYTES" { kv(3); bytes = f["n"] }
 $2 == "LOAD" { kv(3); load = f["avg"] }
 function pct(a, b) { return b > 0 ? sprintf("%.0f%%", 100 * a / b) : "-" }
@@ -36,6 +37,8 @@ END {
 		printf "status mix %-14s %s\n", substr(m, 6), mix[m]
 	if (kms != "")
 		printf "CPU per paid order: Kore %s ms, PostgreSQL %s ms\n", kms, pms
+	if (prof != "")
+		printf "paid flow profile (BENCH_PROFILE=1): %s\n", prof
 	printf "\nchannel p99 by 5-s window (campaign write every 10 s, %s orders expired):\n", expired
 	worst = 0; best = 1e9
 	for (i = 1; i <= nw; i++) {
