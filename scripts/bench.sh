@@ -58,7 +58,7 @@ psql_local -q -c "INSERT INTO boost_rules (name, weight, pin_slots, placements, 
     FROM generate_series(1, 50) i
     WHERE (SELECT count(*) FROM boost_rules WHERE name LIKE 'bench boost %') = 0"
 redis-cli -p "$REDIS_PORT" publish bangfu:invalidate catalog >/dev/null
-PID=$(psql_local -tA -c "SELECT p.id FROM products p WHERE p.status = 'listed' ORDER BY p.sales DESC, p.id LIMIT 1")
+PID=$(psql_local -tA -c "SELECT f.id FROM product_facts f WHERE f.status = 'listed' ORDER BY f.sales DESC, f.id LIMIT 1")
 
 # Steady state is what is measured: two seconds of the same load first
 # warm every worker's cache and every pooled connection's plans.

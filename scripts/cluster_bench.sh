@@ -49,7 +49,7 @@ until curl -sf -o /dev/null "http://127.0.0.1:$ONE/readyz"; do
 done
 
 psql_c() { psql -X -tAq "host=127.0.0.1 port=$PG_PORT user=bangfu dbname=bangfu" -c "$1"; }
-PID=$(psql_c "SELECT id FROM products WHERE status = 'listed' ORDER BY sales DESC, id LIMIT 1")
+PID=$(psql_c "SELECT id FROM product_facts WHERE status = 'listed' ORDER BY sales DESC, id LIMIT 1")
 
 run() { # name url [wrk args]: one line BENCH ...
 	name=$1; shift

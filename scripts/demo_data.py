@@ -1283,18 +1283,18 @@ def build():
     w("JOIN users a ON lower(a.email) = %s;" % q(ADMIN))
     w("")
     w("INSERT INTO products (vendor_id, category_id, kind, title, description,")
-    w("    unit, price_fen, stock, status, images, sales, created_at,")
+    w("    unit, price_fen, stock, status, images, created_at,")
     w("    updated_at)")
     w("SELECT v.id, c.id, x.kind, x.title, x.descr, x.unit, x.price, x.stock,")
-    w("    x.status, x.images::jsonb, x.sales, x.created_at::timestamptz,")
+    w("    x.status, x.images::jsonb, x.created_at::timestamptz,")
     w("    x.updated_at::timestamptz")
     w("FROM (VALUES")
     w(values([(p["vendor"]["code"], p["cat"], p["kind"], p["title"],
                p["desc"], p["unit"], p["price"], p["stock"], p["status"],
-               p["images"], p["sales"], ts(p["created"]), ts(p["updated"]))
+               p["images"], ts(p["created"]), ts(p["updated"]))
               for p in products]))
     w(") AS x(vendor, cat, kind, title, descr, unit, price, stock, status,")
-    w("       images, sales, created_at, updated_at)")
+    w("       images, created_at, updated_at)")
     w("JOIN vendors v ON v.credit_code = x.vendor")
     w("JOIN categories c ON c.code = x.cat;")
     w("")
@@ -1311,6 +1311,11 @@ def build():
         w("JOIN products p ON p.vendor_id = v.id AND p.title = x.title%s;"
           % tail)
         w("")
+
+    # sales, kept apart from the product's row (019_product_sales.sql)
+    by_product(["sales"], [(p["vendor"]["code"], p["title"], p["sales"])
+                           for p in products if p["sales"] > 0],
+               "product_sales")
 
     # price tiers: about a third of the goods
     tiers = []

@@ -934,8 +934,8 @@ BEGIN
     END IF;
     IF was = 'paid' AND pay.id IS NOT NULL THEN
         UPDATE payments SET status = 'refunded' WHERE id = pay.id;
-        UPDATE products SET sales = greatest(sales - b.places, 0)
-         WHERE id = s.product_id;
+        UPDATE product_sales SET sales = greatest(sales - b.places, 0)
+         WHERE product_id = s.product_id;
         IF refund > 0 THEN
             INSERT INTO refunds (payment_id, order_id, amount_fen, status, reason)
             VALUES (pay.id, oid, refund, 'succeeded', 'booking cancelled by buyer');
@@ -2968,13 +2968,23 @@ BEGIN
       WHERE id IN (SELECT product_id FROM order_lines l WHERE l.order_id = ANY (oids)
                       AND NOT line_booked(l.order_id, l.product_id))
       ORDER BY id FOR UPDATE;
-    UPDATE products p SET stock = p.stock + l.qty,
-        sales = CASE WHEN was_paid THEN greatest(p.sales - l.qty, 0) ELSE p.sales END,
-        updated_at = now()
+    UPDATE products p SET stock = p.stock + l.qty, updated_at = now()
     FROM (SELECT product_id, sum(qty) AS qty FROM order_lines l
           WHERE l.order_id = ANY (oids) AND NOT line_booked(l.order_id, l.product_id)
           GROUP BY product_id) l
     WHERE p.id = l.product_id;
+    IF was_paid THEN
+        PERFORM 1 FROM product_sales
+          WHERE product_id IN (SELECT product_id FROM order_lines l
+                               WHERE l.order_id = ANY (oids)
+                                 AND NOT line_booked(l.order_id, l.product_id))
+          ORDER BY product_id FOR UPDATE;
+        UPDATE product_sales s SET sales = greatest(s.sales - l.qty, 0)
+        FROM (SELECT product_id, sum(qty) AS qty FROM order_lines l
+              WHERE l.order_id = ANY (oids) AND NOT line_booked(l.order_id, l.product_id)
+              GROUP BY product_id) l
+        WHERE s.product_id = l.product_id;
+    END IF;
 END $function$
 ;
 CREATE OR REPLACE FUNCTION public.org_access(p_user bigint, p_org bigint, p_need text[], OUT status integer, OUT body json)
@@ -3207,14 +3217,11 @@ BEGIN
     IF cardinality(p_paid) = 0 THEN
         RETURN;
     END IF;
-    PERFORM 1 FROM products
-      WHERE id IN (SELECT product_id FROM order_lines
-                   WHERE order_id = ANY (p_paid))
-      ORDER BY id FOR UPDATE;
-    UPDATE products p SET sales = p.sales + l.qty
-      FROM (SELECT product_id, sum(qty) AS qty FROM order_lines
-            WHERE order_id = ANY (p_paid) GROUP BY product_id) l
-     WHERE p.id = l.product_id;
+    INSERT INTO product_sales AS s (product_id, sales)
+    SELECT l.product_id, sum(l.qty) FROM order_lines l
+     WHERE l.order_id = ANY (p_paid)
+     GROUP BY l.product_id ORDER BY l.product_id
+    ON CONFLICT (product_id) DO UPDATE SET sales = s.sales + EXCLUDED.sales;
 END $function$
 ;
 CREATE OR REPLACE FUNCTION public.place_orders(p_batch jsonb)
@@ -4317,7 +4324,9 @@ BEGIN
             'inspection', json_build_object('result', b.inspection_result,
                 'report_no', b.inspection_report_no, 'inspected_on', b.inspected_on))
             ORDER BY b.id) FROM batches b WHERE b.product_id = p.id), '[]'),
-        'sales', p.sales, 'created_at', p.created_at, 'updated_at', p.updated_at)
+        'sales', coalesce((SELECT s.sales FROM product_sales s
+                           WHERE s.product_id = p.id), 0),
+        'created_at', p.created_at, 'updated_at', p.updated_at)
     FROM products p WHERE p.id = pid);
 END $function$
 ;

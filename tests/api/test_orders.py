@@ -47,7 +47,7 @@ def test_checkout_answers_201_with_the_order(shop_products):
         where="p.vendor_id <> (SELECT vendor_id FROM products WHERE id = %d)"
         % a, stock=30)
     sales_before = {r["id"]: r["sales"] for r in rows(
-        "SELECT id, sales FROM products WHERE id IN (%d, %d)" % (a, b))}
+        "SELECT id, sales FROM product_facts WHERE id IN (%d, %d)" % (a, b))}
     cart_put(u.token, a, 2)
     cart_put(u.token, b, 1)
     r = checkout(u.token, note="请在工作日送达")
@@ -96,7 +96,7 @@ def test_checkout_answers_201_with_the_order(shop_products):
     assert stocks_of([a, b]) == {a: 28, b: 29}
     # Sales count only once paid.
     assert {r["id"]: r["sales"] for r in rows(
-        "SELECT id, sales FROM products WHERE id IN (%d, %d)" % (a, b))} == \
+        "SELECT id, sales FROM product_facts WHERE id IN (%d, %d)" % (a, b))} == \
         sales_before
 
     # The database holds the same order, and GET /orders/{id} answers it.
@@ -505,16 +505,16 @@ def test_cancel_unpaid_returns_the_stock(shop_products):
 def test_cancel_paid_refunds_and_returns_the_stock(shop_products):
     u = make_user()
     pid = shop_products.one(stock=10)
-    sales = val("SELECT sales FROM products WHERE id = %d" % pid)
+    sales = val("SELECT sales FROM product_facts WHERE id = %d" % pid)
     o = pay(u, buy(u, [(pid, 4)]))
     assert stock_of(pid) == 6
-    assert val("SELECT sales FROM products WHERE id = %d" % pid) == sales + 4
+    assert val("SELECT sales FROM product_facts WHERE id = %d" % pid) == sales + 4
 
     got = ok(post("/orders/%d/cancel" % o["id"], token=u.token))
     assert got["status"] == "refunded"
     assert all(p["status"] == "refunded" for p in got["parts"])
     assert stock_of(pid) == 10
-    assert val("SELECT sales FROM products WHERE id = %d" % pid) == sales
+    assert val("SELECT sales FROM product_facts WHERE id = %d" % pid) == sales
 
     refunds = rows("SELECT r.amount_fen, r.status, p.status AS pay_status "
                    "FROM refunds r JOIN payments p ON p.id = r.payment_id "

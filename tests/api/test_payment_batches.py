@@ -48,7 +48,7 @@ def settle(batch):
 
 
 def sales_of(pid):
-    return val("SELECT sales FROM products WHERE id = %d" % pid)
+    return val("SELECT sales FROM product_facts WHERE id = %d" % pid)
 
 
 def sale_entries(oids):

@@ -75,7 +75,7 @@ def test_payment_needs_a_token(pending):
 def test_signed_notification_pays_the_order(pending):
     u, o, p, (a, b) = pending
     sales = {r["id"]: r["sales"] for r in rows(
-        "SELECT id, sales FROM products WHERE id IN (%d, %d)" % (a, b))}
+        "SELECT id, sales FROM product_facts WHERE id IN (%d, %d)" % (a, b))}
     body = ok(notify(p["payment_id"], "succeeded", p["amount_fen"]))
     assert body["payment_id"] == p["payment_id"]
     assert body["status"] == "succeeded"
@@ -86,7 +86,7 @@ def test_signed_notification_pays_the_order(pending):
     assert all(part["status"] == "paid" for part in got["parts"])
     assert payment_row(p["payment_id"])["status"] == "succeeded"
     assert {r["id"]: r["sales"] for r in rows(
-        "SELECT id, sales FROM products WHERE id IN (%d, %d)" % (a, b))} == \
+        "SELECT id, sales FROM product_facts WHERE id IN (%d, %d)" % (a, b))} == \
         {a: sales[a] + 2, b: sales[b] + 1}
     # Stock was taken at checkout, not again now.
     assert stock_of(a) == 8 and stock_of(b) == 9
@@ -96,7 +96,7 @@ def test_signed_notification_pays_the_order(pending):
     assert again["status"] == "succeeded"
     assert get_order(u, o["id"]) == got
     assert {r["id"]: r["sales"] for r in rows(
-        "SELECT id, sales FROM products WHERE id IN (%d, %d)" % (a, b))} == \
+        "SELECT id, sales FROM product_facts WHERE id IN (%d, %d)" % (a, b))} == \
         {a: sales[a] + 2, b: sales[b] + 1}
     # Nor does a failure reported after the success.
     ok(notify(p["payment_id"], "failed", p["amount_fen"]))
@@ -293,7 +293,7 @@ def test_notification_needs_no_user_but_a_signature(pending):
 def test_repeated_notifications_at_once_pay_once(pending):
     u, o, p, (a, b) = pending
     sales = {r["id"]: r["sales"] for r in rows(
-        "SELECT id, sales FROM products WHERE id IN (%d, %d)" % (a, b))}
+        "SELECT id, sales FROM product_facts WHERE id IN (%d, %d)" % (a, b))}
     gate = threading.Barrier(8)
 
     def go(_):
@@ -305,7 +305,7 @@ def test_repeated_notifications_at_once_pay_once(pending):
     assert sum(1 for r in res if r.json().get("changed")) == 1
     assert order_row(o["id"])["status"] == "paid"
     assert {r["id"]: r["sales"] for r in rows(
-        "SELECT id, sales FROM products WHERE id IN (%d, %d)" % (a, b))} == \
+        "SELECT id, sales FROM product_facts WHERE id IN (%d, %d)" % (a, b))} == \
         {a: sales[a] + 2, b: sales[b] + 1}
     assert val("SELECT count(*) FROM order_events WHERE order_id = %d AND "
                "event = 'pay' AND part_id IS NULL" % o["id"]) == 1
@@ -316,7 +316,7 @@ def test_cancel_racing_the_payment_settles_once(pending):
     wins, the buyer's money comes back once and the stock once."""
     u, o, p, (a, b) = pending
     sales = {r["id"]: r["sales"] for r in rows(
-        "SELECT id, sales FROM products WHERE id IN (%d, %d)" % (a, b))}
+        "SELECT id, sales FROM product_facts WHERE id IN (%d, %d)" % (a, b))}
     gate = threading.Barrier(2)
 
     def go(which):
@@ -337,7 +337,7 @@ def test_cancel_racing_the_payment_settles_once(pending):
         [{"payment_id": p["payment_id"], "amount_fen": p["amount_fen"]}]
     assert stock_of(a) == 10 and stock_of(b) == 10
     assert {r["id"]: r["sales"] for r in rows(
-        "SELECT id, sales FROM products WHERE id IN (%d, %d)" % (a, b))} == \
+        "SELECT id, sales FROM product_facts WHERE id IN (%d, %d)" % (a, b))} == \
         sales
 
 

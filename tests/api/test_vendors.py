@@ -193,9 +193,9 @@ def new_product(v, publish=True, **over):
 
 
 def set_sales(pids_sales):
-    psql("UPDATE products p SET sales = v.s FROM (VALUES %s) v(id, s) "
-         "WHERE p.id = v.id" % ",".join(
-             "(%d, %d)" % (p, s) for p, s in pids_sales.items()))
+    psql("INSERT INTO product_sales AS s (product_id, sales) VALUES %s "
+         "ON CONFLICT (product_id) DO UPDATE SET sales = EXCLUDED.sales"
+         % ",".join("(%d, %d)" % (p, s) for p, s in pids_sales.items()))
     invalidate()
 
 

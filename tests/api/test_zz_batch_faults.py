@@ -88,7 +88,7 @@ def test_a_failed_settlement_batch_settles_its_other_payments_alone(
     other one of the batch is then settled alone; each pays once."""
     pid = shop_products.one(stock=100)
     users = make_users(16, tag="settlefault")
-    sales0 = val("SELECT sales FROM products WHERE id = %d" % pid)
+    sales0 = val("SELECT sales FROM product_facts WHERE id = %d" % pid)
 
     def one(u):
         cart_put(u.token, pid, 1)
@@ -124,7 +124,7 @@ def test_a_failed_settlement_batch_settles_its_other_payments_alone(
         else:
             assert ok(r)["changed"] is True
             assert order_row(o["id"])["status"] == "paid"
-    assert val("SELECT sales FROM products WHERE id = %d" % pid) == \
+    assert val("SELECT sales FROM product_facts WHERE id = %d" % pid) == \
         sales0 + len(paid) - 1
     assert val("SELECT count(*) FROM ledger_entries WHERE kind = 'sale' AND "
                "order_id IN (%s)" % ",".join(str(o["id"]) for _, o, _ in paid)
