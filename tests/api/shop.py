@@ -570,10 +570,14 @@ class Products:
     def restore(self):
         if not self.saved:
             return
-        psql("UPDATE products p SET price_fen = v.price_fen, "
-             "stock = v.stock, status = v.status, sales = v.sales "
-             "FROM (VALUES %s) v(id, price_fen, stock, status, sales) "
-             "WHERE p.id = v.id" % ",".join(
+        # One statement: the product's row, and its sales in their table.
+        psql("WITH v(id, price_fen, stock, status, sales) AS (VALUES %s), "
+             "p AS (UPDATE products p SET price_fen = v.price_fen, "
+             "stock = v.stock, status = v.status FROM v WHERE p.id = v.id) "
+             "INSERT INTO product_sales AS s (product_id, sales) "
+             "SELECT id, sales FROM v ORDER BY id "
+             "ON CONFLICT (product_id) DO UPDATE SET sales = EXCLUDED.sales"
+             % ",".join(
                  "(%d, %d, %d, %s, %d)" % (pid, g["price_fen"], g["stock"],
                                            lit(g["status"]), g["sales"])
                  for pid, g in self.saved.items()))

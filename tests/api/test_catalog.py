@@ -19,7 +19,8 @@ from conftest import (API_URL, DATE_RE, LAPSED_VENDOR_NAME, LIVE_CAMPAIGN,
 # The facts of every listed product, straight from the tables: the oracle
 # the answers are checked against.
 FACTS_SQL = """
-SELECT p.id, p.title, p.description, p.price_fen, p.sales, p.created_at,
+SELECT p.id, p.title, p.description, p.price_fen,
+       coalesce(s.sales, 0) AS sales, p.created_at,
        p.status, r.code AS region, c.code AS county, c.is_poverty_county,
        cat.code AS category, v.id AS vendor_id, v.name AS vendor_name,
        vendor_qualified(v.status, v.qualified_until, v.credit_score)
@@ -27,6 +28,7 @@ SELECT p.id, p.title, p.description, p.price_fen, p.sales, p.created_at,
        EXISTS (SELECT 1 FROM bxbp_designations b WHERE b.product_id = p.id
                AND b.revoked_at IS NULL) AS bxbp
 FROM products p
+LEFT JOIN product_sales s ON s.product_id = p.id
 JOIN vendors v ON v.id = p.vendor_id
 JOIN counties c ON c.id = v.county_id
 JOIN regions r ON r.id = c.region_id
