@@ -7,7 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "cache.h"
+#include "db.h"
+#include "problem.h"
+#include "routes.h"
 
 /*
  * Answers with the JSON text in the first column of the first row, which

@@ -8,7 +8,11 @@
 #include <string.h>
 
 #include "admin_check.h"
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "invalidate.h"
+#include "problem.h"
+#include "routes.h"
 #include "validate.h"
 
 /* A rate in basis points: 0 to 100 %. */

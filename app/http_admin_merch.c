@@ -11,7 +11,12 @@
 #include <string.h>
 
 #include "admin_check.h"
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "invalidate.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "validate.h"
 
 /* A boost's (or a campaign's) weight, either way; a rule's pinned slots. */

@@ -9,7 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "ratelimit.h"
+#include "routes.h"
 #include "idem.h"
 #include "order_fsm.h"
 #include "orders.h"

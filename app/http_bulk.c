@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "bulk.h"
 #include "cart.h"
 #include "orders.h"

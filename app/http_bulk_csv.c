@@ -10,7 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "problem.h"
+#include "routes.h"
 #include "bulk.h"
 #include "bulkcsv.h"
 #include "csv.h"

@@ -9,7 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "config.h"
+#include "db.h"
+#include "invalidate.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "bulk.h"
 #include "idem.h"
 #include "orders.h"

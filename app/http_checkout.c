@@ -10,7 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "ratelimit.h"
+#include "redis.h"
+#include "routes.h"
 #include "facts.h"
 #include "idem.h"
 #include "http_cart.h"

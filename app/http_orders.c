@@ -7,7 +7,10 @@
 
 #include <stdlib.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "problem.h"
+#include "routes.h"
 #include "order_fsm.h"
 #include "orders.h"
 

@@ -9,7 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "ratelimit.h"
+#include "routes.h"
 #include "creditcode.h"
 #include "validate.h"
 

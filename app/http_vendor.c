@@ -8,7 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "invalidate.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "creditcode.h"
 #include "order_fsm.h"
 #include "orders.h"

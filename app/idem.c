@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "auth.h"
+#include "db.h"
+#include "problem.h"
+#include "routes.h"
 #include "idem.h"
 
 /*

@@ -13,7 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "idem.h"
 #include "orders.h"
 #include "settler.h"
