@@ -22,7 +22,7 @@
 #include "routes.h"
 #include "facts.h"
 #include "idem.h"
-#include "http_cart.h"
+#include "cart_store.h"
 #include "order_json.h"
 #include "orders.h"
 #include "placer.h"
