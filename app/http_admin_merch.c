@@ -299,18 +299,10 @@ campaign_update(struct http_request *req)
 static int
 bxbp_set(struct http_request *req, const char *on)
 {
-	struct call *c = http_state_get(req);
-	const char  *v[3];
-	char	     uid[24];
-
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = c->match.params[0];
-	v[2] = on;
-	return (db_status_call(c,
+	return (db_status_mine(http_state_get(req),
 	    "SELECT status, body FROM bxbp_designate("
 	    "$1::bigint, $2::bigint, $3::boolean)",
-	    3, v, invalidate_catalog, "no such product"));
+	    on, invalidate_catalog, "no such product"));
 }
 
 static int

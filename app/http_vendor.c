@@ -104,26 +104,11 @@ vendor_orders(struct http_request *req)
 {
 	static const char *const states[] = { "pending", "paid", "shipped",
 		"cancelled", "refunded", NULL };
-	struct call		*c = http_state_get(req);
-	json_t			*errs = NULL;
-	const char		*st, *v[4];
-	char			 uid[24], p[24], pp[24];
 
-	st = query_get(&c->qs, "status");
-	if (st != NULL && !validate_oneof(st, states))
-		problem_field_add(&errs, "status", "a part status");
-	(void)call_paging(c, &errs, p, pp, sizeof(p));
-	if (errs != NULL)
-		return (problem_validation(c, errs));
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = st;
-	v[2] = p;
-	v[3] = pp;
-	return (db_json_call(c,
+	return (db_json_page(http_state_get(req),
 	    "SELECT api_vendor_orders($1::bigint, $2, "
 	    "$3::integer, $4::integer)",
-	    4, v));
+	    states, "a part status"));
 }
 
 static int
@@ -169,17 +154,10 @@ vendor_ship(struct http_request *req)
 static int
 vendor_part_recipients(struct http_request *req)
 {
-	struct call *c = http_state_get(req);
-	char	     uid[24];
-	const char  *v[2];
-
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = c->match.params[0];
-	return (db_status_call(c,
+	return (db_status_mine(http_state_get(req),
 	    "SELECT status, body FROM api_vendor_part_recipients("
 	    "$1::bigint, $2::bigint)",
-	    2, v, NULL, "refused"));
+	    NULL, NULL, "refused"));
 }
 
 static int
@@ -313,26 +291,11 @@ vendor_products(struct http_request *req)
 {
 	static const char *const states[] = { "draft", "listed", "unlisted",
 		NULL };
-	struct call		*c = http_state_get(req);
-	json_t			*errs = NULL;
-	const char		*st, *v[4];
-	char			 uid[24], p[24], pp[24];
 
-	st = query_get(&c->qs, "status");
-	if (st != NULL && !validate_oneof(st, states))
-		problem_field_add(&errs, "status", "draft, listed or unlisted");
-	(void)call_paging(c, &errs, p, pp, sizeof(p));
-	if (errs != NULL)
-		return (problem_validation(c, errs));
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = st;
-	v[2] = p;
-	v[3] = pp;
-	return (db_json_call(c,
+	return (db_json_page(http_state_get(req),
 	    "SELECT api_vendor_products($1::bigint, $2, "
 	    "$3::integer, $4::integer)",
-	    4, v));
+	    states, "draft, listed or unlisted"));
 }
 
 static int
@@ -478,18 +441,10 @@ vendor_product_update(struct http_request *req)
 static int
 vendor_publish(struct http_request *req, const char *on)
 {
-	struct call *c = http_state_get(req);
-	const char  *v[3];
-	char	     uid[24];
-
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = c->match.params[0];
-	v[2] = on;
-	return (db_status_call(c,
+	return (db_status_mine(http_state_get(req),
 	    "SELECT status, body FROM "
 	    "vendor_product_publish($1::bigint, $2::bigint, $3::boolean)",
-	    3, v, invalidate_catalog, "no such listing"));
+	    on, invalidate_catalog, "no such listing"));
 }
 
 static int
