@@ -22,6 +22,7 @@
 #include "validate.h"
 
 #define BULK_MAX_ATTEMPTS 3
+#define BULK_REASON_CHARS 500 /* a rejection's reason */
 
 /* A placement: its key, its route for the key, and the priced orders. */
 struct bulk_place_ctx {
@@ -125,8 +126,8 @@ bulk_reject(struct http_request *req)
 	const char  *reason;
 
 	reason = json_field_str(c->body, "reason");
-	if (!validate_text(reason, 1, 500)) {
-		problem_field_add(&errs, "reason", "1 to 500 characters");
+	if (!validate_text(reason, 1, BULK_REASON_CHARS)) {
+		problem_field_chars(&errs, "reason", 1, BULK_REASON_CHARS);
 		return (problem_validation(c, errs));
 	}
 	return (bulk_action(req, "reject", reason));

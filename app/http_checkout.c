@@ -28,6 +28,7 @@
 #include "validate.h"
 
 #define MAX_ATTEMPTS 3
+#define NOTE_CHARS   200 /* the buyer's note */
 
 struct checkout_ctx {
 	struct call c;
@@ -183,9 +184,9 @@ checkout_check(struct http_request *req)
 	note = json_object_get(k->c.body, "note");
 	if (note != NULL && !json_is_null(note) &&
 	    !(json_is_string(note) &&
-		validate_text(json_string_value(note), 0, 200)))
-		problem_field_add(
-		    &errs, "note", "text of at most 200 characters");
+		validate_text(json_string_value(note), 0, NOTE_CHARS)))
+		problem_field_add(&errs, "note",
+		    "text of at most " TEXT(NOTE_CHARS) " characters");
 
 	(void)idem_read(&k->c, &k->idem, &errs);
 	if (errs != NULL)

@@ -19,6 +19,16 @@
 #include "orders.h"
 #include "validate.h"
 
+#define CARRIER_CHARS	  50
+#define TRACKING_NO_CHARS 64
+#define REPORT_NO_CHARS	  64 /* a batch's inspection report */
+#define IMAGES_MAX	  10
+#define IMAGE_PATH_CHARS  300
+#define TIERS_MAX	  10
+#define TIER_MIN_QTY	  2 /* a tier below 2 would be the list price */
+#define CREDIT_CODE_WORDS \
+	"an " TEXT(CREDITCODE_LEN) "-character unified social credit code"
+
 static int vendor_orders(struct http_request *);
 static int vendor_ship(struct http_request *);
 static int vendor_statement(struct http_request *);
@@ -122,10 +132,10 @@ vendor_ship(struct http_request *req)
 
 	carrier = json_field_str(c->body, "carrier");
 	tracking = json_field_str(c->body, "tracking_no");
-	if (!validate_text(carrier, 1, 50))
-		problem_field_add(&errs, "carrier", "1 to 50 characters");
-	if (!validate_text(tracking, 1, 64))
-		problem_field_add(&errs, "tracking_no", "1 to 64 characters");
+	if (!validate_text(carrier, 1, CARRIER_CHARS))
+		problem_field_chars(&errs, "carrier", 1, CARRIER_CHARS);
+	if (!validate_text(tracking, 1, TRACKING_NO_CHARS))
+		problem_field_chars(&errs, "tracking_no", 1, TRACKING_NO_CHARS);
 	if (errs != NULL)
 		return (problem_validation(c, errs));
 	call_uid(c, uid, sizeof(uid));
@@ -267,8 +277,7 @@ vendor_apply(struct http_request *req)
 	vendor_text(c->body, "county_code", 1, 40, 1, &errs);
 	cc = json_field_str(c->body, "credit_code");
 	if (!creditcode_valid(cc))
-		problem_field_add(&errs, "credit_code",
-		    "an 18-character unified social credit code");
+		problem_field_add(&errs, "credit_code", CREDIT_CODE_WORDS);
 	(void)vendor_int(c->body, "poor_households_linked", 0, 1000000, 1,
 	    &errs, "a non-negative integer");
 	vendor_text(c->body, "description", 0, 2000, 0, &errs);
@@ -348,30 +357,32 @@ vendor_product_check(json_t *b, int create)
 	(void)vendor_int(b, "stock", 0, STOCK_MAX, 0, &errs,
 	    "an integer from 0 to " TEXT(STOCK_MAX));
 	if ((v = json_object_get(b, "images")) != NULL) {
-		if (!json_is_array(v) || json_array_size(v) > 10)
-			problem_field_add(
-			    &errs, "images", "at most 10 image paths");
+		if (!json_is_array(v) || json_array_size(v) > IMAGES_MAX)
+			problem_field_add(&errs, "images",
+			    "at most " TEXT(IMAGES_MAX) " image paths");
 		json_array_foreach(v, i, e)
 		{
 			if (!json_is_string(e) ||
-			    !validate_text(json_string_value(e), 1, 300))
+			    !validate_text(
+				json_string_value(e), 1, IMAGE_PATH_CHARS))
 				problem_field_add(&errs, "images",
-				    "image paths of 1 to 300 characters");
+				    "image paths of 1 to " TEXT(
+					IMAGE_PATH_CHARS) " characters");
 		}
 	}
 	if ((v = json_object_get(b, "price_tiers")) != NULL) {
-		if (!json_is_array(v) || json_array_size(v) > 10)
-			problem_field_add(
-			    &errs, "price_tiers", "at most 10 tiers");
+		if (!json_is_array(v) || json_array_size(v) > TIERS_MAX)
+			problem_field_add(&errs, "price_tiers",
+			    "at most " TEXT(TIERS_MAX) " tiers");
 		json_array_foreach(v, i, e)
 		{
-			if (!vendor_int_in(
-				json_object_get(e, "min_qty"), 2, STOCK_MAX) ||
+			if (!vendor_int_in(json_object_get(e, "min_qty"),
+				TIER_MIN_QTY, STOCK_MAX) ||
 			    !vendor_int_in(json_object_get(e, "unit_price_fen"),
 				1, PRICE_FEN_MAX))
 				problem_field_add(&errs, "price_tiers",
-				    "{min_qty from 2 to " TEXT(STOCK_MAX) ", unit_price_fen from 1 to " TEXT(
-					PRICE_FEN_MAX) "}");
+				    "{min_qty from " TEXT(TIER_MIN_QTY) " to " TEXT(
+					STOCK_MAX) ", unit_price_fen from 1 to " TEXT(PRICE_FEN_MAX) "}");
 		}
 	}
 	if ((v = json_object_get(b, "certifications")) != NULL) {
@@ -530,9 +541,10 @@ vendor_batch_add(struct http_request *req)
 			problem_field_add(&errs, "inspection.inspected_on",
 			    "a date YYYY-MM-DD");
 		if (json_object_get(insp, "report_no") != NULL &&
-		    !validate_text(json_field_str(insp, "report_no"), 1, 64))
-			problem_field_add(&errs, "inspection.report_no",
-			    "1 to 64 characters");
+		    !validate_text(
+			json_field_str(insp, "report_no"), 1, REPORT_NO_CHARS))
+			problem_field_chars(
+			    &errs, "inspection.report_no", 1, REPORT_NO_CHARS);
 	}
 	if (errs != NULL)
 		return (problem_validation(c, errs));
