@@ -42,6 +42,8 @@ int db_status_call(struct call *, const char *, int, const char **,
 int
 db_json_page(struct call *, const char *, const char *const *, const char *);
 int db_json_mine(struct call *, const char *);
+int
+db_status_save(struct call *, const char *, int, void (*)(void), const char *);
 int db_status_mine(
     struct call *, const char *, const char *, void (*)(void), const char *);
 

@@ -210,3 +210,25 @@ db_status_mine(struct call *c, const char *sql, const char *arg,
 	v[2] = arg;
 	return (db_status_call(c, sql, arg ? 3 : 2, v, committed, what));
 }
+
+/*
+ * An operator's rule saved by a (status, body) function of the path's id
+ * (NULL to create one), the body as JSON and the caller's id.
+ */
+int
+db_status_save(struct call *c, const char *sql, int create,
+    void (*committed)(void), const char *what)
+{
+	char	    uid[24], *s;
+	const char *v[3];
+	int	    rc;
+
+	call_uid(c, uid, sizeof(uid));
+	s = json_dumps(c->body, JSON_COMPACT);
+	v[0] = create ? NULL : c->match.params[0];
+	v[1] = s;
+	v[2] = uid;
+	rc = db_status_call(c, sql, 3, v, committed, what);
+	free(s);
+	return (rc);
+}
