@@ -11,9 +11,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from shop import (  # noqa: E402
-    get, make_user, ok, other_vendor_token, patch, post, problem, put,
-    shop_products)
-from test_bulk_orders import GOODS, create, csv_text, upload  # noqa: E402
+    get, make_user, ok, other_vendor_token, patch, post, problem, put)
+from test_bulk_orders import create, csv_text, upload  # noqa: E402
 from test_orgs import org_team  # noqa: E402
 from test_vendors import admin  # noqa: E402
 
@@ -141,7 +140,7 @@ def test_checkout_and_payment_messages():
         {"Idempotency-Key": KEY_WORDS})
 
 
-def test_bulk_messages(shop_products):
+def test_bulk_messages():
     user = make_user(tag="msgs")
     has(post("/orgs/1/bulk-orders", token=user.token,
              json={"purpose": "welfare", "recipients": [
@@ -165,10 +164,11 @@ def test_bulk_messages(shop_products):
     has(post("/orgs/1/bulk-orders/1/payments", token=user.token,
              headers=BAD_KEY, json={"provider": "sandbox"}),
         {"Idempotency-Key": KEY_WORDS})
+    # The count stops the file before any row is looked up: no product
+    # is taken from the run's pool (the stall drill needs the last ones).
     t = org_team()
-    a = shop_products.one(where=GOODS, stock=100)
     d = ok(create(t), 201)
-    rows = ["张%d,13800000000,上海市,%d,1" % (i, a) for i in range(10001)]
+    rows = ["张%d,13800000000,上海市,1,1" % i for i in range(10001)]
     b = problem(upload(t, d["id"], csv_text(rows)), 422)
     assert "too many rows: at most 10000 lines in one bulk order" in [
         e["message"] for e in b["errors"]], b["errors"][-3:]
