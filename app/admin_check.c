@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "admin_check.h"
-#include "bangfu.h"
+#include "api.h"
+#include "problem.h"
 #include "timefmt.h"
 #include "validate.h"
 

@@ -238,7 +238,7 @@ api_authenticate(struct call *c)
 
 	/*
 	 * A route that talks to Redis anyway checks the session inside its
-	 * own script (one round trip, same atomicity): see http_cart.c.
+	 * own script (one round trip, same atomicity): see cart_store.c.
 	 */
 	if ((flags & AUTH_DEFER) && !(flags & (AUTH_ADMIN | AUTH_VENDOR))) {
 		c->authed = 1;

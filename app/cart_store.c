@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "json.h"
+#include "redis.h"
 #include "cart.h"
 #include "cart_store.h"
 

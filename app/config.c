@@ -70,6 +70,9 @@ config_load(void)
 	cfg.max_unpaid_orders = env_int("MAX_UNPAID_ORDERS", 5, 1, 1000);
 	cfg.orders_limit = env_int("RATE_LIMIT_ORDERS", 20, 1, 1000000);
 	cfg.invites_limit = env_int("RATE_LIMIT_INVITES", 20, 1, 1000000);
+	cfg.db_statement_ms =
+	    env_int("DB_STATEMENT_DEADLINE_MS", 15000, 100, 3600000);
+	cfg.db_queue_ms = env_int("DB_QUEUE_DEADLINE_MS", 10000, 100, 3600000);
 }
 
 /*

@@ -26,6 +26,8 @@ struct bangfu_config {
 	int   max_unpaid_orders;
 	int   orders_limit; /* checkouts per user and window */
 	int   invites_limit; /* invitations per admin and window */
+	int   db_statement_ms; /* a statement's answer, at most */
+	int   db_queue_ms; /* a job's wait for a connection, at most */
 };
 extern struct bangfu_config cfg;
 void			    config_load(void);

@@ -62,21 +62,6 @@ static const struct db_conn_hooks db_hooks = {
 	.job_done = db_job_complete,
 };
 
-static int
-env_ms(const char *name, int def, int min, int max)
-{
-	const char *v;
-	char	   *end;
-	long	    n;
-
-	if ((v = getenv(name)) == NULL || *v == '\0')
-		return (def);
-	n = strtol(v, &end, 10);
-	if (*end != '\0' || n < min || n > max)
-		return (def);
-	return ((int)n);
-}
-
 int
 db_init(void)
 {
@@ -84,8 +69,8 @@ db_init(void)
 
 	if (!dbinfo_load(cfg.database_url))
 		return (KORE_RESULT_ERROR);
-	statement_ms = env_ms("DB_STATEMENT_DEADLINE_MS", 15000, 100, 3600000);
-	queue_ms = env_ms("DB_QUEUE_DEADLINE_MS", 10000, 100, 3600000);
+	statement_ms = cfg.db_statement_ms;
+	queue_ms = cfg.db_queue_ms;
 	nconns = pgsql_conn_max > 0 ? pgsql_conn_max : 2;
 	conns = kore_calloc(nconns, sizeof(*conns));
 	for (i = 0; i < nconns; i++)

@@ -39,6 +39,13 @@ int db_answer(struct call *, int, const char *, const char *);
 int db_status_reply(struct call *, const char *);
 int db_status_call(struct call *, const char *, int, const char **,
     void (*)(void), const char *);
+int
+db_json_page(struct call *, const char *, const char *const *, const char *);
+int db_json_mine(struct call *, const char *);
+int
+db_status_save(struct call *, const char *, int, void (*)(void), const char *);
+int db_status_mine(
+    struct call *, const char *, const char *, void (*)(void), const char *);
 
 /* app/db.c: the pool of this worker. */
 int  db_init(void);

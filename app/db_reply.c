@@ -7,7 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "cache.h"
+#include "db.h"
+#include "problem.h"
+#include "routes.h"
+#include "validate.h"
 
 /*
  * Answers with the JSON text in the first column of the first row, which
@@ -139,4 +145,90 @@ db_status_call(struct call *c, const char *sql, int n, const char **v,
 	if (committed != NULL && st != NULL && atoi(st) < 300)
 		committed();
 	return (db_status_reply(c, what));
+}
+
+/*
+ * A page of the caller's own as the JSON a statement builds: sql takes the
+ * caller's id, then ?status= when the route filters on it (states, ended
+ * by NULL, with what as its refusal; NULL for no filter), then the page
+ * and per_page.
+ */
+int
+db_json_page(struct call *c, const char *sql, const char *const *states,
+    const char *what)
+{
+	json_t	   *errs = NULL;
+	const char *st = NULL, *v[4];
+	char	    uid[24], p[24], pp[24];
+	int	    n = 0;
+
+	if (states != NULL) {
+		st = query_get(&c->qs, "status");
+		if (st != NULL && !validate_oneof(st, states))
+			problem_field_add(&errs, "status", what);
+	}
+	(void)call_paging(c, &errs, p, pp, sizeof(p));
+	if (errs != NULL)
+		return (problem_validation(c, errs));
+	call_uid(c, uid, sizeof(uid));
+	v[n++] = uid;
+	if (states != NULL)
+		v[n++] = st;
+	v[n++] = p;
+	v[n++] = pp;
+	return (db_json_call(c, sql, n, v));
+}
+
+/* The thing of the path's first id, as the caller may see it: sql's JSON. */
+int
+db_json_mine(struct call *c, const char *sql)
+{
+	char	    uid[24];
+	const char *v[2];
+
+	call_uid(c, uid, sizeof(uid));
+	v[0] = uid;
+	v[1] = c->match.params[0];
+	return (db_json_call(c, sql, 2, v));
+}
+
+/*
+ * The caller's act on the thing of the path's first id, with one word
+ * (arg; NULL when the function takes only the two): a (status, body)
+ * function, answered as db_status_call does.
+ */
+int
+db_status_mine(struct call *c, const char *sql, const char *arg,
+    void (*committed)(void), const char *what)
+{
+	char	    uid[24];
+	const char *v[3];
+
+	call_uid(c, uid, sizeof(uid));
+	v[0] = uid;
+	v[1] = c->match.params[0];
+	v[2] = arg;
+	return (db_status_call(c, sql, arg ? 3 : 2, v, committed, what));
+}
+
+/*
+ * An operator's rule saved by a (status, body) function of the path's id
+ * (NULL to create one), the body as JSON and the caller's id.
+ */
+int
+db_status_save(struct call *c, const char *sql, int create,
+    void (*committed)(void), const char *what)
+{
+	char	    uid[24], *s;
+	const char *v[3];
+	int	    rc;
+
+	call_uid(c, uid, sizeof(uid));
+	s = json_dumps(c->body, JSON_COMPACT);
+	v[0] = create ? NULL : c->match.params[0];
+	v[1] = s;
+	v[2] = uid;
+	rc = db_status_call(c, sql, 3, v, committed, what);
+	free(s);
+	return (rc);
 }

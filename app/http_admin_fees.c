@@ -8,7 +8,11 @@
 #include <string.h>
 
 #include "admin_check.h"
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "invalidate.h"
+#include "problem.h"
+#include "routes.h"
 #include "validate.h"
 
 /* A rate in basis points: 0 to 100 %. */
@@ -114,24 +118,14 @@ fee_rule_save(struct http_request *req, int create)
 {
 	struct call *c = http_state_get(req);
 	json_t	    *errs;
-	char	     uid[24], *s;
-	const char  *v[3];
-	int	     rc;
 
 	if ((errs = fee_rule_check(c->body, create)) != NULL)
 		return (problem_validation(c, errs));
-	call_uid(c, uid, sizeof(uid));
-	s = json_dumps(c->body, JSON_COMPACT);
-	v[0] = create ? NULL : c->match.params[0];
-	v[1] = s;
-	v[2] = uid;
 	/* Checkouts price from cached rules: every worker reads them again. */
-	rc = db_status_call(c,
+	return (db_status_save(c,
 	    "SELECT status, body FROM fee_rule_save($1::bigint, "
 	    "$2::jsonb, $3::bigint)",
-	    3, v, invalidate_catalog, "no such rule");
-	free(s);
-	return (rc);
+	    create, invalidate_catalog, "no such rule"));
 }
 
 static int

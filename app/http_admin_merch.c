@@ -11,7 +11,12 @@
 #include <string.h>
 
 #include "admin_check.h"
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "invalidate.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "validate.h"
 
 /* A boost's (or a campaign's) weight, either way; a rule's pinned slots. */
@@ -150,10 +155,8 @@ boost_rule_save(struct http_request *req, int create)
 		"channel", NULL };
 	struct call		*c = http_state_get(req);
 	json_t			*errs = NULL, *v, *e;
-	const char		*k, *args[3];
-	char			 uid[24], *s;
+	const char		*k;
 	size_t			 i;
-	int			 rc;
 
 	json_object_foreach(c->body, k, v)
 	{
@@ -183,17 +186,10 @@ boost_rule_save(struct http_request *req, int create)
 		problem_field_add(&errs, "body", "at least one field");
 	if (errs != NULL)
 		return (problem_validation(c, errs));
-	call_uid(c, uid, sizeof(uid));
-	s = json_dumps(c->body, JSON_COMPACT);
-	args[0] = create ? NULL : c->match.params[0];
-	args[1] = s;
-	args[2] = uid;
-	rc = db_status_call(c,
+	return (db_status_save(c,
 	    "SELECT status, body FROM boost_rule_save("
 	    "$1::bigint, $2::jsonb, $3::bigint)",
-	    3, args, invalidate_catalog, "no such rule");
-	free(s);
-	return (rc);
+	    create, invalidate_catalog, "no such rule"));
 }
 
 static int
@@ -294,18 +290,10 @@ campaign_update(struct http_request *req)
 static int
 bxbp_set(struct http_request *req, const char *on)
 {
-	struct call *c = http_state_get(req);
-	const char  *v[3];
-	char	     uid[24];
-
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = c->match.params[0];
-	v[2] = on;
-	return (db_status_call(c,
+	return (db_status_mine(http_state_get(req),
 	    "SELECT status, body FROM bxbp_designate("
 	    "$1::bigint, $2::bigint, $3::boolean)",
-	    3, v, invalidate_catalog, "no such product"));
+	    on, invalidate_catalog, "no such product"));
 }
 
 static int

@@ -8,7 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "invalidate.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "validate.h"
 
 /* A review's reason and an event's note; an event's kind. */

@@ -7,7 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "metrics.h"
+#include "problem.h"
+#include "ratelimit.h"
+#include "redis.h"
+#include "routes.h"
 #include "auth.h"
 #include "validate.h"
 #include "cart.h"

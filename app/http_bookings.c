@@ -9,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "idem.h"
 #include "order_fsm.h"
 #include "orders.h"
@@ -22,9 +27,7 @@
 
 struct booking_ctx {
 	struct call c;
-	char	    key[130];
-	char	    hash[65];
-	int	    has_key;
+	struct idem idem;
 	int	    attempts;
 	json_t	   *order; /* the priced order for booking_place() */
 };
@@ -91,7 +94,6 @@ booking_check(struct http_request *req)
 	struct booking_ctx	*k = http_state_get(req);
 	json_t			*errs = NULL, *guests, *g;
 	size_t			 i;
-	int			 rc;
 
 	services_unknown(k->c.body, keys, &errs);
 	if (!services_int_in(
@@ -115,13 +117,9 @@ booking_check(struct http_request *req)
 		}
 		services_unknown(g, gkeys, &errs);
 	}
-	rc = idem_key(&k->c, k->key, sizeof(k->key), k->hash);
-	if (rc < 0)
-		problem_field_add(
-		    &errs, "Idempotency-Key", "1 to 128 printable characters");
+	(void)idem_read(&k->c, &k->idem, &errs);
 	if (errs != NULL)
 		return (problem_validation(&k->c, errs));
-	k->has_key = rc;
 	return (call_next(&k->c, B_LIMIT));
 }
 
@@ -130,13 +128,8 @@ static int
 booking_limit(struct http_request *req)
 {
 	struct booking_ctx *k = http_state_get(req);
-	int		    rc;
 
-	rc = ratelimit_user_poll(
-	    &k->c, "bookings", cfg.orders_limit, cfg.rate_window);
-	if (rc != HTTP_STATE_CONTINUE)
-		return (rc);
-	return (call_next(&k->c, k->has_key ? B_IDEM : B_QUOTE));
+	return (idem_limit(&k->c, &k->idem, "bookings", B_IDEM, B_QUOTE));
 }
 
 static int
@@ -144,7 +137,7 @@ booking_idem(struct http_request *req)
 {
 	struct booking_ctx *k = http_state_get(req);
 
-	return (idem_replay(&k->c, "POST /bookings", k->key, k->hash, B_QUOTE));
+	return (idem_replay(&k->c, "POST /bookings", &k->idem, B_QUOTE));
 }
 
 /* The session's terms, priced with the fee rules as a cart would be. */
@@ -215,8 +208,8 @@ booking_place(struct http_request *req)
 	guests = json_dumps(json_object_get(k->c.body, "guests"), JSON_COMPACT);
 	order = json_dumps(k->order, JSON_COMPACT);
 	v[0] = uid;
-	v[1] = k->has_key ? k->key : NULL;
-	v[2] = k->hash;
+	v[1] = k->idem.has ? k->idem.key : NULL;
+	v[2] = k->idem.hash;
 	v[3] = int_text((char[INT_TEXT_LEN]){ 0 },
 	    json_integer_value(json_object_get(k->c.body, "session_id")));
 	v[4] = guests;
@@ -254,35 +247,16 @@ booking_place(struct http_request *req)
 static int
 bookings_mine(struct http_request *req)
 {
-	struct call *c = http_state_get(req);
-	json_t	    *errs = NULL;
-	char	     uid[24], p[24], pp[24];
-	const char  *v[3];
-
-	(void)call_paging(c, &errs, p, pp, sizeof(p));
-	if (errs != NULL)
-		return (problem_validation(c, errs));
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = p;
-	v[2] = pp;
-	return (db_json_call(c,
-	    "SELECT api_my_bookings($1::bigint, $2::integer, $3::integer)", 3,
-	    v));
+	return (db_json_page(http_state_get(req),
+	    "SELECT api_my_bookings($1::bigint, $2::integer, $3::integer)",
+	    NULL, NULL));
 }
 
 static int
 booking_get(struct http_request *req)
 {
-	struct call *c = http_state_get(req);
-	char	     uid[24];
-	const char  *v[2];
-
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = c->match.params[0];
-	return (db_json_call(
-	    c, "SELECT api_booking($1::bigint, $2::bigint)", 2, v));
+	return (db_json_mine(
+	    http_state_get(req), "SELECT api_booking($1::bigint, $2::bigint)"));
 }
 
 static int

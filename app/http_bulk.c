@@ -9,13 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "bulk.h"
 #include "cart.h"
 #include "orders.h"
 #include "validate.h"
 
-#define BULK_MAX_LINES 50 /* lines of one recipient in JSON */
+#define BULK_MAX_LINES	   50 /* lines of one recipient in JSON */
+#define BULK_NAME_CHARS	   50 /* a recipient's name */
+#define BULK_ADDRESS_CHARS 200
+#define BULK_SESSION_QTY   20 /* places one line books */
 
 /* A draft from a JSON body: its recipients' lines, JSON text for SQL. */
 struct bulk_create_ctx {
@@ -102,11 +109,13 @@ bulk_json_line(
 	sj = json_object_get(ln, "session_id");
 	if (sj != NULL && !json_is_null(sj) &&
 	    (!json_is_integer(sj) || json_integer_value(sj) < 1 ||
-		(json_is_integer(qj) && json_integer_value(qj) > 20))) {
+		(json_is_integer(qj) &&
+		    json_integer_value(qj) > BULK_SESSION_QTY))) {
 		(void)snprintf(f, sizeof(f),
 		    "recipients[%zu].lines[%zu].session_id", i, j);
-		problem_field_add(
-		    errs, f, "a session id, with qty at most 20 places");
+		problem_field_add(errs, f,
+		    "a session id, with qty at most " TEXT(
+			BULK_SESSION_QTY) " places");
 		ok = 0;
 	}
 	if (!json_is_integer(pj) || json_integer_value(pj) < 1 ||
@@ -120,14 +129,15 @@ bulk_json_line(
 	    json_integer_value(qj) > CART_MAX_QTY) {
 		(void)snprintf(
 		    f, sizeof(f), "recipients[%zu].lines[%zu].qty", i, j);
-		problem_field_add(errs, f, "an integer from 1 to 9999");
+		problem_field_range(errs, f, "an integer", 1, CART_MAX_QTY);
 		ok = 0;
 	}
 	name = json_field_str(rcp, "name");
 	phone = json_field_str(rcp, "phone");
 	address = json_field_str(rcp, "address");
-	if (!ok || !validate_text(name, 1, 50) || !orders_phone_valid(phone) ||
-	    !validate_text(address, 1, 200))
+	if (!ok || !validate_text(name, 1, BULK_NAME_CHARS) ||
+	    !orders_phone_valid(phone) ||
+	    !validate_text(address, 1, BULK_ADDRESS_CHARS))
 		return;
 	(void)snprintf(
 	    f, sizeof(f), "recipients[%zu].lines[%zu].product_id", i, j);
@@ -168,26 +178,29 @@ bulk_create_check(struct http_request *req)
 			    "an object {name, phone, address, lines}");
 			continue;
 		}
-		if (!validate_text(json_field_str(rcp, "name"), 1, 50)) {
+		if (!validate_text(
+			json_field_str(rcp, "name"), 1, BULK_NAME_CHARS)) {
 			(void)snprintf(f, sizeof(f), "recipients[%zu].name", i);
-			problem_field_add(&errs, f, "1 to 50 characters");
+			problem_field_chars(&errs, f, 1, BULK_NAME_CHARS);
 		}
 		if (!orders_phone_valid(json_field_str(rcp, "phone"))) {
 			(void)snprintf(
 			    f, sizeof(f), "recipients[%zu].phone", i);
 			problem_field_add(&errs, f, "a phone number");
 		}
-		if (!validate_text(json_field_str(rcp, "address"), 1, 200)) {
+		if (!validate_text(json_field_str(rcp, "address"), 1,
+			BULK_ADDRESS_CHARS)) {
 			(void)snprintf(
 			    f, sizeof(f), "recipients[%zu].address", i);
-			problem_field_add(&errs, f, "1 to 200 characters");
+			problem_field_chars(&errs, f, 1, BULK_ADDRESS_CHARS);
 		}
 		lines = json_object_get(rcp, "lines");
 		if (!json_is_array(lines) || json_array_size(lines) < 1 ||
 		    json_array_size(lines) > BULK_MAX_LINES) {
 			(void)snprintf(
 			    f, sizeof(f), "recipients[%zu].lines", i);
-			problem_field_add(&errs, f, "1 to 50 lines");
+			problem_field_add(
+			    &errs, f, "1 to " TEXT(BULK_MAX_LINES) " lines");
 			continue;
 		}
 		json_array_foreach(lines, j, ln)
@@ -198,7 +211,8 @@ bulk_create_check(struct http_request *req)
 	}
 	if (nrows > BULK_MAX_ROWS)
 		problem_field_add(&errs, "recipients",
-		    "at most 10000 lines in all (send a CSV file)");
+		    "at most " TEXT(
+			BULK_MAX_ROWS) " lines in all (send a CSV file)");
 	if (errs != NULL) {
 		json_decref(rows);
 		return (problem_validation(&k->c, errs));

@@ -10,7 +10,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "json.h"
+#include "db.h"
+#include "problem.h"
+#include "routes.h"
 #include "bulk.h"
 #include "bulkcsv.h"
 #include "csv.h"
@@ -200,8 +204,8 @@ bulk_csv_check(struct http_request *req)
 			continue;
 		if (++nrows > BULK_MAX_ROWS) {
 			bulk_csv_error(k, errs, rec.line,
-			    "too many rows: at most 10000 lines in one bulk "
-			    "order");
+			    "too many rows: at most " TEXT(
+				BULK_MAX_ROWS) " lines in one bulk order");
 			break;
 		}
 		if (rc != CSV_RECORD) {

@@ -9,21 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "config.h"
+#include "db.h"
+#include "invalidate.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "bulk.h"
 #include "idem.h"
 #include "orders.h"
 #include "validate.h"
 
 #define BULK_MAX_ATTEMPTS 3
+#define BULK_REASON_CHARS 500 /* a rejection's reason */
 
 /* A placement: its key, its route for the key, and the priced orders. */
 struct bulk_place_ctx {
 	struct call c;
-	char	    key[130];
-	char	    hash[65];
+	struct idem idem;
 	char	    route[96];
-	int	    has_key;
 	int	    attempts;
 	json_t	   *order; /* the priced placement */
 };
@@ -121,8 +126,8 @@ bulk_reject(struct http_request *req)
 	const char  *reason;
 
 	reason = json_field_str(c->body, "reason");
-	if (!validate_text(reason, 1, 500)) {
-		problem_field_add(&errs, "reason", "1 to 500 characters");
+	if (!validate_text(reason, 1, BULK_REASON_CHARS)) {
+		problem_field_chars(&errs, "reason", 1, BULK_REASON_CHARS);
 		return (problem_validation(c, errs));
 	}
 	return (bulk_action(req, "reject", reason));
@@ -135,20 +140,14 @@ bulk_place_check(struct http_request *req)
 {
 	struct bulk_place_ctx *k = http_state_get(req);
 	json_t		      *errs = NULL;
-	int		       rc;
 
-	rc = idem_key(&k->c, k->key, sizeof(k->key), k->hash);
-	if (rc < 0) {
-		problem_field_add(
-		    &errs, "Idempotency-Key", "1 to 128 printable characters");
+	if (!idem_read(&k->c, &k->idem, &errs))
 		return (problem_validation(&k->c, errs));
-	}
-	k->has_key = rc;
 	(void)snprintf(k->route, sizeof(k->route),
 	    "POST /orgs/%lld/bulk-orders/%lld/place",
 	    (long long)k->c.match.ids[0], (long long)k->c.match.ids[1]);
 	return (
-	    call_next(&k->c, k->has_key ? BULK_PLACE_IDEM : BULK_PLACE_QUOTE));
+	    call_next(&k->c, k->idem.has ? BULK_PLACE_IDEM : BULK_PLACE_QUOTE));
 }
 
 /* A key seen before answers at once. */
@@ -157,8 +156,7 @@ bulk_place_idem(struct http_request *req)
 {
 	struct bulk_place_ctx *k = http_state_get(req);
 
-	return (
-	    idem_replay(&k->c, k->route, k->key, k->hash, BULK_PLACE_QUOTE));
+	return (idem_replay(&k->c, k->route, &k->idem, BULK_PLACE_QUOTE));
 }
 
 /*
@@ -266,8 +264,8 @@ bulk_place_write(struct http_request *req)
 	v[1] = k->c.match.params[0];
 	v[2] = k->c.match.params[1];
 	v[3] = k->route;
-	v[4] = k->has_key ? k->key : NULL;
-	v[5] = k->hash;
+	v[4] = k->idem.has ? k->idem.key : NULL;
+	v[5] = k->idem.hash;
 	v[6] = s;
 	rc = db_poll(&k->c,
 	    "SELECT status, body FROM bulk_place($1::bigint, $2::bigint, "
@@ -301,15 +299,14 @@ bulk_pay(struct http_request *req)
 	struct call *c = http_state_get(req);
 	json_t	    *errs = NULL;
 	const char  *prov, *v[7];
-	char	     uid[24], key[130], hash[65], route[96];
-	int	     has, ps;
+	struct idem  idem;
+	char	     uid[24], route[96];
+	int	     ps;
 
 	prov = json_field_str(c->body, "provider");
 	if ((ps = payment_provider_state(prov)) == PROVIDER_UNKNOWN)
 		problem_field_add(&errs, "provider", "sandbox");
-	if ((has = idem_key(c, key, sizeof(key), hash)) < 0)
-		problem_field_add(
-		    &errs, "Idempotency-Key", "1 to 128 printable characters");
+	(void)idem_read(c, &idem, &errs);
 	if (errs != NULL)
 		return (problem_validation(c, errs));
 	if (ps == PROVIDER_OFF)
@@ -323,8 +320,8 @@ bulk_pay(struct http_request *req)
 	v[2] = c->match.params[1];
 	v[3] = prov;
 	v[4] = route;
-	v[5] = has ? key : NULL;
-	v[6] = hash;
+	v[5] = idem.has ? idem.key : NULL;
+	v[6] = idem.hash;
 	return (db_status_call(c,
 	    "SELECT status, body FROM bulk_create_payment($1::bigint, "
 	    "$2::bigint, $3::bigint, $4, $5, $6, $7)",

@@ -8,7 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "auth.h"
+#include "cache.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "redis.h"
+#include "routes.h"
 #include "cart.h"
 #include "facts.h"
 #include "cart_store.h"

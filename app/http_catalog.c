@@ -8,7 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "cache.h"
+#include "db.h"
+#include "problem.h"
+#include "routes.h"
 #include "ranking.h"
 #include "validate.h"
 

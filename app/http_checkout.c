@@ -10,22 +10,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "redis.h"
+#include "routes.h"
 #include "facts.h"
 #include "idem.h"
-#include "http_cart.h"
+#include "cart_store.h"
 #include "order_json.h"
 #include "orders.h"
 #include "placer.h"
 #include "validate.h"
 
 #define MAX_ATTEMPTS 3
+#define NOTE_CHARS   200 /* the buyer's note */
 
 struct checkout_ctx {
 	struct call c;
-	char	    key[130];
-	char	    hash[65];
-	int	    has_key;
+	struct idem idem;
 	int	    attempts;
 	json_t	   *items;
 	json_t	   *quote; /* checkout_quote()'s shape, cached or read */
@@ -156,7 +163,6 @@ checkout_check(struct http_request *req)
 	struct checkout_ctx *k = http_state_get(req);
 	json_t		    *addr, *errs = NULL, *note;
 	const char	    *phone;
-	int		     rc;
 
 	addr = json_object_get(k->c.body, "address");
 	if (!json_is_object(addr)) {
@@ -178,17 +184,13 @@ checkout_check(struct http_request *req)
 	note = json_object_get(k->c.body, "note");
 	if (note != NULL && !json_is_null(note) &&
 	    !(json_is_string(note) &&
-		validate_text(json_string_value(note), 0, 200)))
-		problem_field_add(
-		    &errs, "note", "text of at most 200 characters");
+		validate_text(json_string_value(note), 0, NOTE_CHARS)))
+		problem_field_add(&errs, "note",
+		    "text of at most " TEXT(NOTE_CHARS) " characters");
 
-	rc = idem_key(&k->c, k->key, sizeof(k->key), k->hash);
-	if (rc < 0)
-		problem_field_add(
-		    &errs, "Idempotency-Key", "1 to 128 printable characters");
+	(void)idem_read(&k->c, &k->idem, &errs);
 	if (errs != NULL)
 		return (problem_validation(&k->c, errs));
-	k->has_key = rc;
 	return (call_next(&k->c, S_LIMIT));
 }
 
@@ -197,13 +199,8 @@ static int
 checkout_limit(struct http_request *req)
 {
 	struct checkout_ctx *k = http_state_get(req);
-	int		     rc;
 
-	rc = ratelimit_user_poll(
-	    &k->c, "orders", cfg.orders_limit, cfg.rate_window);
-	if (rc != HTTP_STATE_CONTINUE)
-		return (rc);
-	return (call_next(&k->c, k->has_key ? S_IDEM : S_CART));
+	return (idem_limit(&k->c, &k->idem, "orders", S_IDEM, S_CART));
 }
 
 /* A key seen before answers at once, before the cart is even read. */
@@ -212,7 +209,7 @@ checkout_idem(struct http_request *req)
 {
 	struct checkout_ctx *k = http_state_get(req);
 
-	return (idem_replay(&k->c, "POST /orders", k->key, k->hash, S_CART));
+	return (idem_replay(&k->c, "POST /orders", &k->idem, S_CART));
 }
 
 static int
@@ -396,9 +393,9 @@ checkout_place(struct http_request *req)
 	case PLACER_IDLE:
 		if (k->alone == NULL) {
 			(void)snprintf(dedup, sizeof(dedup), "%lld:%s",
-			    (long long)k->c.who.uid, k->key);
+			    (long long)k->c.who.uid, k->idem.key);
 			placer_submit(&k->pw, req, checkout_item(k),
-			    k->has_key ? dedup : "");
+			    k->idem.has ? dedup : "");
 			return (HTTP_STATE_RETRY);
 		}
 		v[0] = k->alone;
@@ -428,7 +425,7 @@ checkout_place(struct http_request *req)
 			    "the database does not answer; the order was not "
 			    "placed, try again"));
 		}
-		if (k->pw.status == PLACER_LOST && !k->has_key) {
+		if (k->pw.status == PLACER_LOST && !k->idem.has) {
 			placer_forget(&k->pw);
 			http_response_header(req, "retry-after", "1");
 			return (problem(&k->c, 503, "unavailable",
@@ -458,8 +455,8 @@ checkout_item(struct checkout_ctx *k)
 	char   *s;
 
 	item = json_pack("{s:I, s:s?, s:s, s:O}", "user",
-	    (json_int_t)k->c.who.uid, "key", k->has_key ? k->key : NULL, "hash",
-	    k->hash, "order", k->order);
+	    (json_int_t)k->c.who.uid, "key", k->idem.has ? k->idem.key : NULL,
+	    "hash", k->idem.hash, "order", k->order);
 	s = json_dumps(item, JSON_COMPACT);
 	json_decref(item);
 	return (s);
@@ -484,7 +481,7 @@ checkout_outcome(struct checkout_ctx *k, int status, const char *body)
 		return (db_answer(&k->c, status, body, "checkout refused"));
 	/* With a key the database keeps, and answers, the whole order. */
 	k->reply =
-	    k->has_key ? strdup(body) : order_json_placed(k->order, body);
+	    k->idem.has ? strdup(body) : order_json_placed(k->order, body);
 	if (k->reply == NULL)
 		return (problem_internal(&k->c, "checkout: bad answer"));
 	return (call_next(&k->c, S_CLEAR));

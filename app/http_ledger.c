@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "db.h"
+#include "problem.h"
+#include "routes.h"
 #include "csvout.h"
 #include "validate.h"
 

@@ -7,7 +7,10 @@
 
 #include <stdlib.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "problem.h"
+#include "routes.h"
 #include "order_fsm.h"
 #include "orders.h"
 
@@ -36,36 +39,16 @@ struct api_route routes_orders[] = {
 static int
 orders_list(struct http_request *req)
 {
-	struct call *c = http_state_get(req);
-	json_t	    *errs = NULL;
-	char	     uid[24], p[24], pp[24];
-	const char  *v[3];
-
-	(void)call_paging(c, &errs, p, pp, sizeof(p));
-	if (errs != NULL)
-		return (problem_validation(c, errs));
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = p;
-	v[2] = pp;
-	return (db_json_call(c,
-	    "SELECT api_orders($1::bigint, $2::integer, "
-	    "$3::integer)",
-	    3, v));
+	return (db_json_page(http_state_get(req),
+	    "SELECT api_orders($1::bigint, $2::integer, $3::integer)", NULL,
+	    NULL));
 }
 
 static int
 order_get(struct http_request *req)
 {
-	struct call *c = http_state_get(req);
-	char	     uid[24];
-	const char  *v[2];
-
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = c->match.params[0];
-	return (
-	    db_json_call(c, "SELECT api_order($1::bigint, $2::bigint)", 2, v));
+	return (db_json_mine(
+	    http_state_get(req), "SELECT api_order($1::bigint, $2::bigint)"));
 }
 
 /* A cancelled order gave its stock back: its products' caches go. */

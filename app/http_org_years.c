@@ -10,7 +10,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "auth.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "http_orgs.h"
 #include "quota.h"
 

@@ -9,7 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "ratelimit.h"
+#include "routes.h"
 #include "creditcode.h"
 #include "validate.h"
 
@@ -129,15 +136,8 @@ orgs_list(struct http_request *req)
 static int
 org_get(struct http_request *req)
 {
-	struct call *c = http_state_get(req);
-	char	     uid[24];
-	const char  *v[2];
-
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = c->match.params[0];
-	return (db_status_call(c,
-	    "SELECT status, body FROM api_org($1::bigint, $2::bigint)", 2, v,
+	return (db_status_mine(http_state_get(req),
+	    "SELECT status, body FROM api_org($1::bigint, $2::bigint)", NULL,
 	    NULL, "refused"));
 }
 
@@ -255,18 +255,10 @@ my_invitations(struct http_request *req)
 static int
 invitation_answer(struct http_request *req, const char *accept)
 {
-	struct call *c = http_state_get(req);
-	char	     uid[24];
-	const char  *v[3];
-
-	call_uid(c, uid, sizeof(uid));
-	v[0] = uid;
-	v[1] = c->match.params[0];
-	v[2] = accept;
-	return (db_status_call(c,
+	return (db_status_mine(http_state_get(req),
 	    "SELECT status, body FROM invitation_answer($1::bigint, "
 	    "$2::bigint, $3::boolean)",
-	    3, v, NULL, "refused"));
+	    accept, NULL, "refused"));
 }
 
 static int

@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "services_check.h"
 #include "timefmt.h"
 #include "validate.h"

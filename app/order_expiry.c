@@ -6,7 +6,9 @@
 
 #include <stdlib.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "db.h"
+#include "routes.h"
 #include "order_fsm.h"
 #include "orders.h"
 

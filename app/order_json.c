@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "bangfu.h"
+#include "api.h"
 #include "order_json.h"
 
 /*

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "invalidate.h"
+#include "routes.h"
 #include "order_fsm.h"
 #include "orders.h"
 

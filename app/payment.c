@@ -13,7 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "db.h"
+#include "json.h"
+#include "problem.h"
+#include "routes.h"
 #include "idem.h"
 #include "orders.h"
 #include "settler.h"
@@ -113,8 +118,9 @@ order_pay(struct http_request *req)
 	struct call *c = http_state_get(req);
 	json_t	    *errs = NULL, *ret;
 	const char  *prov, *v[6];
-	char	     uid[24], key[130], hash[65];
-	int	     has, ps;
+	struct idem  idem;
+	char	     uid[24];
+	int	     ps;
 
 	prov = json_field_str(c->body, "provider");
 	ps = payment_provider_state(prov);
@@ -125,9 +131,7 @@ order_pay(struct http_request *req)
 	    !order_return_url_valid(json_string_value(ret)))
 		problem_field_add(&errs, "return_url",
 		    "a path of this site, such as /orders/12");
-	if ((has = idem_key(c, key, sizeof(key), hash)) < 0)
-		problem_field_add(
-		    &errs, "Idempotency-Key", "1 to 128 printable characters");
+	(void)idem_read(c, &idem, &errs);
 	if (errs != NULL)
 		return (problem_validation(c, errs));
 	if (ps == PROVIDER_OFF)
@@ -136,8 +140,8 @@ order_pay(struct http_request *req)
 	v[0] = uid;
 	v[1] = c->match.params[0];
 	v[2] = prov;
-	v[3] = has ? key : NULL;
-	v[4] = hash;
+	v[3] = idem.has ? idem.key : NULL;
+	v[4] = idem.hash;
 	v[5] = json_string_value(ret);
 	return (db_status_call(c,
 	    "SELECT status, body FROM create_payment($1::bigint, "

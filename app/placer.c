@@ -25,7 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include <libpq-fe.h>
+
+#include "api.h"
+#include "db.h"
+#include "metrics.h"
 #include "placer.h"
 
 #define PLACER_INFLIGHT	 1

@@ -5,7 +5,10 @@
 
 #include <string.h>
 
-#include "bangfu.h"
+#include "api.h"
+#include "answer.h"
+#include "db.h"
+#include "problem.h"
 
 static const char *
 problem_title(int status)

@@ -16,6 +16,7 @@ const struct route_table route_tables[] = {
 	{ routes_orders, 1, NULL },
 	{ routes_payments, 1, payment_details },
 	{ routes_vendor, 1, vendor_details },
+	{ routes_vendor_products, 1, vendor_details },
 	{ routes_admin_fees, 1, NULL },
 	{ routes_admin_vendors, 1, NULL },
 	{ routes_admin_merch, 1, admin_merch_details },

@@ -19,6 +19,7 @@ extern struct api_route routes_catalog[];
 extern struct api_route routes_cart[];
 extern struct api_route routes_orders[];
 extern struct api_route routes_vendor[];
+extern struct api_route routes_vendor_products[];
 extern struct api_route routes_admin_fees[];
 extern struct api_route routes_admin_vendors[];
 extern struct api_route routes_admin_merch[];

@@ -3,7 +3,8 @@
  * integers and fields a body must not have.
  */
 
-#include "bangfu.h"
+#include "api.h"
+#include "problem.h"
 #include "services_check.h"
 #include "validate.h"
 

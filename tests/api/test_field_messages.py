@@ -11,7 +11,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from shop import (  # noqa: E402
-    get, make_user, other_vendor_token, patch, post, problem, put)
+    get, make_user, ok, other_vendor_token, patch, post, problem, put)
+from test_bulk_orders import create, csv_text, upload  # noqa: E402
+from test_orgs import org_team  # noqa: E402
 from test_vendors import admin  # noqa: E402
 
 LONG = "长" * 501
@@ -114,3 +116,91 @@ def test_cart_auth_and_catalog_messages():
         {"per_page": "an integer from 1 to 100"})
     has(get("/products", params={"page": 0}),
         {"page": "an integer from 1"})
+
+
+BAD_KEY = {"Idempotency-Key": "k" * 129}
+KEY_WORDS = "1 to 128 printable characters"
+
+
+def test_checkout_and_payment_messages():
+    user = make_user(tag="msgs")
+    has(post("/orders", token=user.token, headers=BAD_KEY,
+             json={"address": {"name": "张三", "phone": "13800000000",
+                               "province": "上海市", "city": "上海市",
+                               "district": "黄浦区", "line": "人民大道1号"},
+                   "note": "x" * 201}),
+        {"note": "text of at most 200 characters",
+         "Idempotency-Key": KEY_WORDS})
+    has(post("/bookings", token=user.token, headers=BAD_KEY,
+             json={"session_id": 1,
+                   "guests": [{"name": "李四", "phone": "13800000000"}]}),
+        {"Idempotency-Key": KEY_WORDS})
+    has(post("/orders/1/payments", token=user.token, headers=BAD_KEY,
+             json={"provider": "sandbox"}),
+        {"Idempotency-Key": KEY_WORDS})
+
+
+def test_bulk_messages():
+    user = make_user(tag="msgs")
+    has(post("/orgs/1/bulk-orders", token=user.token,
+             json={"purpose": "welfare", "recipients": [
+                 {"name": "", "phone": "13800000000", "address": "",
+                  "lines": []},
+                 {"name": "王五", "phone": "13800000000", "address": "上海",
+                  "lines": [{"product_id": 1, "qty": 10000,
+                             "session_id": 1}]}]}),
+        {"recipients[0].name": "1 to 50 characters",
+         "recipients[0].address": "1 to 200 characters",
+         "recipients[0].lines": "1 to 50 lines",
+         "recipients[1].lines[0].session_id":
+             "a session id, with qty at most 20 places",
+         "recipients[1].lines[0].qty": "an integer from 1 to 9999"})
+    has(post("/orgs/1/bulk-orders/1/reject", token=user.token,
+             json={"reason": ""}),
+        {"reason": "1 to 500 characters"})
+    has(post("/orgs/1/bulk-orders/1/place", token=user.token,
+             headers=BAD_KEY),
+        {"Idempotency-Key": KEY_WORDS})
+    has(post("/orgs/1/bulk-orders/1/payments", token=user.token,
+             headers=BAD_KEY, json={"provider": "sandbox"}),
+        {"Idempotency-Key": KEY_WORDS})
+    # The count stops the file before any row is looked up: no product
+    # is taken from the run's pool (the stall drill needs the last ones).
+    t = org_team()
+    d = ok(create(t), 201)
+    rows = ["张%d,13800000000,上海市,1,1" % i for i in range(10001)]
+    b = problem(upload(t, d["id"], csv_text(rows)), 422)
+    assert "too many rows: at most 10000 lines in one bulk order" in [
+        e["message"] for e in b["errors"]], b["errors"][-3:]
+
+
+def test_vendor_messages():
+    vt = other_vendor_token()
+    has(post("/vendor/orders/1/ship", token=vt,
+             json={"carrier": "", "tracking_no": "x" * 65}),
+        {"carrier": "1 to 50 characters",
+         "tracking_no": "1 to 64 characters"})
+    has(post("/vendors", token=vt,
+             json={"name": "某某合作社", "kind": "cooperative",
+                   "county_code": "653121", "credit_code": "x",
+                   "poor_households_linked": 1}),
+        {"credit_code": "an 18-character unified social credit code"})
+    has(post("/vendor/products", token=vt,
+             json={"title": "t", "unit": "斤", "price_fen": 100,
+                   "category": "grain", "stock": -1,
+                   "images": ["/img/a.png"] * 10 + [""],
+                   "price_tiers": [{"min_qty": 1, "unit_price_fen": 1}] * 11}),
+        {"stock": "an integer from 0 to 10000000",
+         "images": "at most 10 image paths",
+         "price_tiers": "at most 10 tiers"})
+    has(post("/vendor/products", token=vt,
+             json={"title": "t", "unit": "斤", "price_fen": 100,
+                   "category": "grain", "images": [""],
+                   "price_tiers": [{"min_qty": 1, "unit_price_fen": 1}]}),
+        {"images": "image paths of 1 to 300 characters",
+         "price_tiers": "{min_qty from 2 to 10000000, "
+                        "unit_price_fen from 1 to 10000000000}"})
+    has(post("/vendor/products/1/batches", token=vt,
+             json={"code": "B1", "base": "基地", "produced_on": "2026-01-01",
+                   "inspection": {"result": "pass", "report_no": ""}}),
+        {"inspection.report_no": "1 to 64 characters"})
