@@ -35,6 +35,7 @@ import json
 import os
 import random
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -751,6 +752,19 @@ def wait_until(pred, timeout, step=0.25):
 # ------------------------------------------------------------ a spare server
 
 
+def _free_port(want):
+    """want if nothing listens there on loopback (an instance's own Kore
+    can sit at PORT + an offset), else a port the kernel says is free."""
+    for port in (want, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise OSError("no free port on 127.0.0.1")
+
+
 class SpareServer:
     """A second Kore of the test build beside the test server, on the same
     PostgreSQL and Redis, with other settings: env maps a name to its value,
@@ -759,7 +773,7 @@ class SpareServer:
     def __init__(self, env, offset=7):
         base = int(os.environ.get("PORT") or
                    BASE_URL.rsplit(":", 1)[1].split("/")[0])
-        self.port = base + offset
+        self.port = _free_port(base + offset)
         self.url = "http://127.0.0.1:%d" % self.port
         self.api = self.url + "/api/v1"
         self.log = os.path.join(VAR, "kore-spare-%d.log" % self.port)
