@@ -15,7 +15,7 @@
 -- batch, refunded whole).  Then each table is written once per batch:
 -- payments (one UPDATE), refunds, the parts' events, the parts (with the
 -- ledger's per-row trigger held off), the ledger's sale rows in one INSERT
--- by ledger_write_sales() (so its summary trigger upserts each key once),
+-- by ledger_write_parts() (so its summary trigger upserts each key once),
 -- the orders, the orders' events, the products' sales.  Locks are taken
 -- as before: payments in id order, then their orders in id order, the
 -- summary rows in key order, the products last in id order.
@@ -39,13 +39,16 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- The sale rows of many parts (of many orders) in one INSERT: ledger_write()'s
--- 'sale' branch over a set.  The orders' counters (orders_delta and the
--- per-region, county, vendor, category ones) flip on the first row of each
--- order (and of each order's region, ...) against what the order already
--- had in the ledger: summed per order and key they equal what part after
--- part gave (ledger_flip telescopes), which is all the summaries keep.
-CREATE FUNCTION ledger_write_sales(p_parts bigint[], p_at timestamptz)
+-- The ledger rows of many parts (of many orders) in one INSERT, sales or
+-- refunds: 016's ledger_write() over a set, and now the only body of it
+-- (ledger_write() of one part calls this).  The orders' counters
+-- (orders_delta and the per-region, county, vendor, category ones) flip on
+-- the first row of each order (and of each order's region, ...) against
+-- what the order already had in the ledger: summed per order and key they
+-- equal what part after part gave (ledger_flip telescopes), which is all
+-- the summaries keep.  A refund reverses what was refunded:
+-- order_partial_refund() of a booking's order, else the whole sale.
+CREATE FUNCTION ledger_write_parts(p_parts bigint[], p_kind text, p_at timestamptz)
 RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -71,9 +74,26 @@ BEGIN
         JOIN products pr ON pr.id = l.product_id
         JOIN vendors v ON v.id = p.vendor_id
         JOIN counties c ON c.id = v.county_id
-        WHERE p.id = ANY (p_parts)
+        WHERE p_kind = 'sale' AND p.id = ANY (p_parts)
           AND NOT EXISTS (SELECT 1 FROM ledger_entries e
                           WHERE e.order_line_id = l.id AND e.kind = 'sale')
+        UNION ALL
+        SELECT e.order_line_id, e.order_id, e.part_id, e.product_id,
+               CASE WHEN x.refund IS NULL OR x.refund >= e.amount_fen
+                    THEN -e.qty ELSE 0 END,
+               -least(coalesce(x.refund, e.amount_fen), e.amount_fen),
+               e.region_id, e.county_id, e.poverty_county,
+               e.vendor_id, e.vendor_qualified, e.bxbp, e.category_id,
+               e.user_id, e.org_id, e.households_linked
+        FROM (SELECT p.id, p.order_id, order_partial_refund(p.order_id) AS refund
+              FROM order_parts p
+              WHERE p_kind = 'refund' AND p.id = ANY (p_parts)) x
+        JOIN ledger_entries e ON e.order_id = x.order_id AND e.part_id = x.id
+        WHERE e.kind = 'sale'
+          AND coalesce(x.refund, 1) <> 0
+          AND NOT EXISTS (SELECT 1 FROM ledger_entries r
+                          WHERE r.order_line_id = e.order_line_id
+                            AND r.kind = 'refund')
     ), prior AS MATERIALIZED (
         SELECT e.order_id, e.region_id, e.county_id, e.vendor_id,
                e.category_id, e.amount_fen
@@ -98,7 +118,7 @@ BEGIN
         vendor_id, vendor_qualified, bxbp, category_id, user_id, org_id,
         households_linked, orders_delta, region_orders_delta,
         county_orders_delta, vendor_orders_delta, category_orders_delta)
-    SELECT 'sale', w.line_id, w.order_id, w.part_id, w.product_id, w.qty,
+    SELECT p_kind, w.line_id, w.order_id, w.part_id, w.product_id, w.qty,
            w.amount, p_at, w.region_id, w.county_id, w.poverty_county,
            w.vendor_id, w.vendor_qualified, w.bxbp, w.category_id, w.user_id,
            w.org_id, w.households_linked,
@@ -126,6 +146,13 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END $$;
+
+-- ledger_write() of 016_services_shop.sql: ledger_write_parts() of one part.
+CREATE OR REPLACE FUNCTION ledger_write(p_part bigint, p_kind text, p_at timestamptz)
+RETURNS integer
+LANGUAGE sql AS $$
+    SELECT ledger_write_parts(ARRAY[p_part], p_kind, p_at)
+$$;
 
 -- The orders a payment pays (its order, or every order of its bulk order),
 -- for many payments at once; two joins an index answers each, where one
@@ -165,7 +192,6 @@ DECLARE
     moved bigint[];
     parts bigint[];
     refund_parts bigint[];
-    pt bigint;
 BEGIN
     -- The payments, locked in id order; then the orders of those still
     -- pending, in id order, so the expiry job or a cancel cannot slip in
@@ -280,10 +306,8 @@ BEGIN
           INTO parts, refund_parts
           FROM upd u;
         PERFORM set_config('bangfu.ledger_deferred', '', true);
-        PERFORM ledger_write_sales(coalesce(parts, '{}'), now());
-        FOREACH pt IN ARRAY coalesce(refund_parts, '{}') LOOP
-            PERFORM ledger_write(pt, 'refund', now());
-        END LOOP;
+        PERFORM ledger_write_parts(coalesce(parts, '{}'), 'sale', now());
+        PERFORM ledger_write_parts(coalesce(refund_parts, '{}'), 'refund', now());
         INSERT INTO order_events (order_id, event, from_status, to_status, actor_id)
         SELECT o.id, 'pay', o.status, p_omap->>o.status, NULL
           FROM orders o WHERE o.id = ANY (moved) ORDER BY o.id;

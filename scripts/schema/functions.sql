@@ -2594,101 +2594,12 @@ END $function$
 ;
 CREATE OR REPLACE FUNCTION public.ledger_write(p_part bigint, p_kind text, p_at timestamp with time zone)
  RETURNS integer
- LANGUAGE plpgsql
+ LANGUAGE sql
 AS $function$
-DECLARE
-    oid bigint;
-    n integer;
-    part_refund bigint;
-BEGIN
-    SELECT order_id INTO oid FROM order_parts WHERE id = p_part;
-    IF p_kind = 'refund' THEN
-        part_refund := order_partial_refund(oid);
-    END IF;
-    WITH fresh AS (
-        SELECT l.id AS line_id, l.order_id, l.part_id, l.product_id, l.qty,
-               l.line_total_fen AS amount, c.region_id, c.id AS county_id,
-               c.is_poverty_county AS poverty_county, v.id AS vendor_id,
-               vendor_qualified(v.status, v.qualified_until, v.credit_score)
-                   AS vendor_qualified,
-               EXISTS (SELECT 1 FROM bxbp_designations b
-                       WHERE b.product_id = l.product_id
-                         AND b.revoked_at IS NULL) AS bxbp,
-               pr.category_id, o.user_id, o.org_id,
-               v.poor_households_linked AS households_linked
-        FROM order_parts p
-        JOIN orders o ON o.id = p.order_id
-        JOIN order_lines l ON l.part_id = p.id
-        JOIN products pr ON pr.id = l.product_id
-        JOIN vendors v ON v.id = p.vendor_id
-        JOIN counties c ON c.id = v.county_id
-        WHERE p_kind = 'sale' AND p.id = p_part
-          AND NOT EXISTS (SELECT 1 FROM ledger_entries e
-                          WHERE e.order_line_id = l.id AND e.kind = 'sale')
-        UNION ALL
-        SELECT e.order_line_id, e.order_id, e.part_id, e.product_id,
-               CASE WHEN part_refund IS NULL OR part_refund >= e.amount_fen
-                    THEN -e.qty ELSE 0 END,
-               -least(coalesce(part_refund, e.amount_fen), e.amount_fen),
-               e.region_id, e.county_id, e.poverty_county,
-               e.vendor_id, e.vendor_qualified, e.bxbp, e.category_id,
-               e.user_id, e.org_id, e.households_linked
-        FROM ledger_entries e
-        WHERE p_kind = 'refund' AND e.order_id = oid AND e.part_id = p_part
-          AND e.kind = 'sale'
-          AND coalesce(part_refund, 1) <> 0
-          AND NOT EXISTS (SELECT 1 FROM ledger_entries r
-                          WHERE r.order_line_id = e.order_line_id
-                            AND r.kind = 'refund')
-    ), prior AS (
-        SELECT e.region_id, e.county_id, e.vendor_id, e.category_id,
-               e.amount_fen
-        FROM ledger_entries e WHERE e.order_id = oid
-    ), w AS (
-        SELECT f.*,
-               row_number() OVER (ORDER BY f.line_id) AS n_all,
-               sum(f.amount) OVER () AS a_all,
-               row_number() OVER (PARTITION BY f.region_id ORDER BY f.line_id) AS n_region,
-               sum(f.amount) OVER (PARTITION BY f.region_id) AS a_region,
-               row_number() OVER (PARTITION BY f.county_id ORDER BY f.line_id) AS n_county,
-               sum(f.amount) OVER (PARTITION BY f.county_id) AS a_county,
-               row_number() OVER (PARTITION BY f.vendor_id ORDER BY f.line_id) AS n_vendor,
-               sum(f.amount) OVER (PARTITION BY f.vendor_id) AS a_vendor,
-               row_number() OVER (PARTITION BY f.category_id ORDER BY f.line_id) AS n_category,
-               sum(f.amount) OVER (PARTITION BY f.category_id) AS a_category
-        FROM fresh f
-    )
-    INSERT INTO ledger_entries (kind, order_line_id, order_id, part_id,
-        product_id, qty, amount_fen, at, region_id, county_id, poverty_county,
-        vendor_id, vendor_qualified, bxbp, category_id, user_id, org_id,
-        households_linked, orders_delta, region_orders_delta,
-        county_orders_delta, vendor_orders_delta, category_orders_delta)
-    SELECT p_kind, w.line_id, w.order_id, w.part_id, w.product_id, w.qty,
-           w.amount, p_at, w.region_id, w.county_id, w.poverty_county,
-           w.vendor_id, w.vendor_qualified, w.bxbp, w.category_id, w.user_id,
-           w.org_id, w.households_linked,
-           CASE WHEN w.n_all = 1 THEN ledger_flip(
-               (SELECT coalesce(sum(p.amount_fen), 0) FROM prior p), w.a_all)
-               ELSE 0 END,
-           CASE WHEN w.n_region = 1 THEN ledger_flip(
-               (SELECT coalesce(sum(p.amount_fen), 0) FROM prior p
-                WHERE p.region_id = w.region_id), w.a_region) ELSE 0 END,
-           CASE WHEN w.n_county = 1 THEN ledger_flip(
-               (SELECT coalesce(sum(p.amount_fen), 0) FROM prior p
-                WHERE p.county_id = w.county_id), w.a_county) ELSE 0 END,
-           CASE WHEN w.n_vendor = 1 THEN ledger_flip(
-               (SELECT coalesce(sum(p.amount_fen), 0) FROM prior p
-                WHERE p.vendor_id = w.vendor_id), w.a_vendor) ELSE 0 END,
-           CASE WHEN w.n_category = 1 THEN ledger_flip(
-               (SELECT coalesce(sum(p.amount_fen), 0) FROM prior p
-                WHERE p.category_id = w.category_id), w.a_category) ELSE 0 END
-    FROM w ORDER BY w.line_id
-    ON CONFLICT (order_line_id, kind) WHERE order_line_id IS NOT NULL DO NOTHING;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
-END $function$
+    SELECT ledger_write_parts(ARRAY[p_part], p_kind, p_at)
+$function$
 ;
-CREATE OR REPLACE FUNCTION public.ledger_write_sales(p_parts bigint[], p_at timestamp with time zone)
+CREATE OR REPLACE FUNCTION public.ledger_write_parts(p_parts bigint[], p_kind text, p_at timestamp with time zone)
  RETURNS integer
  LANGUAGE plpgsql
 AS $function$
@@ -2715,9 +2626,26 @@ BEGIN
         JOIN products pr ON pr.id = l.product_id
         JOIN vendors v ON v.id = p.vendor_id
         JOIN counties c ON c.id = v.county_id
-        WHERE p.id = ANY (p_parts)
+        WHERE p_kind = 'sale' AND p.id = ANY (p_parts)
           AND NOT EXISTS (SELECT 1 FROM ledger_entries e
                           WHERE e.order_line_id = l.id AND e.kind = 'sale')
+        UNION ALL
+        SELECT e.order_line_id, e.order_id, e.part_id, e.product_id,
+               CASE WHEN x.refund IS NULL OR x.refund >= e.amount_fen
+                    THEN -e.qty ELSE 0 END,
+               -least(coalesce(x.refund, e.amount_fen), e.amount_fen),
+               e.region_id, e.county_id, e.poverty_county,
+               e.vendor_id, e.vendor_qualified, e.bxbp, e.category_id,
+               e.user_id, e.org_id, e.households_linked
+        FROM (SELECT p.id, p.order_id, order_partial_refund(p.order_id) AS refund
+              FROM order_parts p
+              WHERE p_kind = 'refund' AND p.id = ANY (p_parts)) x
+        JOIN ledger_entries e ON e.order_id = x.order_id AND e.part_id = x.id
+        WHERE e.kind = 'sale'
+          AND coalesce(x.refund, 1) <> 0
+          AND NOT EXISTS (SELECT 1 FROM ledger_entries r
+                          WHERE r.order_line_id = e.order_line_id
+                            AND r.kind = 'refund')
     ), prior AS MATERIALIZED (
         SELECT e.order_id, e.region_id, e.county_id, e.vendor_id,
                e.category_id, e.amount_fen
@@ -2742,7 +2670,7 @@ BEGIN
         vendor_id, vendor_qualified, bxbp, category_id, user_id, org_id,
         households_linked, orders_delta, region_orders_delta,
         county_orders_delta, vendor_orders_delta, category_orders_delta)
-    SELECT 'sale', w.line_id, w.order_id, w.part_id, w.product_id, w.qty,
+    SELECT p_kind, w.line_id, w.order_id, w.part_id, w.product_id, w.qty,
            w.amount, p_at, w.region_id, w.county_id, w.poverty_county,
            w.vendor_id, w.vendor_qualified, w.bxbp, w.category_id, w.user_id,
            w.org_id, w.households_linked,
@@ -3902,7 +3830,6 @@ DECLARE
     moved bigint[];
     parts bigint[];
     refund_parts bigint[];
-    pt bigint;
 BEGIN
     -- The payments, locked in id order; then the orders of those still
     -- pending, in id order, so the expiry job or a cancel cannot slip in
@@ -4017,10 +3944,8 @@ BEGIN
           INTO parts, refund_parts
           FROM upd u;
         PERFORM set_config('bangfu.ledger_deferred', '', true);
-        PERFORM ledger_write_sales(coalesce(parts, '{}'), now());
-        FOREACH pt IN ARRAY coalesce(refund_parts, '{}') LOOP
-            PERFORM ledger_write(pt, 'refund', now());
-        END LOOP;
+        PERFORM ledger_write_parts(coalesce(parts, '{}'), 'sale', now());
+        PERFORM ledger_write_parts(coalesce(refund_parts, '{}'), 'refund', now());
         INSERT INTO order_events (order_id, event, from_status, to_status, actor_id)
         SELECT o.id, 'pay', o.status, p_omap->>o.status, NULL
           FROM orders o WHERE o.id = ANY (moved) ORDER BY o.id;
