@@ -10,6 +10,11 @@
 -- args: tokens-file product-id threads
 local next_tid = 0
 local threads = {}
+local STEPS = { "cart", "order" }
+-- The status mix (statuses.lua, beside this script).
+local statuses = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") ..
+    "statuses.lua")
+local count_status, status_mix = statuses.count_status, statuses.status_mix
 
 setup = function(thread)
 	thread:set("tid", next_tid)
@@ -29,7 +34,6 @@ init = function(args)
 		i = i + 1
 	end
 	user = 0
-	st = {}
 	address = '{"address":{"name":"压测","phone":"13800138000",' ..
 	    '"province":"上海","city":"上海","district":"黄浦区",' ..
 	    '"line":"人民大道200号"}}'
@@ -52,18 +56,12 @@ response = function(status, headers, body)
 	if status == 200 or string.find(body, '"item_count"', 1, true) then
 		step = "cart"
 	end
-	local k = step .. ":" .. status
-	st[k] = (st[k] or 0) + 1
+	count_status(step, status)
 end
 
 done = function(summary, latency, requests)
 	local secs = summary.duration / 1e6
-	local mix = {}
-	for _, t in ipairs(threads) do
-		for k, v in pairs(t:get("st")) do
-			mix[k] = (mix[k] or 0) + v
-		end
-	end
+	local mix = status_mix(threads, STEPS)
 	local keys = {}
 	for k in pairs(mix) do keys[#keys + 1] = k end
 	table.sort(keys)

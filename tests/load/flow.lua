@@ -35,6 +35,10 @@ setup = function(thread)
 end
 
 local STEPS = { "cart", "order", "pay", "cashier" }
+-- The status mix (statuses.lua, beside this script).
+local statuses = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") ..
+    "statuses.lua")
+local count_status, status_mix = statuses.count_status, statuses.status_mix
 local OK = { cart = 200, order = 201, pay = 201, cashier = 303 }
 
 init = function(args)
@@ -52,11 +56,10 @@ init = function(args)
 	user = 0
 	step = "cart"
 	-- Flat tables only: wrk 4.1's thread:get() crashes on nested ones.
-	-- lat_<step>: latencies in ms; st: "step status" -> count.
+	-- lat_<step>: latencies in ms.
 	lat_cart, lat_order, lat_pay, lat_cashier = {}, {}, {}, {}
 	lat = { cart = lat_cart, order = lat_order, pay = lat_pay,
 		cashier = lat_cashier }
-	st = {}
 	ok = { cart = 0, order = 0, pay = 0, cashier = 0 }
 	address = '{"address":{"name":"压测","phone":"13800138000",' ..
 	    '"province":"上海","city":"上海","district":"黄浦区",' ..
@@ -95,8 +98,7 @@ end
 response = function(status, headers, body)
 	local l = lat[step]
 	l[#l + 1] = now_ms() - t0
-	local k = step .. " " .. status
-	st[k] = (st[k] or 0) + 1
+	count_status(step, status)
 	if status ~= OK[step] then
 		next_user()
 		return
@@ -135,16 +137,14 @@ end
 done = function(summary, latency, requests)
 	local secs = summary.duration / 1e6
 	local all = { cart = {}, order = {}, pay = {}, cashier = {} }
-	local mix, oks = {}, { cart = 0, order = 0, pay = 0, cashier = 0 }
+	local mix = status_mix(threads, STEPS)
+	local oks = { cart = 0, order = 0, pay = 0, cashier = 0 }
 	for _, t in ipairs(threads) do
 		for _, s in ipairs(STEPS) do
 			for _, v in ipairs(t:get("lat_" .. s)) do
 				all[s][#all[s] + 1] = v
 			end
 			oks[s] = oks[s] + (t:get("ok_" .. s) or 0)
-		end
-		for k, v in pairs(t:get("st")) do
-			mix[k] = (mix[k] or 0) + v
 		end
 	end
 	for _, s in ipairs(STEPS) do
@@ -160,7 +160,7 @@ done = function(summary, latency, requests)
 	table.sort(keys)
 	local parts = {}
 	for _, k in ipairs(keys) do
-		parts[#parts + 1] = string.gsub(k, " ", ":") .. "=" .. mix[k]
+		parts[#parts + 1] = k .. "=" .. mix[k]
 	end
 	io.write("MIX " .. table.concat(parts, " ") .. "\n")
 	io.write(string.format("BENCH rps=%.0f p50_ms=%.2f p99_ms=%.2f errors=%d\n",
