@@ -45,11 +45,11 @@ build/test/bangfu.so: $(OBJ_SAN) | deps
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(SAN) -o $@ $(OBJ_SAN) $(LIBS)
 
-build/rel/%.o: %.c app/bangfu.h $(wildcard modules/*.h) $(wildcard app/*.h) | deps
+build/rel/%.o: %.c $(wildcard modules/*.h) $(wildcard app/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
 
-build/san/%.o: %.c app/bangfu.h $(wildcard modules/*.h) $(wildcard app/*.h) | deps
+build/san/%.o: %.c $(wildcard modules/*.h) $(wildcard app/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -DBANGFU_LEAK_CHECK -c $< -o $@
 

@@ -27,9 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bangfu.h"
+#include <libpq-fe.h>
+
+#include "api.h"
+#include "db.h"
+#include "json.h"
+#include "metrics.h"
 #include "order_fsm.h"
 #include "orders.h"
+#include "problem.h"
 #include "settler.h"
 
 #define SETTLER_INFLIGHT  1
