@@ -82,6 +82,10 @@ async function pageAs(tokens) {
 
 /** Goes to the last page of the table's pager (the queues are oldest first). */
 async function lastPage(page) {
+  // The list's rows first: until its answer is drawn, the pager may still
+  // say 共 0 条 (once read so, page 1 was searched for a row on page 3).
+  await page.waitForFunction(() => document.querySelectorAll('tbody tr').length > 0 &&
+    /共 [1-9]\d* 条/.test(document.body.innerText))
   const total = Number(/共 (\d+) 条/.exec(await page.getByText(/共 \d+ 条/).textContent())[1])
   const last = Math.max(1, Math.ceil(total / 20))
   if (last > 1) {
