@@ -2891,27 +2891,27 @@ CREATE OR REPLACE FUNCTION public.order_restock_all(oids bigint[], was_paid bool
  RETURNS void
  LANGUAGE plpgsql
 AS $function$
+DECLARE
+    ids bigint[];   -- the products restocked, in id order
+    qtys bigint[];  -- the quantity of each, beside it
 BEGIN
-    PERFORM 1 FROM products
-      WHERE id IN (SELECT product_id FROM order_lines l WHERE l.order_id = ANY (oids)
-                      AND NOT line_booked(l.order_id, l.product_id))
-      ORDER BY id FOR UPDATE;
-    UPDATE products p SET stock = p.stock + l.qty, updated_at = now()
-    FROM (SELECT product_id, sum(qty) AS qty FROM order_lines l
-          WHERE l.order_id = ANY (oids) AND NOT line_booked(l.order_id, l.product_id)
-          GROUP BY product_id) l
-    WHERE p.id = l.product_id;
+    SELECT array_agg(l.product_id ORDER BY l.product_id),
+           array_agg(l.qty ORDER BY l.product_id)
+      INTO ids, qtys
+      FROM (SELECT product_id, sum(qty) AS qty FROM order_lines l
+            WHERE l.order_id = ANY (oids) AND NOT line_booked(l.order_id, l.product_id)
+            GROUP BY product_id) l;
+    IF ids IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM products WHERE id = ANY (ids) ORDER BY id FOR UPDATE;
+    UPDATE products p SET stock = p.stock + x.qty, updated_at = now()
+      FROM unnest(ids, qtys) x(id, qty) WHERE p.id = x.id;
     IF was_paid THEN
-        PERFORM 1 FROM product_sales
-          WHERE product_id IN (SELECT product_id FROM order_lines l
-                               WHERE l.order_id = ANY (oids)
-                                 AND NOT line_booked(l.order_id, l.product_id))
+        PERFORM 1 FROM product_sales WHERE product_id = ANY (ids)
           ORDER BY product_id FOR UPDATE;
-        UPDATE product_sales s SET sales = greatest(s.sales - l.qty, 0)
-        FROM (SELECT product_id, sum(qty) AS qty FROM order_lines l
-              WHERE l.order_id = ANY (oids) AND NOT line_booked(l.order_id, l.product_id)
-              GROUP BY product_id) l
-        WHERE s.product_id = l.product_id;
+        UPDATE product_sales s SET sales = greatest(s.sales - x.qty, 0)
+          FROM unnest(ids, qtys) x(id, qty) WHERE s.product_id = x.id;
     END IF;
 END $function$
 ;
